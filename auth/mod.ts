@@ -1,0 +1,6 @@
+/**
+ * weft's `auth` module (being built).
+ *
+ * @module
+ */
+export {};

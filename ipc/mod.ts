@@ -1,0 +1,6 @@
+/**
+ * weft's `ipc` module (being built).
+ *
+ * @module
+ */
+export {};

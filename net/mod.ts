@@ -1,0 +1,6 @@
+/**
+ * weft's `net` module (being built).
+ *
+ * @module
+ */
+export {};
