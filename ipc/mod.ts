@@ -1,6 +1,35 @@
 /**
- * weft's `ipc` module (being built).
+ * Python's `multiprocessing` plumbing for Deno: message connections that
+ * speak `multiprocessing.connection`'s framing and authkey handshake
+ * (`Listener`, `Client`), in-memory pipes (`Pipe`) and subprocesses running
+ * an exported function (`Process`).
+ *
+ * @example
+ * ```ts
+ * import { Client, Listener, Pipe } from "@weft/weft/ipc";
+ *
+ * // A pipe: two connected ends.
+ * const [a, b] = Pipe();
+ * await a.send(new Map([["answer", 42]]));
+ * console.log(await b.recv()); // Map(1) { "answer" => 42 }
+ * a.close();
+ * b.close();
+ *
+ * // An authenticated socket, the same protocol Python's Listener speaks.
+ * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "secret" });
+ * const accepted = listener.accept();
+ * using client = await Client(listener.address, { authkey: "secret" });
+ * using server = await accepted;
+ * await client.sendBytes(new TextEncoder().encode("ping"));
+ * console.log(new TextDecoder().decode(await server.recvBytes())); // ping
+ * ```
  *
  * @module
  */
-export {};
+export * from "./connection.ts";
+export * from "./listener.ts";
+export * from "./pipe.ts";
+export * from "./process.ts";
+export * from "./manager.ts";
+export * from "./manager_proxy.ts";
+export * from "./manager_error.ts";

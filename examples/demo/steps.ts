@@ -2,5 +2,10 @@
 // exporting a `DemoStep`.
 import type { DemoStep } from "./step.ts";
 import { step as sharing } from "./sharing.ts";
+import { step as netEcho } from "./net_echo.ts";
+import { step as udpEcho } from "./udp_echo.ts";
+import { step as ftp } from "./ftp.ts";
+import { step as threads } from "./threads.ts";
+import { step as pool } from "./pool.ts";
 
-export const steps: DemoStep[] = [sharing];
+export const steps: DemoStep[] = [sharing, netEcho, udpEcho, ftp, threads, pool];

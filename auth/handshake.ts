@@ -1,0 +1,283 @@
+/**
+ * The challenge/response handshake of Python's `multiprocessing.connection`.
+ *
+ * @module
+ */
+import { AuthenticationError } from "./authentication_error.ts";
+import { type DigestName, hmac, timingSafeEqual } from "./_hmac.ts";
+
+/**
+ * What the handshake needs from a connection: whole messages in, whole
+ * messages out. weft's `Connection` fits, and so does anything else that
+ * frames bytes (a test double, a `FramedConnection` adapter).
+ */
+export interface MessageConnection {
+  /** Sends one message. */
+  sendBytes(bytes: Uint8Array): Promise<void>;
+  /**
+   * Receives one message; must reject (and may close the connection) if it
+   * is longer than `maxLength` bytes.
+   */
+  recvBytes(maxLength?: number): Promise<Uint8Array>;
+}
+
+/** A shared secret: bytes, or a string used as its UTF-8 bytes. */
+export type AuthKey = Uint8Array | string;
+
+/** Options of {@linkcode deliverChallenge} and {@linkcode answerChallenge}. */
+export interface HandshakeOptions {
+  /**
+   * Accept (server) or answer (client) the legacy unprefixed HMAC-MD5 of
+   * Python 3.11 and older. Default `true`; `false` requires HMAC-SHA-2 and
+   * so shuts out Python ≤ 3.11 peers.
+   */
+  allowLegacyMd5?: boolean;
+}
+
+/** Bytes of a random challenge after the `{sha256}` prefix (Python: 40). */
+export const CHALLENGE_LENGTH = 40;
+/** Cap on every message read during the handshake (as Python: 256). */
+export const HANDSHAKE_MAX_MESSAGE = 256;
+
+const encoder = new TextEncoder();
+const CHALLENGE = encoder.encode("#CHALLENGE#");
+const WELCOME = encoder.encode("#WELCOME#");
+const FAILURE = encoder.encode("#FAILURE#");
+const LEGACY_CHALLENGE_LENGTH = 20;
+const MD5_LENGTH = 16;
+const SUPPORTED: readonly DigestName[] = ["md5", "sha256", "sha384"];
+// Python's allowed names include sha3_256 and sha3_384; the longest is 8.
+const MAX_DIGEST_NAME = 8;
+
+/** The authkey as bytes; rejects empty and non-byte keys with a TypeError. */
+export function authKeyBytes(authkey: AuthKey): Uint8Array {
+  const bytes = typeof authkey === "string"
+    ? encoder.encode(authkey)
+    : authkey instanceof Uint8Array
+    ? authkey
+    : undefined;
+  if (bytes === undefined) {
+    throw new TypeError("Invalid authkey: expected a Uint8Array or a string");
+  }
+  if (bytes.length === 0) {
+    throw new TypeError("Invalid authkey: it is empty");
+  }
+  return bytes;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (bytes[i] !== prefix[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Splits `{digest}payload`. Returns `undefined` for a missing prefix or one
+ * that is too long; the name is returned even if weft cannot compute it.
+ */
+function splitDigestPrefix(
+  message: Uint8Array,
+): { name: string; payload: Uint8Array } | undefined {
+  if (message[0] !== 0x7b /* { */) return undefined;
+  const end = message.subarray(0, MAX_DIGEST_NAME + 2).indexOf(0x7d /* } */);
+  if (end < 2) return undefined;
+  const name = String.fromCharCode(...message.subarray(1, end));
+  return { name, payload: message.subarray(end + 1) };
+}
+
+function isSupported(name: string): name is DigestName {
+  return (SUPPORTED as readonly string[]).includes(name);
+}
+
+async function exchange<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof AuthenticationError) throw error;
+    throw new AuthenticationError(
+      `Cannot authenticate: the connection failed during the handshake`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Server side of the handshake: challenges the peer to prove it holds
+ * `authkey`, like Python's `multiprocessing.connection.deliver_challenge`
+ * (3.12+). A weft `Listener` runs this, then {@linkcode answerChallenge},
+ * before handing out a connection; a weft `Client` runs them the other way
+ * round, so both ends are authenticated.
+ *
+ * ## Protocol
+ *
+ * Every message is framed by the connection (Python: a 4-byte big-endian
+ * signed length, then the bytes). Every read during the handshake is capped
+ * at 256 bytes; a longer message fails the handshake.
+ *
+ * | # | Server (`deliverChallenge`) | Client (`answerChallenge`) |
+ * |---|-----------------------------|----------------------------|
+ * | 1 | `M = "{sha256}" + 40 random bytes` (`crypto.getRandomValues`) | |
+ * | 2 | send `"#CHALLENGE#" + M` (59 bytes) | |
+ * | 3 | | receive ≤ 256 bytes; must start with `"#CHALLENGE#"`, else `AuthenticationError`; the rest is `M` (≥ 20 bytes, else `AuthenticationError`) |
+ * | 4 | | `M` exactly 20 bytes (Python ≤ 3.11 server): `R = HMAC-MD5(key, M)`, 16 bytes, no prefix (refused if `allowLegacyMd5: false`). Otherwise `M` must start with `{name}`: `R = "{name}" + HMAC-name(key, M)` over the whole `M` prefix included; `name` is sha256 or sha384, and any other announced digest (sha3_*, md5 when legacy is off) is answered with sha256, which Python servers accept |
+ * | 5 | | send `R` |
+ * | 6 | receive ≤ 256 bytes → `R` | |
+ * | 7 | `R` exactly 16 bytes: a Python ≤ 3.11 client's HMAC-MD5 (refused if `allowLegacyMd5: false`); else parse the `{name}` prefix (md5 only if legacy is allowed, sha256, sha384; anything else fails) | |
+ * | 8 | compare `HMAC-name(key, M)` with `R` in constant time | |
+ * | 9a | equal: send `"#WELCOME#"`, resolve | receive ≤ 256 bytes; `"#WELCOME#"` resolves |
+ * | 9b | different: send `"#FAILURE#"`, reject with `AuthenticationError` | anything else rejects with `AuthenticationError` |
+ *
+ * A Python 3.11 client answers the prefixed challenge with a raw HMAC-MD5
+ * over all of `M`, which step 7 accepts by default. A connection failure
+ * during any step (EOF, oversize message) rejects with
+ * `AuthenticationError` whose `cause` is the underlying error. Callers own
+ * the deadline (weft's `Listener` and `Client` close the connection when it
+ * passes) and must close the connection when this rejects. Nothing but the
+ * messages above is read or written, so no application byte crosses before
+ * both sides pass. Error messages never contain the key.
+ *
+ * @example
+ * ```ts
+ * import { answerChallenge, deliverChallenge } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const [server, client] = Pipe();
+ * await Promise.all([
+ *   deliverChallenge(server, "secret"),
+ *   answerChallenge(client, "secret"),
+ * ]);
+ * console.log("authenticated");
+ * server.close();
+ * client.close();
+ * ```
+ */
+export async function deliverChallenge(
+  conn: MessageConnection,
+  authkey: AuthKey,
+  options: HandshakeOptions = {},
+): Promise<void> {
+  const key = authKeyBytes(authkey);
+  const allowMd5 = options.allowLegacyMd5 ?? true;
+  const message = concat(
+    encoder.encode("{sha256}"),
+    crypto.getRandomValues(new Uint8Array(CHALLENGE_LENGTH)),
+  );
+  await exchange(() => conn.sendBytes(concat(CHALLENGE, message)));
+  const response = await exchange(() => conn.recvBytes(HANDSHAKE_MAX_MESSAGE));
+
+  let digest: DigestName | undefined;
+  let mac = response;
+  if (response.length === MD5_LENGTH) {
+    if (allowMd5) digest = "md5";
+  } else {
+    const split = splitDigestPrefix(response);
+    if (
+      split !== undefined && isSupported(split.name) &&
+      (split.name !== "md5" || allowMd5)
+    ) {
+      digest = split.name;
+      mac = split.payload;
+    }
+  }
+  let ok = false;
+  if (digest !== undefined) {
+    const expected = await hmac(digest, key, message);
+    ok = timingSafeEqual(expected, mac);
+  }
+  if (!ok) {
+    await exchange(() => conn.sendBytes(FAILURE)).catch(() => {});
+    throw new AuthenticationError(
+      digest === undefined
+        ? "Cannot authenticate peer: unsupported or missing digest in its response"
+        : "Cannot authenticate peer: digest received was wrong",
+    );
+  }
+  await exchange(() => conn.sendBytes(WELCOME));
+}
+
+/**
+ * Client side of the handshake: proves to the peer that we hold `authkey`,
+ * like Python's `multiprocessing.connection.answer_challenge`. Works with
+ * Python 3.11 servers (legacy HMAC-MD5), Python 3.12+ servers and weft
+ * servers. The step table is on {@linkcode deliverChallenge}.
+ *
+ * @example
+ * ```ts
+ * import { answerChallenge, AuthenticationError, deliverChallenge } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const [server, client] = Pipe();
+ * const results = await Promise.allSettled([
+ *   deliverChallenge(server, "right key"),
+ *   answerChallenge(client, "wrong key"),
+ * ]);
+ * console.log(results.every((r) => r.status === "rejected" && r.reason instanceof AuthenticationError)); // true
+ * server.close();
+ * client.close();
+ * ```
+ */
+export async function answerChallenge(
+  conn: MessageConnection,
+  authkey: AuthKey,
+  options: HandshakeOptions = {},
+): Promise<void> {
+  const key = authKeyBytes(authkey);
+  const allowMd5 = options.allowLegacyMd5 ?? true;
+  const received = await exchange(() => conn.recvBytes(HANDSHAKE_MAX_MESSAGE));
+  if (!startsWith(received, CHALLENGE)) {
+    throw new AuthenticationError(
+      "Cannot authenticate: expected a challenge from the peer",
+    );
+  }
+  const message = received.subarray(CHALLENGE.length);
+  if (message.length < LEGACY_CHALLENGE_LENGTH) {
+    throw new AuthenticationError(
+      `Cannot authenticate: challenge too short (${message.length} bytes)`,
+    );
+  }
+  let response: Uint8Array;
+  if (message.length === LEGACY_CHALLENGE_LENGTH) {
+    if (!allowMd5) {
+      throw new AuthenticationError(
+        "Cannot authenticate: the peer only speaks legacy HMAC-MD5 and allowLegacyMd5 is false",
+      );
+    }
+    response = await hmac("md5", key, message);
+  } else {
+    const split = splitDigestPrefix(message);
+    if (split === undefined) {
+      throw new AuthenticationError(
+        "Cannot authenticate: challenge has no digest prefix",
+      );
+    }
+    const name: DigestName = isSupported(split.name) &&
+        (split.name !== "md5" || allowMd5)
+      ? split.name
+      : "sha256";
+    response = concat(
+      encoder.encode(`{${name}}`),
+      await hmac(name, key, message),
+    );
+  }
+  await exchange(() => conn.sendBytes(response));
+  const verdict = await exchange(() => conn.recvBytes(HANDSHAKE_MAX_MESSAGE));
+  if (
+    verdict.length !== WELCOME.length || !startsWith(verdict, WELCOME)
+  ) {
+    throw new AuthenticationError(
+      "Cannot authenticate: digest sent was rejected",
+    );
+  }
+}

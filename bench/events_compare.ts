@@ -1,0 +1,216 @@
+/**
+ * weft's event server vs peers, in one run, printing ratios.
+ *
+ *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-run --allow-env --allow-sys bench/events_compare.ts [--clients=100] [--broadcasts=2000] [--round-trips=5000]
+ *
+ * 1. Fan-out: one room of 100 clients; the server emits `broadcasts` small
+ *    JSON events to the room as fast as it can; the clock stops when every
+ *    client has every event. Reported as deliveries/s (events received,
+ *    summed over clients) and broadcasts/s.
+ * 2. One-to-one round trips: one client emits an event with an
+ *    acknowledgement and awaits the answer, `round-trips` times in a row.
+ *
+ * Peers, each with its server and clients in one process like weft here:
+ * - raw Deno WebSocket (Deno.serve + Deno.upgradeWebSocket + WebSocket, a
+ *   bare JSON message and a hand-made id for the echo): the floor under
+ *   weft's protocol, rooms and acks;
+ * - socket.io 4 + socket.io-client 4 on Node (/usr/bin/node), WebSocket
+ *   transport only (bench/events_peer_socketio.mjs), installed with npm
+ *   into a temp folder at start.
+ */
+import { parseArgs } from "node:util";
+import { connectEvents, serveEvents } from "../net/mod.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    clients: { type: "string", default: "100" },
+    broadcasts: { type: "string", default: "2000" },
+    "round-trips": { type: "string", default: "5000" },
+  },
+});
+const CLIENTS = Number(values.clients);
+const BROADCASTS = Number(values.broadcasts);
+const ROUND_TRIPS = Number(values["round-trips"]);
+
+interface Result {
+  deliveries: number;
+  broadcasts: number;
+  roundTrips: number;
+}
+
+async function weft(): Promise<Result> {
+  await using server = serveEvents({
+    onConnection(socket) {
+      socket.join("room");
+      socket.on("echo", (data) => data);
+    },
+  });
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, () => connectEvents(server.url)),
+  );
+  try {
+    let received = 0;
+    const total = CLIENTS * BROADCASTS;
+    const done = new Promise<void>((resolve) => {
+      for (const c of clients) {
+        c.on("news", () => {
+          if (++received === total) resolve();
+        });
+      }
+    });
+    let t0 = performance.now();
+    for (let i = 0; i < BROADCASTS; i++) {
+      server.emit("news", { text: "hello", i }, { room: "room" });
+    }
+    await done;
+    const fanout = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    for (let i = 0; i < ROUND_TRIPS; i++) {
+      await clients[0].emit("echo", { i }, { ack: true });
+    }
+    const rtt = (performance.now() - t0) / 1000;
+    return {
+      deliveries: total / fanout,
+      broadcasts: BROADCASTS / fanout,
+      roundTrips: ROUND_TRIPS / rtt,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+async function rawDeno(): Promise<Result> {
+  const peers = new Set<WebSocket>();
+  const closed: Promise<void>[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => peers.add(socket);
+      socket.onmessage = (e) => socket.send(e.data); // echo
+      closed.push(new Promise((r) => socket.onclose = () => r()));
+      return response;
+    },
+  );
+  const url = `ws://127.0.0.1:${server.addr.port}/`;
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, () =>
+      new Promise<WebSocket>((resolve) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => resolve(ws);
+      })),
+  );
+  while (peers.size < CLIENTS) await new Promise((r) => setTimeout(r, 5));
+  let received = 0;
+  const total = CLIENTS * BROADCASTS;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => resolveDone = r);
+  for (const c of clients) {
+    c.onmessage = (e) => {
+      JSON.parse(e.data); // as any real client would
+      if (++received === total) resolveDone();
+    };
+  }
+  let t0 = performance.now();
+  for (let i = 0; i < BROADCASTS; i++) {
+    const frame = JSON.stringify({
+      t: "e",
+      n: "news",
+      d: { text: "hello", i },
+    });
+    for (const p of peers) p.send(frame);
+  }
+  await done;
+  const fanout = (performance.now() - t0) / 1000;
+  const c0 = clients[0];
+  let answer!: () => void;
+  c0.onmessage = () => answer();
+  t0 = performance.now();
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    const got = new Promise<void>((r) => answer = r);
+    c0.send(JSON.stringify({ t: "e", n: "echo", d: { i }, id: i + 1 }));
+    await got;
+  }
+  const rtt = (performance.now() - t0) / 1000;
+  for (const c of clients) c.close();
+  await Promise.all(closed);
+  await server.shutdown();
+  return {
+    deliveries: total / fanout,
+    broadcasts: BROADCASTS / fanout,
+    roundTrips: ROUND_TRIPS / rtt,
+  };
+}
+
+async function socketIo(): Promise<Result | string> {
+  const dir = await Deno.makeTempDir({ prefix: "weft-bench-socketio-" });
+  try {
+    const install = await new Deno.Command("npm", {
+      args: [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        "socket.io@4",
+        "socket.io-client@4",
+      ],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!install.success) {
+      return `npm install failed: ${new TextDecoder().decode(install.stderr)}`;
+    }
+    const script = `${dir}/peer.mjs`;
+    await Deno.copyFile(
+      new URL("./events_peer_socketio.mjs", import.meta.url),
+      script,
+    );
+    const out = await new Deno.Command("node", {
+      args: [script, String(CLIENTS), String(BROADCASTS), String(ROUND_TRIPS)],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) return "node peer failed";
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  } catch (error) {
+    return `socket.io peer unavailable: ${(error as Error).message}`;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+console.log(
+  `fan-out to ${CLIENTS} clients in one room (${BROADCASTS} broadcasts), ` +
+    `then ${ROUND_TRIPS} sequential ack round trips\n`,
+);
+const results: [string, Result | string][] = [
+  ["weft serveEvents/connectEvents", await weft()],
+  ["raw Deno WebSocket (no protocol)", await rawDeno()],
+  ["socket.io 4 on Node 20", await socketIo()],
+];
+const base = results[0][1] as Result;
+console.log(
+  `${"".padEnd(34)} ${"deliveries/s".padStart(14)} ${
+    "broadcasts/s".padStart(13)
+  } ${"round trips/s".padStart(14)}  weft ratio (fan-out / rtt)`,
+);
+for (const [name, r] of results) {
+  if (typeof r === "string") {
+    console.log(`${name.padEnd(34)} ${r}`);
+    continue;
+  }
+  console.log(
+    `${name.padEnd(34)} ${fmt(r.deliveries).padStart(14)} ${
+      fmt(r.broadcasts).padStart(13)
+    } ${fmt(r.roundTrips).padStart(14)}  ${
+      (base.deliveries / r.deliveries).toFixed(2)
+    }x / ${(base.roundTrips / r.roundTrips).toFixed(2)}x`,
+  );
+}

@@ -1,0 +1,162 @@
+// Manager proxy round trips per second: weft's Manager vs Python's
+// multiprocessing.Manager, with a shared dict, 1 and 4 client processes,
+// on this machine, in one run. Each client waits at a proxied barrier, then
+// makes N sequential `get` calls on the dict proxy; throughput is
+// (clients x N) / (slowest client's time).
+//
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env bench/manager_compare.ts [--calls 4000] [--python python3]
+//
+// The same file is the weft client process (`--client`), which reads its
+// proxies from stdin.
+import { parseArgs } from "node:util";
+import { reviveValue, shareValue } from "../concurrency/_share.ts";
+import { Manager } from "../ipc/manager.ts";
+import type {
+  DictProxy,
+  EventProxy,
+  ListProxy,
+  ValueProxy,
+} from "../ipc/manager_proxy.ts";
+
+const PERMISSIONS = [
+  "--allow-net=127.0.0.1",
+  "--allow-read",
+  "--allow-run",
+  "--allow-env",
+];
+
+async function client(): Promise<void> {
+  const text = await new Response(Deno.stdin.readable).text();
+  const { args } = JSON.parse(text);
+  const [dict, ready, go, times, calls] = reviveValue(args) as [
+    DictProxy<string, number>,
+    ValueProxy<number>,
+    EventProxy,
+    ListProxy<number>,
+    number,
+  ];
+  for (let i = 0; i < 2000; i++) await dict.get("key");
+  await ready.increment();
+  await go.wait();
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) await dict.get("key");
+  await times.push(performance.now() - start);
+}
+
+async function weft(clients: number, calls: number): Promise<number> {
+  await using manager = await Manager.start();
+  const dict = await manager.dict<string, number>({ key: 1 });
+  const ready = await manager.Value(0);
+  const go = await manager.Event();
+  const times = await manager.list<number>();
+  const args = shareValue([dict, ready, go, times, calls], "process");
+  const children = Array.from({ length: clients }, () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMISSIONS, import.meta.filename!, "--client"],
+      stdin: "piped",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    writer.write(new TextEncoder().encode(JSON.stringify({ args })))
+      .then(() => writer.close());
+    return child;
+  });
+  while (await ready.get() < clients) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await go.set();
+  const statuses = await Promise.all(children.map((child) => child.status));
+  if (statuses.some((status) => !status.success)) {
+    throw new Error("A weft client process failed");
+  }
+  const elapsed = Math.max(...await times.toArray());
+  return (clients * calls) / (elapsed / 1000);
+}
+
+const PYTHON_SOURCE = `
+import sys, time
+from multiprocessing import Manager, Process
+
+def client(d, barrier, times, calls):
+    for _ in range(2000):
+        d.get("key")
+    barrier.wait()
+    start = time.perf_counter()
+    for _ in range(calls):
+        d.get("key")
+    times.append(time.perf_counter() - start)
+
+if __name__ == "__main__":
+    clients, calls = int(sys.argv[1]), int(sys.argv[2])
+    with Manager() as m:
+        d = m.dict({"key": 1})
+        barrier = m.Barrier(clients)
+        times = m.list()
+        ps = [Process(target=client, args=(d, barrier, times, calls)) for _ in range(clients)]
+        for p in ps: p.start()
+        for p in ps: p.join()
+        print(clients * calls / max(times))
+`;
+
+async function python(
+  executable: string,
+  clients: number,
+  calls: number,
+): Promise<number> {
+  const out = await new Deno.Command(executable, {
+    args: ["-c", PYTHON_SOURCE, String(clients), String(calls)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("The Python benchmark failed");
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      calls: { type: "string", default: "4000" },
+      python: { type: "string", default: "python3" },
+      rounds: { type: "string", default: "3" },
+    },
+  });
+  const calls = Number(values.calls);
+  const rounds = Number(values.rounds);
+  const version = new TextDecoder().decode(
+    (await new Deno.Command(values.python!, {
+      args: ["--version"],
+      stdout: "piped",
+    }).output()).stdout,
+  ).trim();
+  console.log(
+    `Manager dict.get round trips/s (best of ${rounds}), ${calls} calls per client; weft on Deno ${Deno.version.deno} vs ${version}`,
+  );
+  console.log(
+    "| clients | weft (calls/s) | Python (calls/s) | weft / Python |",
+  );
+  console.log(
+    "| ------: | -------------: | ---------------: | ------------: |",
+  );
+  for (const clients of [1, 4]) {
+    const perClient = Math.round(calls / clients);
+    let best = 0;
+    let bestPython = 0;
+    for (let round = 0; round < rounds; round++) {
+      best = Math.max(best, await weft(clients, perClient));
+      bestPython = Math.max(
+        bestPython,
+        await python(values.python!, clients, perClient),
+      );
+    }
+    console.log(
+      `| ${clients} | ${Math.round(best)} | ${Math.round(bestPython)} | ${
+        (best / bestPython).toFixed(2)
+      }x |`,
+    );
+  }
+}
+
+if (Deno.args.includes("--client")) await client();
+else await main();

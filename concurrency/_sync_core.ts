@@ -1,0 +1,254 @@
+/**
+ * The acquire engine shared by Lock, RLock, Semaphore and BoundedSemaphore
+ * (private).
+ *
+ * ## Layout (Int32 words)
+ *
+ * | word | name      | meaning                                              |
+ * | ---- | --------- | ---------------------------------------------------- |
+ * | 0    | MAGIC     | kind tag (see `_layout.ts`)                          |
+ * | 1    | STATE     | lock: 0 free or owner ident; semaphore: permits      |
+ * | 2    | SEQ       | event count, bumped on every wake-worthy change      |
+ * | 3    | WAITERS   | threads/tasks inside a slow-path acquire             |
+ * | 4    | NEXT      | next queue ticket                                    |
+ * | 5    | SERVING   | ticket at the head of the queue                      |
+ * | 6    | AUX       | RLock: recursion count; BoundedSemaphore: bound      |
+ * | 7    | AUX2      | ident of the last owner found dead (diagnostics)     |
+ * | 8..  | CANCEL[R] | ring: `ticket + 1` once that ticket gave up          |
+ * | ..   | HOLDER[R] | ring: ident of the thread holding that ticket        |
+ *
+ * ## Algorithm: barging with a FIFO starvation queue
+ *
+ * Uncontended, `take()` is one compare-exchange. A waiter that has waited
+ * {@linkcode STARVE_MS} without success takes a ticket; while any ticket is
+ * outstanding nobody barges: only the ticket at SERVING may take, and it
+ * advances SERVING when it does. Tickets whose holder timed out, aborted or
+ * died are skipped (CANCEL ring, HOLDER liveness). Waiters sleep on SEQ
+ * (an event count) in slices of {@linkcode SLICE_MS}, so a dead owner or
+ * dead ticket holder is noticed within one slice even though nobody wakes
+ * them.
+ *
+ * @module
+ */
+
+import { deadlineOf, remaining, waitAsync, waitSync } from "./_wait.ts";
+import { isIdentAlive } from "./_thread_registry.ts";
+
+export const STATE = 1;
+export const SEQ = 2;
+export const WAITERS = 3;
+export const NEXT = 4;
+export const SERVING = 5;
+export const AUX = 6;
+export const AUX2 = 7;
+/** Queue ring size (power of two): tickets outstanding at once. */
+export const RING = 64;
+const CANCEL = 8;
+const HOLDER = CANCEL + RING;
+/** Words of an acquirable block. */
+export const CORE_WORDS = HOLDER + RING;
+/** A waiter that waited this long joins the FIFO queue. */
+export const STARVE_MS = 1;
+/** Longest single sleep, so dead owners are noticed. */
+export const SLICE_MS = 50;
+
+/** `take()` results. */
+export const NONE = 0;
+export const TAKEN = 1;
+export const ABANDONED = 2;
+
+/** Tries to take the resource once; never waits. */
+export type Take = () => number;
+
+/** Wakes sleepers after a change; `all` for queue mode or many permits. */
+export function wake(v: Int32Array, count = 1): void {
+  if (Atomics.load(v, WAITERS) === 0) return;
+  Atomics.add(v, SEQ, 1);
+  Atomics.notify(
+    v,
+    SEQ,
+    Atomics.load(v, NEXT) !== Atomics.load(v, SERVING) ? undefined : count,
+  );
+}
+
+function wakeAll(v: Int32Array): void {
+  Atomics.add(v, SEQ, 1);
+  Atomics.notify(v, SEQ);
+}
+
+/** True if no ticket is outstanding (barging allowed). */
+export function queueEmpty(v: Int32Array): boolean {
+  return Atomics.load(v, NEXT) === Atomics.load(v, SERVING);
+}
+
+/** Advances SERVING past tickets that gave up or whose thread died. */
+function skipStale(v: Int32Array): void {
+  let advanced = false;
+  for (;;) {
+    const s = Atomics.load(v, SERVING);
+    if (s === Atomics.load(v, NEXT)) break;
+    const slot = s & (RING - 1);
+    const tag = (s + 1) | 0;
+    if (Atomics.load(v, CANCEL + slot) === tag) {
+      if (Atomics.compareExchange(v, SERVING, s, (s + 1) | 0) === s) {
+        Atomics.compareExchange(v, CANCEL + slot, tag, 0);
+        advanced = true;
+      }
+      continue;
+    }
+    const holder = Atomics.load(v, HOLDER + slot);
+    if (holder !== 0 && !isIdentAlive(holder)) {
+      Atomics.compareExchange(v, HOLDER + slot, holder, 0);
+      if (Atomics.compareExchange(v, SERVING, s, (s + 1) | 0) === s) {
+        advanced = true;
+      }
+      continue;
+    }
+    break;
+  }
+  if (advanced) wakeAll(v);
+}
+
+/** One waiter's progress through the slow path. */
+class Attempt {
+  #v: Int32Array;
+  #take: Take;
+  #me: number;
+  #start = performance.now();
+  #ticket = 0;
+  #hasTicket = false;
+
+  constructor(v: Int32Array, take: Take, me: number) {
+    this.#v = v;
+    this.#take = take;
+    this.#me = me;
+  }
+
+  /** How long the next sleep may last: until the queue-join point, or a slice. */
+  sleepCap(): number {
+    if (this.#hasTicket) return SLICE_MS;
+    const wait = STARVE_MS - (performance.now() - this.#start);
+    return wait > 0 ? wait : SLICE_MS;
+  }
+
+  /** Tries once; returns TAKEN/ABANDONED or NONE. */
+  step(): number {
+    const v = this.#v;
+    for (let round = 0; round < 3; round++) {
+      if (!this.#hasTicket) {
+        const empty = queueEmpty(v);
+        if (empty) {
+          const r = this.#take();
+          if (r !== NONE) return r;
+        }
+        if (
+          performance.now() - this.#start >= STARVE_MS && this.#takeTicket()
+        ) continue; // re-check as a queued waiter
+        return NONE;
+      }
+      skipStale(v);
+      const s = Atomics.load(v, SERVING);
+      if (s === this.#ticket) {
+        const r = this.#take();
+        if (r !== NONE) this.#consume();
+        return r;
+      }
+      if (((s - this.#ticket) | 0) > 0) {
+        // Our ticket was skipped (we looked dead for a moment): queue again.
+        this.#hasTicket = false;
+        continue;
+      }
+      return NONE;
+    }
+    return NONE;
+  }
+
+  #takeTicket(): boolean {
+    const v = this.#v;
+    const n = Atomics.load(v, NEXT);
+    if (((n - Atomics.load(v, SERVING)) | 0) >= RING) return false;
+    if (Atomics.compareExchange(v, NEXT, n, (n + 1) | 0) !== n) return false;
+    Atomics.store(v, HOLDER + (n & (RING - 1)), this.#me);
+    this.#ticket = n;
+    this.#hasTicket = true;
+    return true;
+  }
+
+  #consume(): void {
+    const v = this.#v;
+    const t = this.#ticket;
+    Atomics.store(v, HOLDER + (t & (RING - 1)), 0);
+    Atomics.compareExchange(v, SERVING, t, (t + 1) | 0);
+    this.#hasTicket = false;
+    skipStale(v);
+    if (Atomics.load(v, WAITERS) > 1) wakeAll(v);
+  }
+
+  /** Leaves the slow path; gives the ticket up if still holding one. */
+  finish(): void {
+    const v = this.#v;
+    Atomics.sub(v, WAITERS, 1);
+    if (!this.#hasTicket) return;
+    this.#hasTicket = false;
+    const t = this.#ticket;
+    const slot = t & (RING - 1);
+    Atomics.compareExchange(v, HOLDER + slot, this.#me, 0);
+    Atomics.store(v, CANCEL + slot, (t + 1) | 0);
+    skipStale(v);
+    wakeAll(v);
+  }
+}
+
+/**
+ * Blocking slow path. Returns TAKEN/ABANDONED, or NONE on timeout.
+ */
+export function acquireSlowSync(
+  v: Int32Array,
+  take: Take,
+  me: number,
+  timeoutMs: number,
+): number {
+  const deadline = deadlineOf(timeoutMs);
+  Atomics.add(v, WAITERS, 1);
+  const attempt = new Attempt(v, take, me);
+  try {
+    for (;;) {
+      const seq = Atomics.load(v, SEQ);
+      const r = attempt.step();
+      if (r !== NONE) return r;
+      const left = remaining(deadline);
+      if (left === 0) return NONE;
+      waitSync(v, SEQ, seq, Math.min(left, attempt.sleepCap()));
+    }
+  } finally {
+    attempt.finish();
+  }
+}
+
+/**
+ * Async slow path (never blocks). Resolves TAKEN/ABANDONED, or NONE on
+ * timeout; rejects with `signal.reason` on abort (the waiter is removed).
+ */
+export async function acquireSlowAsync(
+  v: Int32Array,
+  take: Take,
+  me: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const deadline = deadlineOf(timeoutMs);
+  Atomics.add(v, WAITERS, 1);
+  const attempt = new Attempt(v, take, me);
+  try {
+    for (;;) {
+      const seq = Atomics.load(v, SEQ);
+      const r = attempt.step();
+      if (r !== NONE) return r;
+      const left = remaining(deadline);
+      if (left === 0) return NONE;
+      await waitAsync(v, SEQ, seq, Math.min(left, attempt.sleepCap()), signal);
+    }
+  } finally {
+    attempt.finish();
+  }
+}

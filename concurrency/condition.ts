@@ -1,0 +1,466 @@
+/**
+ * {@linkcode Condition}.
+ *
+ * @module
+ */
+
+import { attachBlock, MAGIC } from "./_layout.ts";
+import { asyncOptions, refuseProcess, syncTimeout } from "./_sync_guard.ts";
+import {
+  registerReviver,
+  reviveValue,
+  type Shareable,
+  type SharedHandle,
+  type ShareTarget,
+  TO_HANDLE,
+} from "./_share.ts";
+import { adoptRegistry, registryBuffer } from "./_thread_registry.ts";
+import {
+  deadlineOf,
+  remaining,
+  type SyncWaitOptions,
+  waitAsync,
+  type WaitOptions,
+  waitSync,
+} from "./_wait.ts";
+import { Lock, type SharedLocation } from "./lock.ts";
+import { RLock } from "./rlock.ts";
+
+const SEQ = 1;
+const WAITERS = 2;
+const WORDS = 4;
+
+/**
+ * A condition variable in shared memory, like Python's
+ * `threading.Condition`: threads holding its lock `wait()` until another
+ * thread changes the shared state and calls `notify()`. Works across the
+ * main thread and workers; the lock is a {@linkcode Lock} or an
+ * {@linkcode RLock} (the default, as in Python).
+ *
+ * Like Python, waiting requires holding the lock: `wait()` releases it
+ * (every recursion level of an RLock), sleeps, and re-acquires it before
+ * returning or throwing.
+ *
+ * ## Fairness
+ * `notify(n)` wakes at least `min(n, waiting)` waiters, in the order the
+ * platform keeps them (FIFO per word in V8). Wake-ups can occasionally be
+ * spurious (a waiter that was about to sleep sees the notify too, or an
+ * aborted waiter's clean-up wakes others), so always wait in a loop on your
+ * predicate — {@linkcode Condition.waitFor} does that for you.
+ *
+ * ## Cancellation
+ * `wait({ signal })` rejects with `signal.reason` (after re-acquiring the
+ * lock); `{ timeout }` resolves `false`.
+ *
+ * ## Visibility
+ * Writes made under the lock before `notify()` are visible to the woken
+ * waiter once it holds the lock again.
+ *
+ * ## Platform
+ * `waitSync` / `waitForSync` block the calling thread (meant for workers).
+ * Shareable with workers only (its lock travels with it).
+ *
+ * @example Waiting for a value
+ * ```ts
+ * import { Condition } from "@weft/weft/concurrency";
+ *
+ * const cond = new Condition();
+ * const box: number[] = [];
+ * setTimeout(async () => {
+ *   using _ = await cond.guard();
+ *   box.push(42);
+ *   cond.notifyAll();
+ * }, 5);
+ * using _ = await cond.guard();
+ * await cond.waitFor(() => box.length > 0, { timeout: 1000 });
+ * console.log(box[0]); // 42
+ * ```
+ */
+export class Condition implements Shareable {
+  /** Bytes a Condition's own block needs (its lock has its own). */
+  static readonly byteLength: number = WORDS * 4;
+  #v: Int32Array;
+  #lock: Lock | RLock;
+
+  /**
+   * Creates a condition over `lock` (a new {@linkcode RLock} by default).
+   *
+   * @example
+   * ```ts
+   * import { Condition, Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * console.log(new Condition(lock).lock === lock); // true
+   * ```
+   *
+   * @param lock The lock waiters hold.
+   * @param location Shared memory for the condition's own words.
+   * @throws {TypeError} If `lock` is not a Lock or RLock.
+   */
+  constructor(lock?: Lock | RLock, location?: SharedLocation) {
+    if (
+      lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)
+    ) {
+      throw new TypeError(
+        'Cannot create Condition: "lock" must be a Lock or an RLock',
+      );
+    }
+    this.#lock = lock ?? new RLock();
+    this.#v = attachBlock(
+      "Condition",
+      MAGIC.Condition,
+      WORDS,
+      location,
+      () => {},
+    );
+  }
+
+  /** The shared memory holding the condition's own words. */
+  get buffer(): SharedArrayBuffer {
+    return this.#v.buffer as SharedArrayBuffer;
+  }
+
+  /** Byte offset of the condition's words in its buffer. */
+  get byteOffset(): number {
+    return this.#v.byteOffset;
+  }
+
+  /** The lock waiters must hold. */
+  get lock(): Lock | RLock {
+    return this.#lock;
+  }
+
+  /**
+   * Acquires the underlying lock (see {@linkcode Lock.acquire}).
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * await cond.acquire();
+   * cond.release();
+   * ```
+   *
+   * @param opts `timeout` in ms, `signal` to abort.
+   * @returns `true` once held, `false` on timeout.
+   */
+  acquire(opts?: WaitOptions): Promise<boolean> {
+    return this.#lock.acquire(opts);
+  }
+
+  /**
+   * Blocking acquire of the underlying lock.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * cond.acquireSync();
+   * cond.release();
+   * ```
+   *
+   * @param opts `timeout` in ms, or `blocking: false`.
+   * @returns `true` once held, `false` on timeout.
+   */
+  acquireSync(opts?: SyncWaitOptions): boolean {
+    return this.#lock.acquireSync(opts);
+  }
+
+  /**
+   * Releases the underlying lock.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * cond.acquireSync();
+   * cond.release();
+   * console.log(cond.lock.locked); // false
+   * ```
+   */
+  release(): void {
+    this.#lock.release();
+  }
+
+  /**
+   * Holds the underlying lock for a `using` block.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * {
+   *   using _ = await cond.guard();
+   *   cond.notify();
+   * }
+   * ```
+   *
+   * @param opts `timeout` in ms, `signal` to abort.
+   * @returns The guard.
+   */
+  guard(opts?: WaitOptions): Promise<Disposable> {
+    return this.#lock.guard(opts);
+  }
+
+  /**
+   * Blocking form of {@linkcode Condition.guard}.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * {
+   *   using _ = cond.guardSync();
+   *   cond.notifyAll();
+   * }
+   * ```
+   *
+   * @param opts `timeout` in ms.
+   * @returns The guard.
+   */
+  guardSync(opts?: { timeout?: number }): Disposable {
+    return this.#lock.guardSync(opts);
+  }
+
+  #checkHeld(what: string): void {
+    const lock = this.#lock;
+    const held = lock instanceof RLock ? lock.owned : lock.locked;
+    if (!held) {
+      throw new TypeError(
+        `Cannot ${what} on condition: its lock is not held by this thread`,
+      );
+    }
+  }
+
+  #releaseAll(): number {
+    const lock = this.#lock;
+    if (lock instanceof RLock) return lock.releaseAll();
+    lock.release();
+    return 1;
+  }
+
+  #restore(count: number): void {
+    if (this.#lock instanceof RLock) this.#lock.restoreCount(count);
+  }
+
+  /**
+   * Releases the lock, waits for a notify (without blocking the event
+   * loop), and re-acquires the lock.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * using _ = await cond.guard();
+   * console.log(await cond.wait({ timeout: 10 })); // false
+   * ```
+   *
+   * @param opts `timeout` in ms (resolve `false`), `signal` to abort.
+   * @returns `true` if woken, `false` on timeout.
+   * @throws {TypeError} If the lock is not held.
+   */
+  async wait(opts?: WaitOptions): Promise<boolean> {
+    const { timeout, signal } = asyncOptions(opts);
+    this.#checkHeld("wait");
+    const v = this.#v;
+    const seq = Atomics.load(v, SEQ);
+    Atomics.add(v, WAITERS, 1);
+    const count = this.#releaseAll();
+    let result;
+    try {
+      result = await waitAsync(v, SEQ, seq, timeout, signal);
+    } finally {
+      Atomics.sub(v, WAITERS, 1);
+      await this.#lock.acquire();
+      this.#restore(count);
+    }
+    return result !== "timed-out";
+  }
+
+  /**
+   * Blocking form of {@linkcode Condition.wait} (meant for workers).
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * using _ = cond.guardSync();
+   * console.log(cond.waitSync({ timeout: 5 })); // false
+   * ```
+   *
+   * @param opts `timeout` in ms.
+   * @returns `true` if woken, `false` on timeout.
+   * @throws {TypeError} If the lock is not held.
+   */
+  waitSync(opts?: { timeout?: number }): boolean {
+    const timeout = syncTimeout(opts);
+    this.#checkHeld("wait");
+    const v = this.#v;
+    const seq = Atomics.load(v, SEQ);
+    Atomics.add(v, WAITERS, 1);
+    const count = this.#releaseAll();
+    let result;
+    try {
+      result = waitSync(v, SEQ, seq, timeout);
+    } finally {
+      Atomics.sub(v, WAITERS, 1);
+      this.#lock.acquireSync();
+      this.#restore(count);
+    }
+    return result !== "timed-out";
+  }
+
+  /**
+   * Waits until `predicate()` is truthy (checked under the lock before each
+   * wait), like Python's `wait_for`.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * using _ = await cond.guard();
+   * console.log(await cond.waitFor(() => 7)); // 7
+   * ```
+   *
+   * @typeParam T The predicate's result.
+   * @param predicate Reads the shared state; truthy ends the wait.
+   * @param opts `timeout` in ms for the whole wait, `signal` to abort.
+   * @returns The last predicate result (falsy on timeout).
+   */
+  async waitFor<T>(predicate: () => T, opts?: WaitOptions): Promise<T> {
+    const { timeout, signal } = asyncOptions(opts);
+    const deadline = deadlineOf(timeout);
+    let result = predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      await this.wait({
+        timeout: left === Infinity ? undefined : left,
+        signal,
+      });
+      result = predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Blocking form of {@linkcode Condition.waitFor}.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * using _ = cond.guardSync();
+   * console.log(cond.waitForSync(() => false, { timeout: 5 })); // false
+   * ```
+   *
+   * @typeParam T The predicate's result.
+   * @param predicate Reads the shared state; truthy ends the wait.
+   * @param opts `timeout` in ms for the whole wait.
+   * @returns The last predicate result (falsy on timeout).
+   */
+  waitForSync<T>(predicate: () => T, opts?: { timeout?: number }): T {
+    const deadline = deadlineOf(syncTimeout(opts));
+    let result = predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      this.waitSync({ timeout: left === Infinity ? undefined : left });
+      result = predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Wakes up to `n` waiting threads or tasks (at least `min(n, waiting)`).
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * using _ = cond.guardSync();
+   * cond.notify(2);
+   * ```
+   *
+   * @param n How many to wake (default 1).
+   * @throws {TypeError} If the lock is not held.
+   * @throws {RangeError} If `n` is not a non-negative integer.
+   */
+  notify(n: number = 1): void {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(
+        `Cannot notify condition: "n" must be a non-negative integer, got ${n}`,
+      );
+    }
+    this.#checkHeld("notify");
+    const v = this.#v;
+    if (n === 0 || Atomics.load(v, WAITERS) === 0) return;
+    Atomics.add(v, SEQ, 1);
+    Atomics.notify(v, SEQ, n);
+  }
+
+  /**
+   * Wakes every waiter.
+   *
+   * @example
+   * ```ts
+   * import { Condition } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * using _ = cond.guardSync();
+   * cond.notifyAll();
+   * ```
+   *
+   * @throws {TypeError} If the lock is not held.
+   */
+  notifyAll(): void {
+    this.#checkHeld("notify");
+    const v = this.#v;
+    if (Atomics.load(v, WAITERS) === 0) return;
+    Atomics.add(v, SEQ, 1);
+    Atomics.notify(v, SEQ);
+  }
+
+  /**
+   * The cloneable handle that rebuilds this condition (and its lock).
+   *
+   * @example
+   * ```ts
+   * import { Condition, revive, share } from "@weft/weft/concurrency";
+   *
+   * const cond = new Condition();
+   * const copy = revive<Condition>(structuredClone(share(cond)));
+   * cond.acquireSync();
+   * console.log(copy.lock.locked); // true
+   * cond.release();
+   * ```
+   */
+  [TO_HANDLE](target: ShareTarget): SharedHandle {
+    refuseProcess("Condition", target);
+    return {
+      "@@weft": "Condition",
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      lock: this.#lock[TO_HANDLE](target),
+      registry: registryBuffer(),
+    };
+  }
+}
+
+registerReviver("Condition", (h) => {
+  adoptRegistry(h.registry);
+  return new Condition(reviveValue(h.lock) as Lock | RLock, {
+    buffer: h.buffer as SharedArrayBuffer,
+    byteOffset: h.byteOffset as number,
+  });
+});

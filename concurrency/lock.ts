@@ -1,0 +1,405 @@
+/**
+ * {@linkcode Lock} and {@linkcode AbandonedLockError}.
+ *
+ * @module
+ */
+
+import {
+  ABANDONED,
+  acquireSlowAsync,
+  acquireSlowSync,
+  AUX2,
+  CORE_WORDS,
+  NONE,
+  queueEmpty,
+  STATE,
+  type Take,
+  wake,
+} from "./_sync_core.ts";
+import {
+  asyncOptions,
+  guardTimeout,
+  onceGuard,
+  refuseProcess,
+  syncTimeout,
+} from "./_sync_guard.ts";
+import { attachBlock, type BlockLocation, MAGIC } from "./_layout.ts";
+import {
+  registerReviver,
+  type Shareable,
+  type SharedHandle,
+  type ShareTarget,
+  TO_HANDLE,
+} from "./_share.ts";
+import {
+  adoptRegistry,
+  currentIdent,
+  isIdentAlive,
+  registryBuffer,
+} from "./_thread_registry.ts";
+import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+
+/**
+ * Thrown (or rejected) by an acquire that found the lock held by a thread
+ * that has ended — its function returned or threw, or its worker was
+ * terminated — and took the lock over, like `EOWNERDEAD` of a POSIX robust
+ * mutex.
+ *
+ * **The caller holds the lock when it receives this error.** The data the
+ * lock protects may be half-updated: repair or check it, then `release()`.
+ * `guard()` / `guardSync()` reject with this error too (the lock is held and
+ * no guard was returned, so release it yourself).
+ *
+ * @example Recovering a lock whose owner died
+ * ```ts
+ * import { AbandonedLockError, Lock } from "@weft/weft/concurrency";
+ *
+ * const lock = new Lock();
+ * try {
+ *   await lock.acquire();
+ * } catch (error) {
+ *   if (!(error instanceof AbandonedLockError)) throw error;
+ *   // we hold the lock: check the shared data here
+ * }
+ * lock.release();
+ * ```
+ */
+export class AbandonedLockError extends Error {
+  /** The ident of the thread that died while holding the lock. */
+  readonly previousOwner: number;
+
+  /**
+   * @param what The primitive, e.g. `"lock"`.
+   * @param previousOwner Ident of the dead owner.
+   */
+  constructor(what: string, previousOwner: number) {
+    super(
+      `Acquired ${what} abandoned by thread ${previousOwner}: its owner ended while holding it; the caller now holds it`,
+    );
+    this.name = "AbandonedLockError";
+    this.previousOwner = previousOwner;
+  }
+}
+
+/** Where a primitive's shared memory lives (defaults to a fresh buffer). */
+export type SharedLocation = BlockLocation;
+
+/**
+ * A mutual-exclusion lock in shared memory, like Python's `threading.Lock`
+ * except that one object synchronizes the main thread and any number of Web
+ * Workers (pass it as a `Thread` argument or through `share()`), and that
+ * waiting comes in an async face (`acquire`) and a blocking face
+ * (`acquireSync`).
+ *
+ * As in Python, a locked `Lock` may be released by any thread.
+ *
+ * ## Fairness
+ * Barging with bounded unfairness: a free lock goes to whoever asks first
+ * (one compare-exchange), so a releasing thread may take it again at once.
+ * A waiter that has waited 1 ms joins a FIFO ticket queue; while the queue is
+ * not empty nobody barges and the lock passes in ticket order. So no waiter
+ * starves, including an async waiter on the main thread against workers
+ * spinning on `acquireSync`. Up to 64 waiters queue at once; more wait to
+ * enter the queue.
+ *
+ * ## Cancellation
+ * `acquire({ signal })` rejects with `signal.reason` when the signal is
+ * already aborted or aborts while waiting; the waiter leaves the queue and
+ * the next one proceeds. `{ timeout }` (ms) resolves `false` instead.
+ *
+ * ## Visibility
+ * Every shared-memory write made before `release()` is visible to the next
+ * acquirer (all state changes are sequentially consistent `Atomics`).
+ *
+ * ## Abandoned locks
+ * The lock word records the acquirer's thread ident. If that thread ends
+ * while holding the lock, the next acquirer (within about 50 ms) takes it and
+ * gets an {@linkcode AbandonedLockError} while holding it. Only threads
+ * started by `Thread` have an observable end; a lock acquired in a plain
+ * `new Worker` is never considered abandoned. If you use the "one thread
+ * acquires, another releases" hand-off pattern, the acquirer must stay alive
+ * until the release.
+ *
+ * ## Platform
+ * `acquireSync` / `guardSync` block the calling thread with `Atomics.wait`:
+ * use them in workers (on Deno's main thread they freeze the event loop).
+ * Shareable with workers only; sharing with a process throws `TypeError`.
+ *
+ * @example Guarding a shared counter
+ * ```ts
+ * import { Lock } from "@weft/weft/concurrency";
+ *
+ * const lock = new Lock();
+ * const counter = new Int32Array(new SharedArrayBuffer(4));
+ * {
+ *   using _ = await lock.guard();
+ *   counter[0]++;
+ * }
+ * console.log(lock.locked, counter[0]); // false 1
+ * ```
+ */
+export class Lock implements Shareable {
+  /** Bytes a Lock needs at its `byteOffset` in a caller-provided buffer. */
+  static readonly byteLength: number = CORE_WORDS * 4;
+  #v: Int32Array;
+  #me: number;
+  #take: Take;
+  #dead = 0;
+
+  /**
+   * Creates a lock, or attaches to one already initialized at
+   * `location` (a zeroed block is initialized as an unlocked lock).
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const buffer = new SharedArrayBuffer(Lock.byteLength);
+   * const a = new Lock({ buffer });
+   * const b = new Lock({ buffer }); // the same lock
+   * a.tryAcquire();
+   * console.log(b.locked); // true
+   * a.release();
+   * ```
+   *
+   * @param location Shared memory to use (`byteOffset` multiple of 4).
+   * @throws {RangeError} If the block is not shared, misaligned, too small,
+   * or holds another kind of object.
+   */
+  constructor(location?: SharedLocation) {
+    this.#v = attachBlock("Lock", MAGIC.Lock, CORE_WORDS, location, () => {});
+    this.#me = currentIdent();
+    const v = this.#v;
+    const me = this.#me;
+    this.#take = () => {
+      const s = Atomics.compareExchange(v, STATE, 0, me);
+      if (s === 0) return 1;
+      if (
+        !isIdentAlive(s) && Atomics.compareExchange(v, STATE, s, me) === s
+      ) {
+        Atomics.store(v, AUX2, s);
+        this.#dead = s;
+        return ABANDONED;
+      }
+      return NONE;
+    };
+  }
+
+  /** The shared memory holding this lock. */
+  get buffer(): SharedArrayBuffer {
+    return this.#v.buffer as SharedArrayBuffer;
+  }
+
+  /** Byte offset of this lock in {@linkcode Lock.buffer}. */
+  get byteOffset(): number {
+    return this.#v.byteOffset;
+  }
+
+  /**
+   * Whether some thread holds the lock right now.
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * console.log(lock.locked); // false
+   * ```
+   */
+  get locked(): boolean {
+    return Atomics.load(this.#v, STATE) !== 0;
+  }
+
+  #result(r: number): boolean {
+    if (r === ABANDONED) throw new AbandonedLockError("lock", this.#dead);
+    return r !== NONE;
+  }
+
+  /**
+   * Waits for the lock without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * console.log(await lock.acquire({ timeout: 100 })); // true
+   * console.log(await lock.acquire({ timeout: 10 })); // false
+   * lock.release();
+   * ```
+   *
+   * @param opts `timeout` in ms (resolve `false`), `signal` to abort.
+   * @returns `true` once held, `false` on timeout.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  acquire(opts?: WaitOptions): Promise<boolean> {
+    try {
+      const { timeout, signal } = asyncOptions(opts);
+      if (queueEmpty(this.#v)) {
+        const r = this.#take();
+        if (r !== NONE) return Promise.resolve(this.#result(r));
+      }
+      if (timeout === 0) return Promise.resolve(false);
+      return acquireSlowAsync(this.#v, this.#take, this.#me, timeout, signal)
+        .then((r) => this.#result(r));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Blocks the calling thread until the lock is held (meant for workers).
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * console.log(lock.acquireSync()); // true
+   * console.log(lock.acquireSync({ blocking: false })); // false
+   * lock.release();
+   * ```
+   *
+   * @param opts `timeout` in ms, or `blocking: false` to never wait.
+   * @returns `true` once held, `false` on timeout.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  acquireSync(opts?: SyncWaitOptions): boolean {
+    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
+    const v = this.#v;
+    if (queueEmpty(v)) {
+      const r = this.#take();
+      if (r !== NONE) return this.#result(r);
+    }
+    if (timeout === 0) return false;
+    return this.#result(acquireSlowSync(v, this.#take, this.#me, timeout));
+  }
+
+  /**
+   * Takes the lock if it is free right now; never waits.
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * console.log(lock.tryAcquire(), lock.tryAcquire()); // true false
+   * lock.release();
+   * ```
+   *
+   * @returns Whether the lock is now held by the caller.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  tryAcquire(): boolean {
+    return queueEmpty(this.#v) && this.#result(this.#take());
+  }
+
+  /**
+   * Releases the lock (any thread may release it, as in Python).
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * lock.tryAcquire();
+   * lock.release();
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @throws {TypeError} If the lock is not held.
+   */
+  release(): void {
+    const v = this.#v;
+    if (Atomics.exchange(v, STATE, 0) === 0) {
+      throw new TypeError("Cannot release lock: it is not held");
+    }
+    wake(v);
+  }
+
+  /**
+   * Acquires asynchronously and returns a Disposable that releases (at most
+   * once), for `using _ = await lock.guard();`.
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * {
+   *   using _ = await lock.guard();
+   *   console.log(lock.locked); // true
+   * }
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @param opts `timeout` in ms, `signal` to abort.
+   * @returns A guard releasing the lock when disposed.
+   * @throws {DOMException} `TimeoutError` if `timeout` passes first.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  async guard(opts?: WaitOptions): Promise<Disposable> {
+    if (!(await this.acquire(opts))) {
+      throw guardTimeout("lock", opts?.timeout ?? 0);
+    }
+    return onceGuard(() => this.release());
+  }
+
+  /**
+   * Blocking form of {@linkcode Lock.guard} (meant for workers).
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * {
+   *   using _ = lock.guardSync();
+   *   console.log(lock.locked); // true
+   * }
+   * ```
+   *
+   * @param opts `timeout` in ms.
+   * @returns A guard releasing the lock when disposed.
+   * @throws {DOMException} `TimeoutError` if `timeout` passes first.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  guardSync(opts?: { timeout?: number }): Disposable {
+    if (!this.acquireSync(opts)) {
+      throw guardTimeout("lock", opts?.timeout ?? 0);
+    }
+    return onceGuard(() => this.release());
+  }
+
+  /**
+   * The cloneable handle that rebuilds this lock in a worker.
+   *
+   * @example
+   * ```ts
+   * import { Lock, revive, share } from "@weft/weft/concurrency";
+   *
+   * const lock = new Lock();
+   * const copy = revive<Lock>(structuredClone(share(lock)));
+   * lock.tryAcquire();
+   * console.log(copy.locked); // true
+   * lock.release();
+   * ```
+   */
+  [TO_HANDLE](target: ShareTarget): SharedHandle {
+    refuseProcess("Lock", target);
+    return {
+      "@@weft": "Lock",
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      registry: registryBuffer(),
+    };
+  }
+}
+
+registerReviver("Lock", (h) => {
+  adoptRegistry(h.registry);
+  return new Lock({
+    buffer: h.buffer as SharedArrayBuffer,
+    byteOffset: h.byteOffset as number,
+  });
+});

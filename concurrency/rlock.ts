@@ -1,0 +1,403 @@
+/**
+ * {@linkcode RLock}, the re-entrant lock.
+ *
+ * @module
+ */
+
+import {
+  ABANDONED,
+  acquireSlowAsync,
+  acquireSlowSync,
+  AUX,
+  AUX2,
+  CORE_WORDS,
+  NONE,
+  queueEmpty,
+  STATE,
+  type Take,
+  wake,
+} from "./_sync_core.ts";
+import {
+  asyncOptions,
+  guardTimeout,
+  onceGuard,
+  refuseProcess,
+  syncTimeout,
+} from "./_sync_guard.ts";
+import { attachBlock, MAGIC } from "./_layout.ts";
+import {
+  registerReviver,
+  type Shareable,
+  type SharedHandle,
+  type ShareTarget,
+  TO_HANDLE,
+} from "./_share.ts";
+import {
+  adoptRegistry,
+  currentIdent,
+  isIdentAlive,
+  registryBuffer,
+} from "./_thread_registry.ts";
+import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+import { AbandonedLockError, type SharedLocation } from "./lock.ts";
+
+/**
+ * A re-entrant lock in shared memory, like Python's `threading.RLock`: the
+ * owning thread may acquire it again (each acquire needs a matching
+ * release), and only the owner may release it. Ownership is per thread (the
+ * main thread or one worker, identified by its `Thread` ident), not per
+ * async task: two async tasks on the same thread share ownership.
+ *
+ * ## Fairness
+ * As {@linkcode Lock}: barging, plus a FIFO queue for any waiter that has
+ * waited 1 ms, so no waiter starves. A re-entrant acquire by the owner
+ * never waits.
+ *
+ * ## Cancellation
+ * `acquire({ signal })` rejects with `signal.reason` (already aborted, or
+ * aborted while waiting: the waiter is removed). `{ timeout }` resolves
+ * `false`.
+ *
+ * ## Visibility
+ * Writes before the final `release()` are visible to the next owner.
+ *
+ * ## Abandoned locks
+ * If the owning thread ends (its function returns or throws, or its worker is
+ * terminated) while holding the RLock, the next acquirer takes it over within
+ * about 50 ms (recursion count reset to 1) and receives an
+ * {@linkcode AbandonedLockError} while holding it, like a POSIX robust mutex.
+ *
+ * ## Platform
+ * `acquireSync` blocks the calling thread (meant for workers). Shareable with
+ * workers only.
+ *
+ * @example Re-entering from a nested call
+ * ```ts
+ * import { RLock } from "@weft/weft/concurrency";
+ *
+ * const lock = new RLock();
+ * function inner() {
+ *   using _ = lock.guardSync();
+ *   return "done";
+ * }
+ * function outer() {
+ *   using _ = lock.guardSync();
+ *   return inner(); // a plain Lock would deadlock here
+ * }
+ * console.log(outer(), lock.locked); // done false
+ * ```
+ */
+export class RLock implements Shareable {
+  /** Bytes an RLock needs in a caller-provided buffer. */
+  static readonly byteLength: number = CORE_WORDS * 4;
+  #v: Int32Array;
+  #me: number;
+  #take: Take;
+  #dead = 0;
+
+  /**
+   * Creates an RLock, or attaches to one already at `location`.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock({ buffer: new SharedArrayBuffer(RLock.byteLength) });
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @param location Shared memory to use (`byteOffset` multiple of 4).
+   * @throws {RangeError} If the block is unusable or holds another kind.
+   */
+  constructor(location?: SharedLocation) {
+    this.#v = attachBlock("RLock", MAGIC.RLock, CORE_WORDS, location, () => {});
+    const v = this.#v;
+    const me = this.#me = currentIdent();
+    this.#take = () => {
+      const s = Atomics.compareExchange(v, STATE, 0, me);
+      if (s === 0) {
+        Atomics.store(v, AUX, 1);
+        return 1;
+      }
+      if (
+        !isIdentAlive(s) && Atomics.compareExchange(v, STATE, s, me) === s
+      ) {
+        Atomics.store(v, AUX, 1);
+        Atomics.store(v, AUX2, s);
+        this.#dead = s;
+        return ABANDONED;
+      }
+      return NONE;
+    };
+  }
+
+  /** The shared memory holding this lock. */
+  get buffer(): SharedArrayBuffer {
+    return this.#v.buffer as SharedArrayBuffer;
+  }
+
+  /** Byte offset of this lock in its buffer. */
+  get byteOffset(): number {
+    return this.#v.byteOffset;
+  }
+
+  /**
+   * Whether any thread holds the lock.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * console.log(new RLock().locked); // false
+   * ```
+   */
+  get locked(): boolean {
+    return Atomics.load(this.#v, STATE) !== 0;
+  }
+
+  /**
+   * Whether the calling thread owns the lock.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * lock.acquireSync();
+   * console.log(lock.owned); // true
+   * lock.release();
+   * ```
+   */
+  get owned(): boolean {
+    return Atomics.load(this.#v, STATE) === this.#me;
+  }
+
+  #result(r: number): boolean {
+    if (r === ABANDONED) throw new AbandonedLockError("RLock", this.#dead);
+    return r !== NONE;
+  }
+
+  #reenter(): boolean {
+    if (Atomics.load(this.#v, STATE) !== this.#me) return false;
+    Atomics.add(this.#v, AUX, 1);
+    return true;
+  }
+
+  /**
+   * Acquires without blocking the event loop; re-entrant for the owner.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * await lock.acquire();
+   * await lock.acquire(); // same thread: immediate
+   * lock.release();
+   * lock.release();
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @param opts `timeout` in ms (resolve `false`), `signal` to abort.
+   * @returns `true` once held, `false` on timeout.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  acquire(opts?: WaitOptions): Promise<boolean> {
+    try {
+      const { timeout, signal } = asyncOptions(opts);
+      if (this.#reenter()) return Promise.resolve(true);
+      if (queueEmpty(this.#v)) {
+        const r = this.#take();
+        if (r !== NONE) return Promise.resolve(this.#result(r));
+      }
+      if (timeout === 0) return Promise.resolve(false);
+      return acquireSlowAsync(this.#v, this.#take, this.#me, timeout, signal)
+        .then((r) => this.#result(r));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Blocks the calling thread until held; re-entrant for the owner.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * console.log(lock.acquireSync(), lock.acquireSync()); // true true
+   * lock.release();
+   * lock.release();
+   * ```
+   *
+   * @param opts `timeout` in ms, or `blocking: false`.
+   * @returns `true` once held, `false` on timeout.
+   * @throws {AbandonedLockError} If taken over from a dead owner (held).
+   */
+  acquireSync(opts?: SyncWaitOptions): boolean {
+    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
+    if (this.#reenter()) return true;
+    if (queueEmpty(this.#v)) {
+      const r = this.#take();
+      if (r !== NONE) return this.#result(r);
+    }
+    if (timeout === 0) return false;
+    return this.#result(
+      acquireSlowSync(this.#v, this.#take, this.#me, timeout),
+    );
+  }
+
+  /**
+   * Takes the lock if free or owned by the caller; never waits.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * console.log(lock.tryAcquire(), lock.tryAcquire()); // true true
+   * lock.release();
+   * lock.release();
+   * ```
+   *
+   * @returns Whether the caller now holds it.
+   */
+  tryAcquire(): boolean {
+    if (this.#reenter()) return true;
+    return queueEmpty(this.#v) && this.#result(this.#take());
+  }
+
+  /**
+   * Undoes one acquire; the last one frees the lock.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * lock.acquireSync();
+   * lock.release();
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @throws {TypeError} If the calling thread does not own the lock.
+   */
+  release(): void {
+    const v = this.#v;
+    if (Atomics.load(v, STATE) !== this.#me) {
+      throw new TypeError(
+        "Cannot release RLock: it is not owned by this thread",
+      );
+    }
+    if (Atomics.sub(v, AUX, 1) > 1) return;
+    Atomics.store(v, STATE, 0);
+    wake(v);
+  }
+
+  /**
+   * Releases every level at once (for `Condition`); returns the count.
+   * @internal
+   */
+  releaseAll(): number {
+    const v = this.#v;
+    if (Atomics.load(v, STATE) !== this.#me) {
+      throw new TypeError(
+        "Cannot release RLock: it is not owned by this thread",
+      );
+    }
+    const count = Atomics.exchange(v, AUX, 0);
+    Atomics.store(v, STATE, 0);
+    wake(v);
+    return count;
+  }
+
+  /**
+   * Sets the recursion count after re-acquiring (for `Condition`).
+   * @internal
+   */
+  restoreCount(count: number): void {
+    Atomics.store(this.#v, AUX, count);
+  }
+
+  /**
+   * Async acquire returning a Disposable that releases at most once.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * {
+   *   using _ = await lock.guard();
+   *   using _again = await lock.guard();
+   * }
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @param opts `timeout` in ms, `signal` to abort.
+   * @returns The guard.
+   * @throws {DOMException} `TimeoutError` if `timeout` passes first.
+   */
+  async guard(opts?: WaitOptions): Promise<Disposable> {
+    if (!(await this.acquire(opts))) {
+      throw guardTimeout("RLock", opts?.timeout ?? 0);
+    }
+    return onceGuard(() => this.release());
+  }
+
+  /**
+   * Blocking form of {@linkcode RLock.guard}.
+   *
+   * @example
+   * ```ts
+   * import { RLock } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * {
+   *   using _ = lock.guardSync();
+   * }
+   * console.log(lock.locked); // false
+   * ```
+   *
+   * @param opts `timeout` in ms.
+   * @returns The guard.
+   * @throws {DOMException} `TimeoutError` if `timeout` passes first.
+   */
+  guardSync(opts?: { timeout?: number }): Disposable {
+    if (!this.acquireSync(opts)) {
+      throw guardTimeout("RLock", opts?.timeout ?? 0);
+    }
+    return onceGuard(() => this.release());
+  }
+
+  /**
+   * The cloneable handle that rebuilds this lock in a worker.
+   *
+   * @example
+   * ```ts
+   * import { revive, RLock, share } from "@weft/weft/concurrency";
+   *
+   * const lock = new RLock();
+   * const copy = revive<RLock>(structuredClone(share(lock)));
+   * console.log(copy.locked); // false
+   * ```
+   */
+  [TO_HANDLE](target: ShareTarget): SharedHandle {
+    refuseProcess("RLock", target);
+    return {
+      "@@weft": "RLock",
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      registry: registryBuffer(),
+    };
+  }
+}
+
+registerReviver("RLock", (h) => {
+  adoptRegistry(h.registry);
+  return new RLock({
+    buffer: h.buffer as SharedArrayBuffer,
+    byteOffset: h.byteOffset as number,
+  });
+});

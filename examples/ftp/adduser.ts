@@ -1,0 +1,59 @@
+// Adds (or replaces) a user in the FTP example's accounts file. The password
+// is read from stdin (first line; on a terminal it is asked for without
+// echo) and stored only as a salted PBKDF2-SHA-256 hash.
+//
+//   deno run --allow-read=accounts.json --allow-write=accounts.json \
+//     examples/ftp/adduser.ts --accounts accounts.json --user alice \
+//     [--home alice] [--quota 10485760] < alice.pass
+//
+// Partner programs: examples/ftp/server.ts reads the file, and
+// examples/ftp/client.ts logs in with the same password.
+
+import { parseArgs } from "node:util";
+import { loadAccounts, makeAccount, saveAccounts } from "./_accounts.ts";
+import { readSecret } from "../_lines.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    accounts: { type: "string" },
+    user: { type: "string" },
+    home: { type: "string" },
+    quota: { type: "string", default: String(10 * 1024 * 1024) },
+    iterations: { type: "string" },
+  },
+});
+if (!values.accounts || !values.user) {
+  console.error(
+    "Usage: adduser.ts --accounts FILE --user NAME [--home DIR] [--quota BYTES] < password",
+  );
+  Deno.exit(2);
+}
+const quota = Number(values.quota);
+if (!Number.isSafeInteger(quota) || quota < 0) {
+  console.error(`Invalid --quota: "${values.quota}"`);
+  Deno.exit(2);
+}
+const home = values.home ?? values.user;
+if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(home)) {
+  console.error(`Invalid --home: "${home}" must be a plain folder name`);
+  Deno.exit(2);
+}
+
+const password = await readSecret("password: ");
+if (password.length < 8) {
+  console.error("Refusing a password shorter than 8 characters");
+  Deno.exit(1);
+}
+
+const accounts = await loadAccounts(values.accounts);
+accounts.users[values.user] = await makeAccount(
+  password,
+  home,
+  quota,
+  values.iterations ? Number(values.iterations) : undefined,
+);
+await saveAccounts(values.accounts, accounts);
+console.log(
+  `user "${values.user}" saved (home "${home}", quota ${quota} bytes)`,
+);

@@ -1,0 +1,49 @@
+// Client of the HMAC-authenticated echo server: proves it holds the shared
+// key (answerChallenge), checks that the server does too
+// (deliverChallenge), then sends each stdin line and prints the upper-cased
+// echo. `quit` or end of input exits. With a wrong key the server refuses
+// the handshake: the client prints "refused" and exits 1 without having
+// sent a single line.
+//
+//   deno run --allow-net=127.0.0.1 --allow-read=echo.key \
+//     examples/hmac_echo_client.ts --key-file echo.key [--port 9004]
+//
+// Partner program: examples/hmac_echo_server.ts (same key file).
+
+import { parseArgs } from "node:util";
+import { answerChallenge, AuthenticationError, deliverChallenge } from "../auth/mod.ts";
+import { Client } from "../ipc/mod.ts";
+import { readLines } from "./_lines.ts";
+import { loadKey } from "./_secret.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    port: { type: "string", default: "9004" },
+    hostname: { type: "string", default: "127.0.0.1" },
+    "key-file": { type: "string" },
+  },
+});
+if (!values["key-file"]) {
+  console.error("Usage: hmac_echo_client.ts --key-file FILE [--port N]");
+  Deno.exit(2);
+}
+const key = await loadKey(values["key-file"]);
+using conn = await Client({ hostname: values.hostname, port: Number(values.port) });
+const timer = setTimeout(() => conn.close(), 5_000);
+try {
+  await answerChallenge(conn, key);
+  await deliverChallenge(conn, key);
+} catch (error) {
+  if (!(error instanceof AuthenticationError)) throw error;
+  console.log(`refused: ${error.message}`);
+  Deno.exit(1);
+} finally {
+  clearTimeout(timer);
+}
+console.log("authenticated");
+for await (const line of readLines(Deno.stdin.readable)) {
+  if (line.trim() === "quit") break;
+  await conn.send(line);
+  console.log(await conn.recv());
+}

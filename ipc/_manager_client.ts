@@ -1,0 +1,223 @@
+/**
+ * The client end of a manager connection (private): many concurrent calls
+ * over one {@linkcode Channel}, matched by call id.
+ *
+ * - When the channel ends (manager gone, socket reset), every pending call
+ *   rejects at once with an `EOFError` ({@linkcode ManagerClient.lostError}),
+ *   and so does every later call.
+ * - A call whose `signal` aborts rejects with `signal.reason` right away and
+ *   sends a cancel; if the server had already finished it, `onLate` gets the
+ *   value (a lock proxy uses this to give the lock back).
+ * - In `weak` mode the socket does not keep the process alive while no call
+ *   is pending (revived proxies in a child process must not stop it exiting).
+ *
+ * @module
+ */
+
+import {
+  decodeReply,
+  encodeBody,
+  type ErrorInfo,
+  type Frame,
+} from "./_manager_protocol.ts";
+import { QueueEmpty, QueueFull } from "../concurrency/queue_errors.ts";
+import type { Channel } from "./_manager_transport.ts";
+import { EOFError } from "./_wire.ts";
+import { RemoteError } from "./manager_error.ts";
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** Set once the caller gave up (abort). */
+  abandoned?: boolean;
+  onLate?: (value: unknown) => void;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Receives the value if the call succeeded after the caller aborted. */
+  onLate?: (value: unknown) => void;
+}
+
+const MAX_CALL_ID = 0xffff_ffff;
+
+/** Multiplexes calls over one channel. */
+export class ManagerClient {
+  #channel: Channel;
+  #pending = new Map<number, PendingCall>();
+  #nextId = 1;
+  #lost: Error | undefined;
+  #weak: boolean;
+  #onClose: (() => void) | undefined;
+  /** Settles when the receive loop ends. */
+  readonly finished: Promise<void>;
+
+  /**
+   * Starts reading replies from `channel`. `weak` lets the process exit
+   * while no call is pending; `onClose` runs once when the channel ends.
+   */
+  constructor(
+    channel: Channel,
+    options: { weak?: boolean; onClose?: () => void } = {},
+  ) {
+    this.#channel = channel;
+    this.#weak = options.weak ?? false;
+    this.#onClose = options.onClose;
+    if (this.#weak) channel.unref();
+    this.finished = this.#readLoop();
+  }
+
+  /** True once the connection ended (closed here or lost). */
+  get closed(): boolean {
+    return this.#lost !== undefined;
+  }
+
+  /** The error calls reject with once the connection is gone. */
+  get lostError(): Error | undefined {
+    return this.#lost;
+  }
+
+  async #readLoop(): Promise<void> {
+    let cause: unknown;
+    try {
+      while (true) {
+        const frame = await this.#channel.recv();
+        if (frame === null) break;
+        this.#settle(frame);
+      }
+    } catch (error) {
+      cause = error;
+    }
+    this.#end(
+      new EOFError(
+        "Cannot call manager: the connection to the manager was lost",
+        { cause },
+      ),
+    );
+  }
+
+  #settle(frame: Frame): void {
+    const call = this.#pending.get(frame.id);
+    if (call === undefined) return;
+    this.#pending.delete(frame.id);
+    this.#updateRef();
+    if (frame.body === undefined) {
+      return call.reject(
+        new RangeError(
+          `Cannot read manager reply: ${frame.oversize} bytes exceeds the cap`,
+        ),
+      );
+    }
+    let reply;
+    try {
+      reply = decodeReply(frame.body);
+    } catch (error) {
+      return call.reject(error);
+    }
+    if (call.abandoned) {
+      if (reply.t === "ok") call.onLate?.(reply.v);
+      return;
+    }
+    if (reply.t === "ok") call.resolve(reply.v);
+    else call.reject(toRemoteError(reply.e));
+  }
+
+  #end(error: Error): void {
+    if (this.#lost !== undefined) return;
+    this.#lost = error;
+    this.#channel.close();
+    const calls = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of calls) if (!call.abandoned) call.reject(error);
+    this.#onClose?.();
+  }
+
+  #updateRef(): void {
+    if (!this.#weak) return;
+    if (this.#pending.size > 0) this.#channel.ref();
+    else this.#channel.unref();
+  }
+
+  #allocateId(): number {
+    do {
+      this.#nextId = this.#nextId >= MAX_CALL_ID ? 1 : this.#nextId + 1;
+    } while (this.#pending.has(this.#nextId));
+    return this.#nextId;
+  }
+
+  /** Calls `method` on object `objectId` with `args`. */
+  call(
+    objectId: number,
+    method: string,
+    args: unknown[],
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    if (this.#lost !== undefined) return Promise.reject(this.#lost);
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let body: Uint8Array;
+    try {
+      body = encodeBody({ t: "call", o: objectId, m: method, a: args });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#allocateId();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const call = this.#pending.get(id);
+        if (call === undefined || call.abandoned) return;
+        call.abandoned = true;
+        reject(signal!.reason);
+        this.#channel.send(id, encodeBody({ t: "cancel" })).catch(() => {});
+      };
+      const call: PendingCall = {
+        resolve: (value) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+        onLate: options.onLate,
+      };
+      this.#pending.set(id, call);
+      this.#updateRef();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#channel.send(id, body).catch((error) => {
+        if (this.#pending.get(id) !== call) return;
+        this.#pending.delete(id);
+        this.#updateRef();
+        call.reject(
+          this.#lost ??
+            new Error("Cannot call manager: the request could not be sent", {
+              cause: error,
+            }),
+        );
+      });
+    });
+  }
+
+  /** Closes the connection; pending calls reject. Idempotent. */
+  close(): void {
+    this.#end(new EOFError("Cannot call manager: the connection is closed"));
+  }
+}
+
+/**
+ * The error a failed call rejects with: the queue errors callers catch
+ * become `concurrency`'s own classes (as Python's proxies re-raise
+ * `queue.Empty`), anything else a {@linkcode RemoteError}.
+ */
+function toRemoteError(info: ErrorInfo): Error {
+  switch (info.name) {
+    case "AbortError":
+      return new DOMException(info.message, "AbortError");
+    case "QueueEmpty":
+      return new QueueEmpty(info.message, { cause: new RemoteError(info) });
+    case "QueueFull":
+      return new QueueFull(info.message, { cause: new RemoteError(info) });
+  }
+  return new RemoteError(info);
+}

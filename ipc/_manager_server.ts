@@ -1,0 +1,447 @@
+/**
+ * The manager server (private): an object store plus a request loop per
+ * client connection.
+ *
+ * - Objects get increasing integer ids; id 0 is the server itself.
+ * - Each connection is a {@linkcode Session}. Requests are handled
+ *   concurrently (a parked `Queue.get` does not hold up anything else).
+ * - When a connection ends, its pending calls abort and every lock or permit
+ *   it held is given back.
+ * - Objects live until `release(id)` or shutdown; objects created with a
+ *   `name` are found again by that name (how separate programs meet).
+ * - Unknown object id, unknown method, malformed or oversize request: an
+ *   error reply, and the connection keeps serving.
+ *
+ * @module
+ */
+
+import {
+  type CallMessage,
+  decodeRequest,
+  DEFAULT_MAX_FRAME,
+  encodeBody,
+  errorInfo,
+  type Frame,
+  type Reply,
+  ROOT_ID,
+} from "./_manager_protocol.ts";
+import {
+  BUILTIN_TYPES,
+  type CallContext,
+  ServerObject,
+  type Session,
+} from "./_manager_objects.ts";
+import type { Channel } from "./_manager_transport.ts";
+
+interface UserType {
+  readonly ctor: new (...args: unknown[]) => object;
+  readonly module: string;
+  readonly exportName: string;
+}
+
+interface Entry {
+  readonly typeid: string;
+  readonly object: ServerObject | object;
+  readonly methods: ReadonlySet<string>;
+  readonly name?: string;
+}
+
+interface Pending {
+  readonly controller: AbortController;
+  readonly objectId: number;
+}
+
+interface LiveSession extends Session {
+  readonly channel: Channel;
+  readonly pending: Map<number, Pending>;
+}
+
+/** What `create` answers. */
+export interface CreatedInfo {
+  id: number;
+  typeid: string;
+}
+
+const ROOT_METHODS: ReadonlySet<string> = new Set([
+  "create",
+  "release",
+  "register",
+  "describe",
+  "ping",
+  "shutdown",
+]);
+
+function abortError(message: string): DOMException {
+  return new DOMException(message, "AbortError");
+}
+
+/** Public, callable method names of a user class (Python's "exposed"). */
+function publicMethods(ctor: new (...args: unknown[]) => object): Set<string> {
+  const names = new Set<string>();
+  for (
+    let proto = ctor.prototype;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === "constructor" || name.startsWith("_")) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+      if (typeof descriptor?.value === "function") names.add(name);
+    }
+  }
+  return names;
+}
+
+/** Options of {@linkcode ManagerServer}. */
+export interface ServerOptions {
+  /** Largest request frame accepted, in bytes. */
+  maxFrame?: number;
+  /** Called once a client asks for shutdown (after the reply is sent). */
+  onShutdown?: () => void;
+}
+
+/** Holds the objects and serves any number of channels. */
+export class ManagerServer {
+  #objects = new Map<number, Entry>();
+  #names = new Map<string, number>();
+  #types = new Map<string, UserType>();
+  #sessions = new Set<LiveSession>();
+  #nextObject = 1;
+  #nextSession = 1;
+  #closed = false;
+  #options: ServerOptions;
+
+  /** Creates an empty server. */
+  constructor(options: ServerOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Largest request frame accepted. */
+  get maxFrame(): number {
+    return this.#options.maxFrame ?? DEFAULT_MAX_FRAME;
+  }
+
+  /** True after {@linkcode ManagerServer.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of live objects (for tests and stats). */
+  get objectCount(): number {
+    return this.#objects.size;
+  }
+
+  /**
+   * Serves one client channel until it ends. Never rejects: a broken
+   * channel just ends the session.
+   */
+  async serve(channel: Channel): Promise<void> {
+    if (this.#closed) {
+      channel.close();
+      return;
+    }
+    const session: LiveSession = {
+      id: this.#nextSession++,
+      holdings: new Set(),
+      channel,
+      pending: new Map(),
+    };
+    this.#sessions.add(session);
+    try {
+      while (true) {
+        let frame: Frame | null;
+        try {
+          frame = await channel.recv();
+        } catch {
+          frame = null;
+        }
+        if (frame === null) break;
+        this.#handle(session, frame);
+      }
+    } finally {
+      this.#endSession(session);
+    }
+  }
+
+  #endSession(session: LiveSession): void {
+    if (!this.#sessions.delete(session)) return;
+    session.channel.close();
+    for (const { controller } of session.pending.values()) {
+      controller.abort(abortError("The client connection closed"));
+    }
+    session.pending.clear();
+    for (const object of [...session.holdings]) object.dropSession(session);
+    session.holdings.clear();
+  }
+
+  /** Ends every session and drops every object. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const session of [...this.#sessions]) this.#endSession(session);
+    this.#objects.clear();
+    this.#names.clear();
+  }
+
+  #reply(session: LiveSession, id: number, reply: Reply): void {
+    if (session.channel.closed) return;
+    let body: Uint8Array;
+    try {
+      body = encodeBody(reply);
+    } catch (error) {
+      body = encodeBody({ t: "err", e: errorInfo(error) });
+    }
+    if (body.length + 4 > DEFAULT_MAX_FRAME) {
+      body = encodeBody({
+        t: "err",
+        e: errorInfo(
+          new RangeError(
+            `Cannot send reply: ${body.length} bytes exceeds the ${DEFAULT_MAX_FRAME}-byte cap`,
+          ),
+        ),
+      });
+    }
+    session.channel.send(id, body).catch(() => {
+      // the client is gone; its session ends on the next recv
+    });
+  }
+
+  #fail(session: LiveSession, id: number, error: unknown): void {
+    this.#reply(session, id, { t: "err", e: errorInfo(error) });
+  }
+
+  #handle(session: LiveSession, frame: Frame): void {
+    const { id } = frame;
+    if (frame.body === undefined) {
+      return this.#fail(
+        session,
+        id,
+        new RangeError(
+          `Cannot accept request: ${frame.oversize} bytes exceeds the ${this.maxFrame}-byte cap`,
+        ),
+      );
+    }
+    let request;
+    try {
+      request = decodeRequest(frame.body);
+    } catch (error) {
+      return this.#fail(session, id, error);
+    }
+    if (request.t === "cancel") {
+      session.pending.get(id)?.controller.abort(
+        abortError("The call was cancelled by the client"),
+      );
+      return;
+    }
+    this.#call(session, id, request);
+  }
+
+  #call(session: LiveSession, id: number, request: CallMessage): void {
+    // Most calls finish synchronously: no AbortController, no extra hops.
+    // A waiting method reads `ctx.signal`, which registers the call so a
+    // cancel, a dropped connection or a release can abort it.
+    let controller: AbortController | undefined;
+    const ctx: CallContext = {
+      session,
+      get signal(): AbortSignal {
+        if (controller === undefined) {
+          controller = new AbortController();
+          session.pending.set(id, { controller, objectId: request.o });
+        }
+        return controller.signal;
+      },
+    };
+    let result: unknown;
+    try {
+      result = this.#dispatch(ctx, request);
+    } catch (error) {
+      return this.#fail(session, id, error);
+    }
+    if (!(result instanceof Promise)) {
+      return this.#reply(session, id, { t: "ok", v: result });
+    }
+    result.then(
+      (value) => this.#reply(session, id, { t: "ok", v: value }),
+      (error) => this.#fail(session, id, error),
+    ).finally(() => {
+      if (
+        controller !== undefined &&
+        session.pending.get(id)?.controller === controller
+      ) {
+        session.pending.delete(id);
+      }
+    });
+  }
+
+  #dispatch(ctx: CallContext, { o, m, a }: CallMessage): unknown {
+    if (o === ROOT_ID) {
+      if (!ROOT_METHODS.has(m)) {
+        throw new TypeError(
+          `Cannot call "${m}": the manager has no such method`,
+        );
+      }
+      return this.#root(m, a);
+    }
+    const entry = this.#objects.get(o);
+    if (entry === undefined) {
+      throw new TypeError(
+        `Cannot call "${m}": object ${o} does not exist (released or never created)`,
+      );
+    }
+    if (!entry.methods.has(m)) {
+      throw new TypeError(
+        `Cannot call "${m}": a ${entry.typeid} has no such method`,
+      );
+    }
+    const target = entry.object as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
+    if (entry.object instanceof ServerObject) return target[m](ctx, ...a);
+    return target[m](...a);
+  }
+
+  #root(method: string, args: unknown[]): unknown {
+    switch (method) {
+      case "create":
+        return this.create(
+          args[0] as string,
+          (args[1] ?? []) as unknown[],
+          args[2] as string | undefined,
+        );
+      case "release":
+        return this.release(args[0] as number);
+      case "register":
+        return this.register(
+          args[0] as string,
+          args[1] as string,
+          args[2] as string,
+        );
+      case "describe": {
+        const entry = this.#objects.get(args[0] as number);
+        if (entry === undefined) {
+          throw new TypeError(
+            `Cannot describe object ${args[0]}: it does not exist`,
+          );
+        }
+        return entry.typeid;
+      }
+      case "ping":
+        return "pong";
+      case "shutdown":
+        if (this.#options.onShutdown !== undefined) {
+          setTimeout(this.#options.onShutdown, 0);
+        }
+        return true;
+    }
+  }
+
+  /** Creates (or, by `name`, finds) an object. */
+  create(typeid: string, args: unknown[], name?: string): CreatedInfo {
+    if (typeof typeid !== "string") {
+      throw new TypeError("Cannot create object: typeid must be a string");
+    }
+    if (!Array.isArray(args)) {
+      throw new TypeError("Cannot create object: args must be an array");
+    }
+    if (name !== undefined && name !== null) {
+      if (typeof name !== "string") {
+        throw new TypeError("Cannot create object: name must be a string");
+      }
+      const existing = this.#names.get(name);
+      if (existing !== undefined) {
+        const entry = this.#objects.get(existing)!;
+        if (entry.typeid !== typeid) {
+          throw new TypeError(
+            `Cannot create ${typeid} "${name}": that name holds a ${entry.typeid}`,
+          );
+        }
+        return { id: existing, typeid };
+      }
+    }
+    let object: ServerObject | object;
+    let methods: ReadonlySet<string>;
+    const builtin = BUILTIN_TYPES.get(typeid);
+    if (builtin !== undefined) {
+      object = new builtin(...args);
+      methods = builtin.methods;
+    } else {
+      const user = this.#types.get(typeid);
+      if (user === undefined) {
+        throw new TypeError(
+          `Cannot create "${typeid}": no such type is registered`,
+        );
+      }
+      object = new user.ctor(...args);
+      methods = publicMethods(user.ctor);
+    }
+    const id = this.#nextObject++;
+    const entry: Entry = name == null
+      ? { typeid, object, methods }
+      : { typeid, object, methods, name };
+    this.#objects.set(id, entry);
+    if (name != null) this.#names.set(name, id);
+    return { id, typeid };
+  }
+
+  /** Drops an object; calls waiting on it reject. True if it existed. */
+  release(id: number): boolean {
+    const entry = this.#objects.get(id);
+    if (entry === undefined) return false;
+    this.#objects.delete(id);
+    if (entry.name !== undefined) this.#names.delete(entry.name);
+    for (const session of this.#sessions) {
+      if (entry.object instanceof ServerObject) {
+        entry.object.dropSession(session);
+      }
+      for (const pending of session.pending.values()) {
+        if (pending.objectId === id) {
+          pending.controller.abort(
+            new TypeError(`Cannot finish call: object ${id} was released`),
+          );
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Registers a user class: `module` is imported by the server and its
+   * export `exportName` becomes constructible as `typeid`.
+   */
+  async register(
+    typeid: string,
+    module: string,
+    exportName: string,
+  ): Promise<boolean> {
+    if (
+      typeof typeid !== "string" || typeof module !== "string" ||
+      typeof exportName !== "string"
+    ) {
+      throw new TypeError(
+        "Cannot register type: typeid, module and exportName must be strings",
+      );
+    }
+    if (BUILTIN_TYPES.has(typeid)) {
+      throw new TypeError(`Cannot register "${typeid}": it is a built-in type`);
+    }
+    const known = this.#types.get(typeid);
+    if (known !== undefined) {
+      if (known.module === module && known.exportName === exportName) {
+        return false;
+      }
+      throw new TypeError(
+        `Cannot register "${typeid}": it is already registered from another module`,
+      );
+    }
+    const namespace = await import(module);
+    const ctor = namespace[exportName];
+    if (typeof ctor !== "function" || ctor.prototype === undefined) {
+      throw new TypeError(
+        `Cannot register "${typeid}": export "${exportName}" of ${module} is not a class`,
+      );
+    }
+    this.#types.set(typeid, { ctor, module, exportName });
+    return true;
+  }
+}

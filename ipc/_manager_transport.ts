@@ -1,0 +1,456 @@
+/**
+ * How manager frames move (private): a {@linkcode Channel} is an ordered,
+ * reliable pipe of `(call id, body)` frames. Two implementations:
+ *
+ * - {@linkcode memoryChannelPair}: two in-process ends (tests, and the
+ *   serving process talking to its own server).
+ * - {@linkcode SocketChannel}: a TCP or Unix socket with length-prefixed
+ *   frames.
+ *
+ * Socket frame layout (all integers big-endian):
+ *
+ * | bytes | field                                  |
+ * | ----- | -------------------------------------- |
+ * | 4     | `n` = length of what follows (>= 4)    |
+ * | 4     | call id                                |
+ * | n - 4 | body (see `_manager_protocol.ts`)      |
+ *
+ * A frame with `n` over the receiver's cap is skipped (its bytes are read
+ * and dropped) and handed up as `{ id, oversize: n }`, so one bad request
+ * costs an error reply, not the connection. `n < 4` ends the connection.
+ *
+ * The handshake ({@linkcode acceptHandshake} / {@linkcode offerHandshake})
+ * runs before any protocol frame: `auth`'s `deliverChallenge` and
+ * `answerChallenge` both ways (each side proves it knows the authkey,
+ * HMAC-SHA256), over Python's framing (u32 big-endian length + bytes), with
+ * a deadline. A failure closes the socket and rejects with
+ * `AuthenticationError`.
+ *
+ * The manager keeps its own framing (a call id in every frame, oversize
+ * frames skipped rather than fatal) instead of `ipc`'s `Connection`, so one
+ * socket multiplexes many concurrent calls.
+ *
+ * @module
+ */
+
+import { AuthenticationError } from "../auth/authentication_error.ts";
+import {
+  answerChallenge,
+  deliverChallenge,
+  HANDSHAKE_MAX_MESSAGE,
+  type MessageConnection,
+} from "../auth/handshake.ts";
+import { DEFAULT_MAX_FRAME, type Frame } from "./_manager_protocol.ts";
+
+/** An ordered, reliable pipe of frames. */
+export interface Channel {
+  /** Sends one frame. Rejects if the channel is closed or broken. */
+  send(id: number, body: Uint8Array): Promise<void>;
+  /** The next frame, or `null` once the other side is gone. */
+  recv(): Promise<Frame | null>;
+  /** Closes both directions; idempotent. */
+  close(): void;
+  /** True once {@linkcode Channel.close} ran or the peer went away. */
+  readonly closed: boolean;
+  /** Lets (or stops) a pending `recv` keep the event loop alive. */
+  ref(): void;
+  /** See {@linkcode Channel.ref}. */
+  unref(): void;
+}
+
+// ---------------------------------------------------------------------------
+// In-memory channel
+
+class MemoryEnd implements Channel {
+  #inbox: Frame[] = [];
+  #waiter: ((frame: Frame | null) => void) | undefined;
+  #closed = false;
+  peer!: MemoryEnd;
+  constructor(readonly maxFrame: number) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  deliver(frame: Frame | null): void {
+    if (this.#waiter !== undefined) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter(frame);
+    } else if (frame !== null) {
+      this.#inbox.push(frame);
+    } else {
+      this.#closed = true;
+    }
+  }
+
+  send(id: number, body: Uint8Array): Promise<void> {
+    if (this.#closed || this.peer.#closed) {
+      return Promise.reject(
+        new TypeError("Cannot send frame: the channel is closed"),
+      );
+    }
+    const size = body.length + 4;
+    this.peer.deliver(
+      size > this.peer.maxFrame
+        ? { id, oversize: size }
+        : { id, body: body.slice() },
+    );
+    return Promise.resolve();
+  }
+
+  recv(): Promise<Frame | null> {
+    const next = this.#inbox.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.#waiter = (frame) => {
+        if (frame === null) this.#closed = true;
+        resolve(frame);
+      };
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.deliver(null);
+    this.peer.deliver(null);
+  }
+
+  ref(): void {}
+  unref(): void {}
+}
+
+/** Two connected in-memory channel ends. */
+export function memoryChannelPair(
+  maxFrame: number = DEFAULT_MAX_FRAME,
+): [Channel, Channel] {
+  const a = new MemoryEnd(maxFrame);
+  const b = new MemoryEnd(maxFrame);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+// ---------------------------------------------------------------------------
+// Socket channel
+
+const READ_CHUNK = 64 * 1024;
+
+interface PendingWrite {
+  bytes: Uint8Array;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Frames over a `Deno.Conn` (TCP or Unix). */
+export class SocketChannel implements Channel {
+  #conn: Deno.Conn;
+  #maxFrame: number;
+  #buffer = new Uint8Array(READ_CHUNK);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #closed = false;
+  #outbox: PendingWrite[] = [];
+  #pumping = false;
+
+  /** Wraps `conn`; frames over `maxFrame` bytes are skipped on receive. */
+  constructor(conn: Deno.Conn, maxFrame: number = DEFAULT_MAX_FRAME) {
+    this.#conn = conn;
+    this.#maxFrame = maxFrame;
+    try {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+    } catch {
+      // not a TCP socket
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(id: number, body: Uint8Array): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(
+        new TypeError("Cannot send frame: the channel is closed"),
+      );
+    }
+    const frame = new Uint8Array(8 + body.length);
+    const view = new DataView(frame.buffer);
+    view.setUint32(0, body.length + 4);
+    view.setUint32(4, id);
+    frame.set(body, 8);
+    return this.#enqueue(frame);
+  }
+
+  /**
+   * Writes in order. Frames queued while a write is in flight go out
+   * together in the next write (fewer syscalls under concurrent calls).
+   */
+  #enqueue(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ bytes, resolve, reject });
+      if (!this.#pumping) this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#outbox.length > 0) {
+        const batch = this.#outbox;
+        this.#outbox = [];
+        let bytes = batch[0].bytes;
+        if (batch.length > 1) {
+          bytes = new Uint8Array(batch.reduce((n, w) => n + w.bytes.length, 0));
+          let at = 0;
+          for (const w of batch) {
+            bytes.set(w.bytes, at);
+            at += w.bytes.length;
+          }
+        }
+        try {
+          await this.#writeAll(bytes);
+          for (const w of batch) w.resolve();
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) {
+      throw new TypeError("Cannot send frame: the channel is closed");
+    }
+    let offset = 0;
+    while (offset < bytes.length) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+
+  /** Reads until `n` bytes are buffered; false at EOF. */
+  async #fill(n: number): Promise<boolean> {
+    while (this.#end - this.#start < n) {
+      if (this.#eof) return false;
+      if (
+        this.#buffer.length - this.#start < n ||
+        this.#end === this.#buffer.length
+      ) {
+        const live = this.#end - this.#start;
+        const size = Math.max(n, live) + READ_CHUNK;
+        if (size <= this.#buffer.length) {
+          this.#buffer.copyWithin(0, this.#start, this.#end);
+        } else {
+          const grown = new Uint8Array(size);
+          grown.set(this.#buffer.subarray(this.#start, this.#end));
+          this.#buffer = grown;
+        }
+        this.#start = 0;
+        this.#end = live;
+      }
+      let read: number | null;
+      try {
+        read = await this.#conn.read(this.#buffer.subarray(this.#end));
+      } catch (error) {
+        if (this.#closed || isDisconnect(error)) read = null;
+        else throw error;
+      }
+      if (read === null) {
+        this.#eof = true;
+        return false;
+      }
+      this.#end += read;
+    }
+    return true;
+  }
+
+  #take(n: number): Uint8Array {
+    const out = this.#buffer.slice(this.#start, this.#start + n);
+    this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return out;
+  }
+
+  async recv(): Promise<Frame | null> {
+    if (this.#closed) return null;
+    if (!await this.#fill(8)) return this.#atEof();
+    const view = new DataView(
+      this.#buffer.buffer,
+      this.#buffer.byteOffset + this.#start,
+      8,
+    );
+    const length = view.getUint32(0);
+    const id = view.getUint32(4);
+    if (length < 4) {
+      this.close();
+      throw new RangeError(
+        `Cannot read frame: length ${length} is shorter than its header`,
+      );
+    }
+    if (length > this.#maxFrame) {
+      this.#start += 8;
+      let left = length - 4;
+      while (left > 0) {
+        if (this.#end === this.#start && !await this.#fill(1)) {
+          return this.#atEof();
+        }
+        const n = Math.min(left, this.#end - this.#start);
+        this.#start += n;
+        left -= n;
+      }
+      if (this.#start === this.#end) this.#start = this.#end = 0;
+      return { id, oversize: length };
+    }
+    if (!await this.#fill(4 + length)) return this.#atEof();
+    this.#start += 8;
+    return { id, body: this.#take(length - 4) };
+  }
+
+  #atEof(): null {
+    this.close();
+    return null;
+  }
+
+  /** Reads raw bytes during the handshake (before framing starts). */
+  async readRaw(n: number): Promise<Uint8Array | null> {
+    if (!await this.#fill(n)) return null;
+    return this.#take(n);
+  }
+
+  /** Writes raw bytes during the handshake. */
+  writeRaw(bytes: Uint8Array): Promise<void> {
+    return this.#enqueue(bytes);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  ref(): void {
+    try {
+      this.#conn.ref();
+    } catch {
+      // closed
+    }
+  }
+
+  unref(): void {
+    try {
+      this.#conn.unref();
+    } catch {
+      // closed
+    }
+  }
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.NotConnected;
+}
+
+// ---------------------------------------------------------------------------
+// Handshake
+
+/** Default handshake deadline in ms. */
+export const HANDSHAKE_TIMEOUT = 10_000;
+
+/**
+ * The socket as `auth`'s `MessageConnection`, framed like Python's
+ * `multiprocessing.connection` (u32 big-endian length, then the bytes).
+ * Used only before the manager's own framing starts.
+ */
+function handshakeView(channel: SocketChannel): MessageConnection {
+  return {
+    async sendBytes(bytes: Uint8Array): Promise<void> {
+      const frame = new Uint8Array(4 + bytes.length);
+      new DataView(frame.buffer).setUint32(0, bytes.length);
+      frame.set(bytes, 4);
+      await channel.writeRaw(frame);
+    },
+    async recvBytes(maxLength = HANDSHAKE_MAX_MESSAGE): Promise<Uint8Array> {
+      const header = await channel.readRaw(4);
+      if (header === null) throw new TypeError("Cannot read: the peer hung up");
+      const length = new DataView(header.buffer, header.byteOffset).getUint32(
+        0,
+      );
+      if (length > maxLength) {
+        throw new RangeError(
+          `Cannot read handshake message: ${length} bytes exceeds ${maxLength}`,
+        );
+      }
+      const body = await channel.readRaw(length);
+      if (body === null) throw new TypeError("Cannot read: the peer hung up");
+      return body;
+    },
+  };
+}
+
+async function withDeadline(
+  channel: SocketChannel,
+  ms: number,
+  work: (conn: MessageConnection) => Promise<void>,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new AuthenticationError(`Cannot authenticate: no answer in ${ms} ms`),
+      );
+    }, ms);
+  });
+  const steps = work(handshakeView(channel));
+  try {
+    await Promise.race([steps, deadline]);
+  } catch (error) {
+    channel.close();
+    steps.catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Server side: `auth`'s `deliverChallenge` then `answerChallenge` (as
+ * Python's `Listener.accept`), HMAC-SHA256, within `timeout` ms. Closes the
+ * channel and rejects with `AuthenticationError` on failure.
+ */
+export function acceptHandshake(
+  channel: SocketChannel,
+  authkey: Uint8Array,
+  timeout: number = HANDSHAKE_TIMEOUT,
+): Promise<void> {
+  return withDeadline(channel, timeout, async (conn) => {
+    await deliverChallenge(conn, authkey, { allowLegacyMd5: false });
+    await answerChallenge(conn, authkey, { allowLegacyMd5: false });
+  });
+}
+
+/**
+ * Client side: `answerChallenge` then `deliverChallenge` (as Python's
+ * `Client`), so both ends prove they know the authkey.
+ */
+export function offerHandshake(
+  channel: SocketChannel,
+  authkey: Uint8Array,
+  timeout: number = HANDSHAKE_TIMEOUT,
+): Promise<void> {
+  return withDeadline(channel, timeout, async (conn) => {
+    await answerChallenge(conn, authkey, { allowLegacyMd5: false });
+    await deliverChallenge(conn, authkey, { allowLegacyMd5: false });
+  });
+}

@@ -1,0 +1,443 @@
+/**
+ * `Listener` and `Client`: authenticated connections over TCP or Unix
+ * sockets, wire-compatible with Python's `multiprocessing.connection`.
+ *
+ * @module
+ */
+import { AuthenticationError } from "../auth/authentication_error.ts";
+import {
+  answerChallenge,
+  type AuthKey,
+  authKeyBytes,
+  deliverChallenge,
+} from "../auth/handshake.ts";
+import { Connection } from "./connection.ts";
+
+/** A TCP address (`port: 0` picks a free port) or a Unix socket path. */
+export type Address = { hostname: string; port: number } | { path: string };
+
+/** Options shared by {@linkcode Listener} and {@linkcode Client}. */
+export interface AuthOptions {
+  /**
+   * Shared secret for the handshake (bytes, or a string as UTF-8). Without
+   * it no handshake runs, as in Python.
+   */
+  authkey?: AuthKey;
+  /** Deadline for the whole handshake, in ms (default 20 000, Python's 20 s). */
+  handshakeTimeout?: number;
+  /** Accept/answer Python ≤ 3.11's HMAC-MD5 (default true). */
+  allowLegacyMd5?: boolean;
+  /** Largest message accepted after the handshake (default 64 MiB). */
+  maxMessageSize?: number;
+}
+
+/** Options of {@linkcode Listener}. */
+export interface ListenerOptions extends AuthOptions {
+  /** Where to listen. */
+  address: Address;
+  /**
+   * Most connections held at once in the handshake or waiting for
+   * `accept()` (default 64). Beyond it the listener stops accepting and new
+   * clients wait in the kernel's queue.
+   */
+  backlog?: number;
+  /** Called with each failed handshake's error (the connection is closed). */
+  onHandshakeError?: (error: Error) => void;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
+
+function validateAuth(options: AuthOptions, where: string): void {
+  if (options.authkey !== undefined) authKeyBytes(options.authkey);
+  const t = options.handshakeTimeout;
+  if (t !== undefined && !(t > 0)) {
+    throw new TypeError(
+      `Invalid ${where} handshakeTimeout: expected a positive number of ms`,
+    );
+  }
+}
+
+async function withDeadline(
+  conn: Connection,
+  ms: number,
+  run: () => Promise<void>,
+): Promise<void> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, ms);
+  try {
+    await run();
+  } catch (error) {
+    if (timedOut) {
+      throw new AuthenticationError(
+        `Cannot authenticate: the handshake timed out after ${ms} ms`,
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Accepts authenticated connections, like Python's
+ * `multiprocessing.connection.Listener`. With an `authkey`, every incoming
+ * connection runs the handshake (this side challenges first, then answers
+ * the client's challenge; see `deliverChallenge` for the step table) before
+ * `accept()` returns it; a client that fails, stalls past
+ * `handshakeTimeout` or disconnects is closed and never returned, and its
+ * slot is freed. Connections are accepted from construction on, up to
+ * `backlog` in the handshake or waiting for `accept()`; handshakes run
+ * concurrently, so a silent client does not hold up others.
+ *
+ * Python peers can connect with `multiprocessing.connection.Client`
+ * (3.11's HMAC-MD5 and 3.12+'s HMAC-SHA256 are both accepted unless
+ * `allowLegacyMd5: false`), then use `send_bytes`/`recv_bytes`.
+ *
+ * ## Platform
+ *
+ * Needs `--allow-net` for TCP addresses, `--allow-read --allow-write` for
+ * Unix socket paths (the socket file is removed on `close()`).
+ *
+ * @example
+ * ```ts
+ * import { Client, Listener } from "@weft/weft/ipc";
+ *
+ * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "secret" });
+ * const accepted = listener.accept();
+ * using client = await Client(listener.address, { authkey: "secret" });
+ * using server = await accepted;
+ * await client.send({ hello: "world" });
+ * console.log(await server.recv()); // { hello: "world" }
+ * ```
+ */
+export class Listener implements Disposable, AsyncIterable<Connection> {
+  #listener: Deno.Listener;
+  #address: Address;
+  #options: ListenerOptions;
+  #key: Uint8Array | undefined;
+  #backlog: number;
+  #timeout: number;
+  #closed = false;
+  #running = false;
+  #ready: Connection[] = [];
+  #handshaking = new Set<Connection>();
+  #waiters: {
+    resolve: (c: Connection) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #slotFreed: (() => void) | undefined;
+
+  /** Binds the address at once (`listener.address` has the real port). */
+  constructor(options: ListenerOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Invalid options: expected an object");
+    }
+    validateAuth(options, "Listener");
+    const backlog = options.backlog ?? 64;
+    if (!Number.isInteger(backlog) || backlog < 1) {
+      throw new RangeError(
+        `Invalid backlog: expected a positive integer, got ${backlog}`,
+      );
+    }
+    const address = options.address;
+    if (address && "path" in address && typeof address.path === "string") {
+      this.#listener = Deno.listen({ transport: "unix", path: address.path });
+      this.#address = { path: address.path };
+    } else if (
+      address && "port" in address && typeof address.port === "number"
+    ) {
+      this.#listener = Deno.listen({
+        hostname: address.hostname ?? "127.0.0.1",
+        port: address.port,
+      });
+      const bound = this.#listener.addr as Deno.NetAddr;
+      this.#address = { hostname: bound.hostname, port: bound.port };
+    } else {
+      throw new TypeError(
+        "Invalid address: expected { hostname, port } or { path }",
+      );
+    }
+    this.#options = options;
+    this.#key = options.authkey === undefined
+      ? undefined
+      : authKeyBytes(options.authkey);
+    this.#backlog = backlog;
+    this.#timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.#start();
+  }
+
+  /** The bound address (with the real port when port 0 was asked). */
+  get address(): Address {
+    return { ...this.#address };
+  }
+
+  /** True once {@linkcode Listener.close} ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Connections currently in the handshake (for monitoring and tests). */
+  get pendingHandshakes(): number {
+    return this.#handshaking.size;
+  }
+
+  /**
+   * Resolves with the next authenticated connection.
+   *
+   * @throws {TypeError} (rejection) If the listener is or gets closed.
+   *
+   * @example
+   * ```ts
+   * import { Client, Listener } from "@weft/weft/ipc";
+   *
+   * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 } });
+   * const [server, client] = await Promise.all([listener.accept(), Client(listener.address)]);
+   * await server.sendBytes(new Uint8Array([1]));
+   * console.log((await client.recvBytes()).length); // 1
+   * server.close();
+   * client.close();
+   * ```
+   */
+  accept(options: { signal?: AbortSignal } = {}): Promise<Connection> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const ready = this.#ready.shift();
+    if (ready) {
+      this.#freeSlot();
+      return Promise.resolve(ready);
+    }
+    if (this.#closed) {
+      return Promise.reject(
+        new TypeError("Cannot accept: the listener is closed"),
+      );
+    }
+    return new Promise<Connection>((resolve, reject) => {
+      const waiter = {
+        resolve: (c: Connection) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(c);
+        },
+        reject: (e: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #freeSlot(): void {
+    const wake = this.#slotFreed;
+    this.#slotFreed = undefined;
+    wake?.();
+  }
+
+  #start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    (async () => {
+      while (!this.#closed) {
+        while (
+          !this.#closed &&
+          this.#handshaking.size + this.#ready.length >= this.#backlog
+        ) {
+          await new Promise<void>((resolve) => this.#slotFreed = resolve);
+        }
+        if (this.#closed) break;
+        let conn: Deno.Conn;
+        try {
+          conn = await this.#listener.accept();
+        } catch (error) {
+          if (this.#closed) break;
+          if (error instanceof Deno.errors.BadResource) break;
+          continue; // e.g. a connection reset before accept
+        }
+        this.#admit(conn);
+      }
+    })();
+  }
+
+  async #admit(socket: Deno.Conn): Promise<void> {
+    const conn = Connection.fromConn(socket, {
+      maxMessageSize: this.#options.maxMessageSize,
+    });
+    if (this.#key !== undefined) {
+      this.#handshaking.add(conn);
+      const key = this.#key;
+      const opts = { allowLegacyMd5: this.#options.allowLegacyMd5 };
+      try {
+        await withDeadline(conn, this.#timeout, async () => {
+          await deliverChallenge(conn, key, opts);
+          await answerChallenge(conn, key, opts);
+        });
+      } catch (error) {
+        conn.close();
+        this.#handshaking.delete(conn);
+        this.#freeSlot();
+        try {
+          this.#options.onHandshakeError?.(error as Error);
+        } catch {
+          // a throwing observer must not stop the listener
+        }
+        return;
+      }
+      this.#handshaking.delete(conn);
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter.resolve(conn);
+      this.#freeSlot();
+    } else this.#ready.push(conn);
+  }
+
+  /**
+   * Stops listening, closes connections not yet returned by `accept()`,
+   * rejects pending `accept()` calls and removes a Unix socket file.
+   * Connections already accepted stay open. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Listener } from "@weft/weft/ipc";
+   *
+   * const listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 } });
+   * listener.close();
+   * console.log(listener.closed); // true
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    for (const c of this.#handshaking) c.close();
+    for (const c of this.#ready) c.close();
+    this.#ready = [];
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      w.reject(new TypeError("Cannot accept: the listener is closed"));
+    }
+    this.#freeSlot();
+    if ("path" in this.#address) {
+      try {
+        Deno.removeSync(this.#address.path);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Same as {@linkcode Listener.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Yields authenticated connections until the listener is closed.
+   *
+   * @example
+   * ```ts
+   * import { Client, Listener } from "@weft/weft/ipc";
+   *
+   * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "k" });
+   * const client = await Client(listener.address, { authkey: "k" });
+   * for await (const conn of listener) {
+   *   console.log(conn.readable); // true
+   *   conn.close();
+   *   break;
+   * }
+   * client.close();
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
+    while (!this.#closed) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+    }
+  }
+}
+
+/**
+ * Connects to a `Listener` (weft's or Python's) and, with an `authkey`,
+ * runs the handshake (answers the server's challenge, then challenges it),
+ * like Python's `multiprocessing.connection.Client`. Works against Python
+ * 3.11 (HMAC-MD5) and 3.12+ (HMAC-SHA256) listeners.
+ *
+ * @throws {AuthenticationError} (rejection) If the handshake fails or
+ * passes `handshakeTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { AuthenticationError } from "@weft/weft/auth";
+ * import { Client, Listener } from "@weft/weft/ipc";
+ *
+ * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "right" });
+ * listener.accept().catch(() => {});
+ * try {
+ *   await Client(listener.address, { authkey: "wrong" });
+ * } catch (e) {
+ *   console.log(e instanceof AuthenticationError); // true
+ * }
+ * ```
+ */
+export async function Client(
+  address: Address,
+  options: AuthOptions = {},
+): Promise<Connection> {
+  validateAuth(options, "Client");
+  let socket: Deno.Conn;
+  if (address && "path" in address && typeof address.path === "string") {
+    socket = await Deno.connect({ transport: "unix", path: address.path });
+  } else if (address && "port" in address && typeof address.port === "number") {
+    socket = await Deno.connect({
+      hostname: address.hostname ?? "127.0.0.1",
+      port: address.port,
+    });
+  } else {
+    throw new TypeError(
+      "Invalid address: expected { hostname, port } or { path }",
+    );
+  }
+  const conn = Connection.fromConn(socket, {
+    maxMessageSize: options.maxMessageSize,
+  });
+  if (options.authkey !== undefined) {
+    const key = authKeyBytes(options.authkey);
+    const opts = { allowLegacyMd5: options.allowLegacyMd5 };
+    try {
+      await withDeadline(
+        conn,
+        options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        async () => {
+          await answerChallenge(conn, key, opts);
+          await deliverChallenge(conn, key, opts);
+        },
+      );
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+  return conn;
+}

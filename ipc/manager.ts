@@ -1,0 +1,577 @@
+/**
+ * `Manager`: Python's `multiprocessing.Manager` / `BaseManager` for Deno.
+ *
+ * @module
+ */
+
+import { ManagerClient } from "./_manager_client.ts";
+import {
+  checkAddress,
+  checkAuthkey,
+  type Link,
+  listenManager,
+  type ManagerAddress,
+  type ManagerListener,
+  openClient,
+  shareClient,
+  toHex,
+  unshareClient,
+} from "./_manager_net.ts";
+import { ROOT_ID } from "./_manager_protocol.ts";
+import { objectProxy } from "./_manager_revive.ts";
+import { ManagerServer } from "./_manager_server.ts";
+import { memoryChannelPair } from "./_manager_transport.ts";
+import {
+  DictProxy,
+  EventProxy,
+  ListProxy,
+  LockProxy,
+  NamespaceProxy,
+  type ObjectProxy,
+  QueueProxy,
+  RLockProxy,
+  SemaphoreProxy,
+  ValueProxy,
+} from "./manager_proxy.ts";
+
+export type { ManagerAddress } from "./_manager_net.ts";
+
+/** Options of {@linkcode Manager.start}. */
+export interface ManagerStartOptions {
+  /** Interface the server process listens on (default `"127.0.0.1"`). */
+  hostname?: string;
+  /** Port (default 0: any free port). */
+  port?: number;
+  /** Authkey (default: 32 random bytes). Bytes or UTF-8 text. */
+  authkey?: Uint8Array | string;
+  /**
+   * Permission flags of the server process. Default:
+   * `["--allow-net=<hostname>", "--allow-read"]` (listen; import registered
+   * classes' modules). Add what registered classes need.
+   */
+  permissions?: string[];
+  /** How long the server process may take to come up (ms, default 30000). */
+  startTimeout?: number;
+}
+
+/** Options of {@linkcode Manager.serve}. */
+export interface ManagerServeOptions {
+  /** Interface to listen on (default `"127.0.0.1"`); ignored with `path`. */
+  hostname?: string;
+  /** Port (default 0: any free port). */
+  port?: number;
+  /** A Unix socket path instead of TCP. */
+  path?: string;
+  /** Required: clients must know it. Bytes or UTF-8 text. */
+  authkey: Uint8Array | string;
+}
+
+/** Options of {@linkcode Manager.connect}. */
+export interface ManagerConnectOptions {
+  /** Where the manager listens. */
+  address: ManagerAddress;
+  /** Its authkey. */
+  authkey: Uint8Array | string;
+}
+
+/** Options of every object-creating method. */
+export interface CreateOptions {
+  /**
+   * Create-or-find by name: if the manager already holds an object of this
+   * type under `name`, the proxy points at it (the initial value is then
+   * ignored). How separate programs meet at a served manager.
+   */
+  name?: string;
+}
+
+interface Owned {
+  child?: Deno.ChildProcess;
+  stdin?: WritableStreamDefaultWriter<Uint8Array>;
+  server?: ManagerServer;
+  listener?: ManagerListener;
+}
+
+class ClientLink implements Link {
+  constructor(
+    readonly client: ManagerClient,
+    readonly address: ManagerAddress | undefined,
+    readonly authkey: Uint8Array | undefined,
+  ) {}
+  call(
+    objectId: number,
+    method: string,
+    args: unknown[],
+    options?: { signal?: AbortSignal; onLate?: (value: unknown) => void },
+  ): Promise<unknown> {
+    return this.client.call(objectId, method, args, options);
+  }
+}
+
+const SHUTDOWN_GRACE = 5_000;
+
+/**
+ * A server holding shared objects — dict, list, Namespace, Value, Queue,
+ * Lock, RLock, Semaphore, Event and registered classes — and the proxies to
+ * reach them from any process, worker or machine. Like Python's
+ * `multiprocessing.Manager()`, except that every proxy method is async, and
+ * locks held by a process that dies are released.
+ *
+ * Three ways to get one:
+ * - {@linkcode Manager.start}: the server runs in its own Deno process (the
+ *   default, as in Python), on 127.0.0.1 with a random authkey;
+ *   `await using` or {@linkcode Manager.shutdown} stops it.
+ * - {@linkcode Manager.serve}: this process is the server, on a TCP
+ *   address (or Unix socket) other machines reach with the authkey.
+ * - {@linkcode Manager.connect}: attach to a running one.
+ *
+ * Proxies pass as arguments to `Process` and `Thread` (or through `share`)
+ * and work there with no setup: the handle carries the address and the
+ * authkey (only over the private argument channel, never argv or env).
+ * Each process (or worker) keeps one connection per manager, shared by all
+ * its proxies; calls on it run concurrently.
+ *
+ * ## Atomicity
+ * Every call runs alone inside the server, so one call is atomic:
+ * `Value.increment`, `dict.increment`, `dict.update`, `dict.setdefault`,
+ * `list.extend` need no lock. A read followed by a write is two calls: guard
+ * it with a proxied `Lock`.
+ *
+ * ## Faults
+ * If the manager process dies, every pending and later call rejects at once
+ * with an `EOFError` ("Cannot call manager: the connection to the manager
+ * was lost"), as in Python. A wrong
+ * authkey is refused during the handshake (`AuthenticationError`). Unknown
+ * object ids, unknown methods and oversize requests (over 16 MiB) get an
+ * error reply (`RemoteError`) and the connection keeps working.
+ *
+ * ## Lifetime
+ * Objects live until `proxy.destroy()` or shutdown (Python counts
+ * references instead).
+ *
+ * ## Platform
+ * `start` runs `deno` (`--allow-run`), and talks over 127.0.0.1
+ * (`--allow-net=127.0.0.1`). The server process gets `--allow-net` for its
+ * hostname and `--allow-read` unless `permissions` says otherwise.
+ *
+ * @example The shared dict and list tutorial, in one process
+ * ```ts
+ * import { Manager } from "@weft/weft/ipc";
+ *
+ * await using manager = await Manager.start();
+ * const dict = await manager.dict<number, string>();
+ * const list = await manager.list<number>([0, 1, 2, 3, 4]);
+ * await Promise.all(
+ *   Array.from({ length: 10 }, async (_, i) => {
+ *     await dict.set(i, "1");
+ *     await list.push(i);
+ *   }),
+ * );
+ * console.log(await dict.size(), await list.length()); // 10 15
+ * ```
+ */
+export class Manager implements AsyncDisposable {
+  #client: ManagerClient;
+  #link: ClientLink;
+  #owned: Owned;
+  #address: ManagerAddress | undefined;
+  #authkey: Uint8Array;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    client: ManagerClient,
+    address: ManagerAddress | undefined,
+    authkey: Uint8Array,
+    owned: Owned,
+  ) {
+    this.#client = client;
+    this.#address = address;
+    this.#authkey = authkey;
+    this.#owned = owned;
+    this.#link = new ClientLink(client, address, authkey);
+    if (address !== undefined) shareClient(address, authkey, client);
+  }
+
+  /**
+   * Starts a manager server in a new Deno process and connects to it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@weft/weft/ipc";
+   *
+   * const manager = await Manager.start();
+   * try {
+   *   const ns = await manager.Namespace();
+   *   await ns.set("answer", 42);
+   *   console.log(await ns.get("answer")); // 42
+   * } finally {
+   *   await manager.shutdown();
+   * }
+   * ```
+   *
+   * @throws {Error} If the server process fails to come up in time.
+   */
+  static async start(options: ManagerStartOptions = {}): Promise<Manager> {
+    const hostname = options.hostname ?? "127.0.0.1";
+    const port = options.port ?? 0;
+    if (typeof hostname !== "string") {
+      throw new TypeError('Cannot start manager: "hostname" must be a string');
+    }
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(
+        `Cannot start manager: "port" must be an integer in [0, 65535], got ${port}`,
+      );
+    }
+    const authkey = options.authkey === undefined
+      ? crypto.getRandomValues(new Uint8Array(32))
+      : checkAuthkey(options.authkey, "start manager");
+    const permissions = options.permissions ??
+      [`--allow-net=${hostname}`, "--allow-read"];
+    const main = new URL("./_manager_main.ts", import.meta.url).href;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", ...permissions, main],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const stdin = child.stdin.getWriter();
+    const owned: Owned = { child, stdin };
+    try {
+      await stdin.write(
+        new TextEncoder().encode(
+          JSON.stringify({ authkey: toHex(authkey), hostname, port }) + "\n",
+        ),
+      );
+      const address = await readAddress(
+        child,
+        options.startTimeout ?? 30_000,
+      );
+      const manager = new Manager(
+        await openClient(address, authkey),
+        address,
+        authkey,
+        owned,
+      );
+      return manager;
+    } catch (error) {
+      await stopChild(owned);
+      throw new Error("Cannot start manager: the server process failed", {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Serves a manager from this process on a TCP address (or Unix socket),
+   * for other processes and machines that know the authkey. This process
+   * uses it through the returned `Manager` without a socket.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@weft/weft/ipc";
+   *
+   * await using server = await Manager.serve({ port: 0, authkey: "secret" });
+   * await server.dict({ greeting: "hi" }, { name: "shared" });
+   * await using client = await Manager.connect({
+   *   address: server.address,
+   *   authkey: "secret",
+   * });
+   * const shared = await client.dict<string, string>({}, { name: "shared" });
+   * console.log(await shared.get("greeting")); // "hi"
+   * ```
+   */
+  static serve(options: ManagerServeOptions): Promise<Manager> {
+    const authkey = checkAuthkey(options?.authkey, "serve manager");
+    const address: ManagerAddress = options.path !== undefined
+      ? checkAddress({ path: options.path }, "serve manager")
+      : checkAddress(
+        { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 },
+        "serve manager",
+      );
+    const server = new ManagerServer();
+    const listener = listenManager(server, address, authkey);
+    const [mine, theirs] = memoryChannelPair();
+    server.serve(theirs);
+    return Promise.resolve(
+      new Manager(new ManagerClient(mine), listener.address, authkey, {
+        server,
+        listener,
+      }),
+    );
+  }
+
+  /**
+   * Connects to a manager started or served elsewhere.
+   *
+   * @throws {Error} Named `AuthenticationError` if the authkey is wrong.
+   */
+  static async connect(options: ManagerConnectOptions): Promise<Manager> {
+    const address = checkAddress(options?.address, "connect to manager");
+    const authkey = checkAuthkey(options.authkey, "connect to manager");
+    return new Manager(
+      await openClient(address, authkey),
+      address,
+      authkey,
+      {},
+    );
+  }
+
+  /** Where the manager listens (what {@linkcode Manager.connect} takes). */
+  get address(): ManagerAddress {
+    if (this.#address === undefined) {
+      throw new TypeError("Cannot read address: this manager has none");
+    }
+    return this.#address;
+  }
+
+  /** A copy of the authkey (keep it secret). */
+  get authkey(): Uint8Array {
+    return this.#authkey.slice();
+  }
+
+  /** Process id of the server process ({@linkcode Manager.start} only). */
+  get pid(): number | undefined {
+    return this.#owned.child?.pid;
+  }
+
+  /** True once shut down or disconnected. */
+  get closed(): boolean {
+    return this.#closing !== undefined || this.#client.closed;
+  }
+
+  async #create<P>(
+    typeid: string,
+    args: unknown[],
+    options?: CreateOptions,
+  ): Promise<P> {
+    const name = options?.name;
+    if (name !== undefined && typeof name !== "string") {
+      throw new TypeError(`Cannot create ${typeid}: "name" must be a string`);
+    }
+    const { id } = await this.#client.call(ROOT_ID, "create", [
+      typeid,
+      args,
+      name,
+    ]) as { id: number };
+    return id as unknown as P;
+  }
+
+  /** A shared `dict` (Map semantics, primitive keys), optionally pre-filled. */
+  async dict<K = unknown, V = unknown>(
+    initial?: Map<K, V> | [K, V][] | Record<string, V>,
+    options?: CreateOptions,
+  ): Promise<DictProxy<K, V>> {
+    const id = await this.#create<number>("dict", [initial], options);
+    return new DictProxy<K, V>(this.#link, id, "dict");
+  }
+
+  /** A shared `list`, optionally pre-filled. */
+  async list<T = unknown>(
+    initial?: T[],
+    options?: CreateOptions,
+  ): Promise<ListProxy<T>> {
+    const id = await this.#create<number>("list", [initial], options);
+    return new ListProxy<T>(this.#link, id, "list");
+  }
+
+  /** A shared `Namespace` (named attributes). */
+  async Namespace<T extends Record<string, unknown> = Record<string, unknown>>(
+    initial?: Partial<NoInfer<T>>,
+    options?: CreateOptions,
+  ): Promise<NamespaceProxy<T>> {
+    const id = await this.#create<number>("Namespace", [initial], options);
+    return new NamespaceProxy<T>(this.#link, id, "Namespace");
+  }
+
+  /** A shared `Value` holding `initial`. */
+  async Value<T = unknown>(
+    initial: T,
+    options?: CreateOptions,
+  ): Promise<ValueProxy<T>> {
+    const id = await this.#create<number>("Value", [initial], options);
+    return new ValueProxy<T>(this.#link, id, "Value");
+  }
+
+  /** A shared FIFO `Queue` (`maxsize` 0 = unbounded). */
+  async Queue<T = unknown>(
+    options?: CreateOptions & { maxsize?: number },
+  ): Promise<QueueProxy<T>> {
+    const id = await this.#create<number>(
+      "Queue",
+      [{ maxsize: options?.maxsize ?? 0 }],
+      options,
+    );
+    return new QueueProxy<T>(this.#link, id, "Queue");
+  }
+
+  /** A shared `Lock`. */
+  async Lock(options?: CreateOptions): Promise<LockProxy> {
+    const id = await this.#create<number>("Lock", [], options);
+    return new LockProxy(this.#link, id, "Lock");
+  }
+
+  /** A shared `RLock` (re-entrant per connection). */
+  async RLock(options?: CreateOptions): Promise<RLockProxy> {
+    const id = await this.#create<number>("RLock", [], options);
+    return new RLockProxy(this.#link, id, "RLock");
+  }
+
+  /** A shared `Semaphore` with `value` permits (default 1). */
+  async Semaphore(
+    value: number = 1,
+    options?: CreateOptions,
+  ): Promise<SemaphoreProxy> {
+    const id = await this.#create<number>("Semaphore", [value, false], options);
+    return new SemaphoreProxy(this.#link, id, "Semaphore");
+  }
+
+  /** A shared `BoundedSemaphore`: releasing above `value` rejects. */
+  async BoundedSemaphore(
+    value: number = 1,
+    options?: CreateOptions,
+  ): Promise<SemaphoreProxy> {
+    const id = await this.#create<number>("Semaphore", [value, true], options);
+    return new SemaphoreProxy(this.#link, id, "Semaphore");
+  }
+
+  /** A shared `Event`. */
+  async Event(options?: CreateOptions): Promise<EventProxy> {
+    const id = await this.#create<number>("Event", [], options);
+    return new EventProxy(this.#link, id, "Event");
+  }
+
+  /**
+   * Python's `BaseManager.register`: the server imports `module` and makes
+   * its export `exportName` (a class) constructible as `typeid` with
+   * {@linkcode Manager.create}. Public methods (names not starting with `_`)
+   * become callable through the proxy. Registering the same triple again is
+   * a no-op.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@weft/weft/ipc";
+   *
+   * const source = "export class Counter { n = 0; add(k) { return this.n += k; } }";
+   * const module = "data:text/javascript," + encodeURIComponent(source);
+   *
+   * await using manager = await Manager.start();
+   * await manager.register("Counter", module, "Counter");
+   * const counter = await manager.create<{ add(k: number): number }>("Counter");
+   * console.log(await counter.add(2), await counter.add(3)); // 2 5
+   * ```
+   */
+  async register(
+    typeid: string,
+    module: string | URL,
+    exportName: string,
+  ): Promise<void> {
+    const specifier = module instanceof URL ? module.href : module;
+    await this.#client.call(ROOT_ID, "register", [
+      typeid,
+      specifier,
+      exportName,
+    ]);
+  }
+
+  /**
+   * Creates an instance of a registered class (see
+   * {@linkcode Manager.register}) with `args`; every method of the proxy is
+   * the async twin of the class's method.
+   */
+  async create<T = Record<string, unknown>>(
+    typeid: string,
+    args: unknown[] = [],
+    options?: CreateOptions,
+  ): Promise<ObjectProxy<T>> {
+    const id = await this.#create<number>(typeid, args, options);
+    return objectProxy<T>(this.#link, id, typeid);
+  }
+
+  /**
+   * Stops the manager if this process owns it ({@linkcode Manager.start}:
+   * the server process exits; {@linkcode Manager.serve}: stops listening and
+   * drops every connection), then closes this connection. For a
+   * {@linkcode Manager.connect}ed one, only the connection closes.
+   * Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const { child, server, listener } = this.#owned;
+    if (child !== undefined && !this.#client.closed) {
+      await this.#client.call(ROOT_ID, "shutdown", []).catch(() => {});
+    }
+    this.#client.close();
+    await this.#client.finished;
+    if (this.#address !== undefined) {
+      unshareClient(this.#address, this.#authkey, this.#client);
+    }
+    listener?.close();
+    server?.close();
+    if (listener !== undefined) await listener.finished;
+    await stopChild(this.#owned);
+  }
+
+  /** Same as {@linkcode Manager.shutdown}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
+async function readAddress(
+  child: Deno.ChildProcess,
+  timeout: number,
+): Promise<ManagerAddress> {
+  const reader = child.stdout.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const line = (async () => {
+      let text = "";
+      const decoder = new TextDecoder();
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the server process exited before listening");
+        text += decoder.decode(value, { stream: true });
+      }
+      return text.slice(0, text.indexOf("\n"));
+    })();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no address after ${timeout} ms`)),
+        timeout,
+      );
+    });
+    line.catch(() => {});
+    const { address } = JSON.parse(await Promise.race([line, deadline]));
+    return checkAddress(address, "start manager");
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
+    // Nothing else comes on stdout; drop it so the pipe is closed.
+    child.stdout.cancel().catch(() => {});
+  }
+}
+
+async function stopChild(owned: Owned): Promise<void> {
+  const { child, stdin } = owned;
+  if (child === undefined) return;
+  await stdin?.close().catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
+    child.status.then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), SHUTDOWN_GRACE);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!exited) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * `Process`: Python's `multiprocessing.Process` on a Deno subprocess.
+ *
+ * @module
+ */
+import { answerChallenge, deliverChallenge } from "../auth/handshake.ts";
+import { shareValue } from "../concurrency/_share.ts";
+import { Connection } from "./connection.ts";
+import { cancelRelays, pendingRelays } from "./_relay.ts";
+
+/** Options of {@linkcode Process}. */
+export interface ProcessOptions {
+  /** The module to import in the child (URL, or a path resolved from the cwd). */
+  module: URL | string;
+  /** Name of the exported function to run (default `"default"`). */
+  fn?: string;
+  /**
+   * Arguments (V8-serializable; `Pipe` ends, connections and other
+   * process-shareable objects arrive live). For keyword-style arguments
+   * pass an object.
+   */
+  args?: unknown[];
+  /** A name for messages (default `"Process-N"`). */
+  name?: string;
+  /** A daemon child never outlives this process (default false). */
+  daemon?: boolean;
+  /**
+   * Deno permission flags for the child, replacing the inherited ones
+   * (e.g. `["--allow-net=127.0.0.1"]`). The child always needs to reach
+   * 127.0.0.1 for its control channel.
+   */
+  permissions?: string[];
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
+
+const PERMISSIONS = ["read", "write", "net", "env", "run", "sys", "ffi"] as const;
+
+/**
+ * The Deno flags a child gets by default: `--allow-X` for every permission
+ * fully granted here (read, write, net, env, run, sys, ffi); for a partial
+ * net grant, the loopback hosts that are granted. Plus `--no-prompt`.
+ */
+export function inheritedPermissionFlags(): string[] {
+  const flags = ["--no-prompt"];
+  for (const name of PERMISSIONS) {
+    if (Deno.permissions.querySync({ name }).state === "granted") {
+      flags.push(`--allow-${name}`);
+    } else if (name === "net") {
+      const hosts = ["127.0.0.1", "localhost"].filter((host) =>
+        Deno.permissions.querySync({ name: "net", host }).state === "granted"
+      );
+      if (hosts.length > 0) flags.push(`--allow-net=${hosts.join(",")}`);
+    }
+  }
+  return flags;
+}
+
+/** The nearest deno.json(c) from the cwd upwards, if any. */
+function findConfig(): string | undefined {
+  let dir: string;
+  try {
+    dir = Deno.cwd();
+  } catch {
+    return undefined;
+  }
+  while (true) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const path = `${dir}/${name}`;
+      try {
+        if (Deno.statSync(path).isFile) return path;
+      } catch {
+        // not here
+      }
+    }
+    const parent = dir.replace(/\/[^/]*$/, "");
+    if (parent === dir || parent === "") return undefined;
+    dir = parent;
+  }
+}
+
+function moduleHref(module: URL | string): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module !== "string" || module === "") {
+    throw new TypeError("Invalid module: expected a URL or a path");
+  }
+  try {
+    return new URL(module).href;
+  } catch {
+    return new URL(module, `file://${Deno.cwd()}/`).href;
+  }
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The child's error as reported over the control channel. */
+interface Report {
+  type: "started" | "done" | "error" | "failed";
+  name?: string;
+  message?: string;
+  stack?: string;
+}
+
+let counter = 0;
+
+/**
+ * Runs an exported function of a module in a separate Deno process, like
+ * Python's `multiprocessing.Process(target=..., args=...)`. The child has
+ * its own memory: arguments are copied (V8-serialized), and a list mutated
+ * in the child is unchanged here. `Pipe` ends and connections passed as
+ * arguments arrive live (see `Connection`, "Sharing").
+ *
+ * ## How the child starts
+ *
+ * `start()` opens a one-shot control listener on 127.0.0.1 port 0 with a
+ * random 32-byte key, spawns `deno run <flags> ipc/_process_child.ts`
+ * and writes the port and key to the child's stdin (never argv or env).
+ * The child connects, both sides run the `multiprocessing.connection`
+ * handshake (HMAC-SHA256), and the parent sends the module, function name
+ * and arguments. `start()` resolves once the child has imported the module
+ * and is about to call the function; it rejects if that fails. The child
+ * inherits stdout and stderr.
+ *
+ * ## Permissions
+ *
+ * The child gets `--no-prompt` and, for each of read, write, net, env, run,
+ * sys and ffi, `--allow-X` when it is fully granted here (a partial net
+ * grant passes on the granted loopback hosts), or exactly
+ * `options.permissions`. It also gets `--config` with the nearest
+ * `deno.json` from the current directory (for `"unstable"` flags and the
+ * import map). The parent and child need `--allow-net` for 127.0.0.1 and
+ * the parent `--allow-run` for `Deno.execPath()`.
+ *
+ * ## Exit codes
+ *
+ * `exitCode` is `null` while running, 0 after the function returned, 1 if
+ * it threw (then {@linkcode Process.error} has the child's name, message
+ * and stack, and the child printed it to stderr), and minus the signal
+ * number when a signal ended it (`terminate()` gives -15, `kill()` -9),
+ * as in Python.
+ *
+ * ## Daemons
+ *
+ * A daemon child exits as soon as its control connection to this process
+ * ends, which happens when this process exits or crashes (the kernel
+ * closes its sockets); a running daemon does not keep this process alive.
+ * A non-daemon child keeps this process alive until it exits, like Python's
+ * non-daemon processes, and keeps running if this process crashes.
+ *
+ * @example
+ * ```ts
+ * import { Pipe, Process } from "@weft/weft/ipc";
+ *
+ * const module = "data:text/javascript," + encodeURIComponent(
+ *   "export async function work(conn, n) { await conn.send(n * 2); conn.close(); }",
+ * );
+ * const [here, there] = Pipe();
+ * const p = new Process({ module, fn: "work", args: [there, 21] });
+ * await p.start();
+ * console.log(await here.recv()); // 42
+ * await p.join();
+ * console.log(p.exitCode); // 0
+ * here.close();
+ * ```
+ */
+export class Process implements AsyncDisposable {
+  #module: string;
+  #fn: string;
+  #args: unknown[];
+  #permissions: string[] | undefined;
+  #child: Deno.ChildProcess | undefined;
+  #control: Connection | undefined;
+  #socket: Deno.Conn | undefined;
+  #status: Promise<Deno.CommandStatus> | undefined;
+  #exitCode: number | null = null;
+  #error: Error | undefined;
+  #relays = new Set<{ cancel(): void }>();
+  /** The process's name (settable before `start()`). */
+  name: string;
+  /** Whether the child is a daemon (settable before `start()`). */
+  daemon: boolean;
+
+  /** Validates the options; nothing runs until `start()`. */
+  constructor(options: ProcessOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Invalid options: expected an object");
+    }
+    this.#module = moduleHref(options.module);
+    this.#fn = options.fn ?? "default";
+    if (typeof this.#fn !== "string") {
+      throw new TypeError("Invalid fn: expected the name of an export");
+    }
+    if (options.args !== undefined && !Array.isArray(options.args)) {
+      throw new TypeError("Invalid args: expected an array");
+    }
+    this.#args = options.args ?? [];
+    this.name = options.name ?? `Process-${++counter}`;
+    this.daemon = options.daemon ?? false;
+    if (
+      options.permissions !== undefined &&
+      !(Array.isArray(options.permissions) &&
+        options.permissions.every((f) => typeof f === "string"))
+    ) {
+      throw new TypeError("Invalid permissions: expected an array of flags");
+    }
+    this.#permissions = options.permissions;
+  }
+
+  /** The child's process id once started. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** `null` while running (or before start), then the exit code. */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** The child's uncaught error (name, message, stack), if it threw. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** True from `start()` until the child exits. */
+  isAlive(): boolean {
+    return this.#child !== undefined && this.#exitCode === null;
+  }
+
+  /**
+   * Starts the child; resolves once it runs the function.
+   *
+   * @throws {TypeError} If already started.
+   * @throws {Error} (rejection) If the child cannot import the module, the
+   * export is not a function, or the child exits before running it.
+   */
+  async start(): Promise<void> {
+    if (this.#child !== undefined) {
+      throw new TypeError("Cannot start process: it was already started");
+    }
+    const before = pendingRelays();
+    const args = shareValue(this.#args, "process");
+    for (const r of pendingRelays()) if (!before.has(r)) this.#relays.add(r);
+
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const flags = [...(this.#permissions ?? inheritedPermissionFlags())];
+    if (this.#permissions && !flags.includes("--no-prompt")) {
+      flags.unshift("--no-prompt");
+    }
+    const config = findConfig();
+    if (config) flags.push(`--config=${config}`);
+    const bootstrap = new URL("./_process_child.ts", import.meta.url).href;
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, bootstrap],
+        stdin: "piped",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+    } catch (error) {
+      listener.close();
+      cancelRelays(this.#relays);
+      throw error;
+    }
+    this.#child = child;
+    this.#status = child.status.then((status) => {
+      this.#exitCode = status.signal
+        ? -(SIGNALS[status.signal] ?? 128)
+        : status.code;
+      this.#control?.close();
+      cancelRelays(this.#relays);
+      return status;
+    });
+    if (this.daemon) child.unref();
+
+    const writer = child.stdin.getWriter();
+    const line = JSON.stringify({
+      port: (listener.addr as Deno.NetAddr).port,
+      key: toHex(key),
+    });
+    await writer.write(new TextEncoder().encode(line + "\n")).catch(() => {});
+    await writer.close().catch(() => {});
+
+    const exited = this.#status.then(() => undefined);
+    let socket: Deno.Conn | undefined;
+    try {
+      socket = await Promise.race([listener.accept(), exited]);
+    } finally {
+      listener.close();
+    }
+    if (socket === undefined) {
+      throw new Error(
+        `Cannot start process ${this.name}: the child exited with code ${this.#exitCode} before connecting`,
+      );
+    }
+    this.#socket = socket;
+    const control = Connection.fromConn(socket);
+    this.#control = control;
+    if (this.#exitCode !== null) control.close();
+    try {
+      await deliverChallenge(control, key, { allowLegacyMd5: false });
+      await answerChallenge(control, key, { allowLegacyMd5: false });
+      await control.send({
+        module: this.#module,
+        fn: this.#fn,
+        args,
+        name: this.name,
+        daemon: this.daemon,
+      });
+    } catch (error) {
+      this.kill();
+      throw new Error(`Cannot start process ${this.name}: control channel failed`, {
+        cause: error,
+      });
+    }
+    const first = await control.recv<Report>().catch(() => undefined);
+    if (first?.type === "started") {
+      this.#watch(control);
+      return;
+    }
+    await this.#status;
+    const error = this.#reportError(first);
+    throw new Error(`Cannot start process ${this.name}: ${error.message}`, {
+      cause: error,
+    });
+  }
+
+  #reportError(report: Report | undefined): Error {
+    const error = new Error(
+      report?.message ?? `the child exited with code ${this.#exitCode}`,
+    );
+    if (report?.name) error.name = report.name;
+    if (report?.stack) error.stack = report.stack;
+    this.#error = error;
+    return error;
+  }
+
+  #watch(control: Connection): void {
+    if (this.daemon) this.#socket?.unref();
+    (async () => {
+      while (true) {
+        const report = await control.recv<Report>().catch(() => undefined);
+        if (report === undefined) break;
+        if (report.type === "error") this.#reportError(report);
+      }
+      control.close();
+    })();
+  }
+
+  /**
+   * Waits for the child to exit, or at most `timeout` ms (then resolves
+   * with the child still running, as Python's `join(timeout)`; check
+   * `exitCode` or `isAlive()`).
+   *
+   * @throws {TypeError} (rejection) If the process was never started.
+   */
+  async join(options: { timeout?: number } = {}): Promise<void> {
+    if (this.#status === undefined) {
+      throw new TypeError("Cannot join process: it was not started");
+    }
+    if (this.#exitCode !== null) {
+      await this.#status;
+      return;
+    }
+    const child = this.#child!;
+    if (this.daemon) child.ref();
+    try {
+      if (options.timeout === undefined) {
+        await this.#status;
+        return;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#status,
+        new Promise((resolve) => timer = setTimeout(resolve, options.timeout)),
+      ]);
+      clearTimeout(timer);
+    } finally {
+      if (this.daemon && this.#exitCode === null) child.unref();
+    }
+  }
+
+  #signal(signal: Deno.Signal): void {
+    if (this.#child === undefined) {
+      throw new TypeError("Cannot signal process: it was not started");
+    }
+    if (this.#exitCode !== null) return;
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // exited meanwhile
+    }
+  }
+
+  /** Sends SIGTERM (exit code -15 after `join()`). No-op once exited. */
+  terminate(): void {
+    this.#signal("SIGTERM");
+  }
+
+  /** Sends SIGKILL (exit code -9 after `join()`). No-op once exited. */
+  kill(): void {
+    this.#signal("SIGKILL");
+  }
+
+  /** Kills a child still running, then waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#child === undefined) return;
+    this.kill();
+    await this.#status;
+  }
+}

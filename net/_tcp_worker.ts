@@ -1,0 +1,90 @@
+/**
+ * Private: the worker thread behind `serveTcp({ threads })`. Protocol in
+ * `_tcp_wire.ts`.
+ *
+ * @module
+ */
+
+import {
+  importHandler,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./_tcp_wire.ts";
+import { serveTcp, type TcpServer } from "./tcp_server.ts";
+
+// deno-lint-ignore no-explicit-any
+const scope = self as any;
+let server: TcpServer | undefined;
+
+function post(message: WorkerReply): void {
+  scope.postMessage(message);
+}
+
+function reportStray(error: unknown): void {
+  const e = error instanceof Error ? error : new Error(String(error));
+  post({
+    type: "handlerError",
+    name: e.name,
+    message: `Uncaught in a serveTcp worker thread: ${e.message}`,
+    stack: e.stack,
+    remoteAddr: server?.addr ?? { transport: "tcp", hostname: "", port: 0 },
+  });
+}
+
+// A handler module's stray rejection or error must not kill this thread
+// (and with it every connection it serves): report it and keep serving.
+scope.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
+  event.preventDefault();
+  reportStray(event.reason);
+});
+scope.addEventListener("error", (event: ErrorEvent) => {
+  event.preventDefault();
+  reportStray(event.error ?? event.message);
+});
+
+scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
+  const request = event.data;
+  if (request.type === "start") {
+    try {
+      const handler = await importHandler({
+        module: request.module,
+        fn: request.fn,
+      });
+      let live = 0;
+      server = await serveTcp({
+        hostname: request.hostname,
+        port: request.port,
+        reusePort: true,
+        maxConnections: request.maxConnections,
+        idleTimeout: request.idleTimeout,
+        handler: async (conn) => {
+          post({ type: "count", connections: ++live });
+          try {
+            await handler(conn);
+          } finally {
+            post({ type: "count", connections: --live });
+          }
+        },
+        onError: (error, remoteAddr) => {
+          const e = error instanceof Error ? error : new Error(String(error));
+          post({
+            type: "handlerError",
+            name: e.name,
+            message: e.message,
+            stack: e.stack,
+            remoteAddr,
+          });
+        },
+      });
+      post({ type: "listening", addr: server.addr });
+    } catch (error) {
+      post({
+        type: "failed",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  } else if (request.type === "shutdown") {
+    await server?.shutdown({ timeout: request.timeout });
+    post({ type: "finished" });
+  }
+};

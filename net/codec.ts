@@ -1,0 +1,308 @@
+/**
+ * Frame codecs: how a byte stream (TCP) is cut back into the messages that
+ * were sent over it.
+ *
+ * @module
+ */
+
+/** Largest frame accepted when a codec is given no `maxFrameSize`: 16 MiB. */
+export const DEFAULT_MAX_FRAME_SIZE: number = 16 * 1024 * 1024;
+
+/**
+ * One step of incremental decoding, returned by {@linkcode FrameCodec.decode}.
+ *
+ * - A frame: the payload is `buffer.subarray(start, end)` and the first
+ *   `consumed` bytes of the buffer belong to it (header, payload, delimiter).
+ * - Not yet: `need` is the smallest buffer length worth calling `decode`
+ *   again with, and `scanFrom` is where scanning may resume (bytes before it
+ *   were already searched), so a long frame is never searched twice.
+ */
+export type DecodeStep =
+  | { readonly start: number; readonly end: number; readonly consumed: number }
+  | { readonly need: number; readonly scanFrom: number };
+
+/**
+ * A wire format that cuts a byte stream into frames. Implemented by
+ * {@linkcode LengthPrefixCodec} and {@linkcode DelimiterCodec}; write your own
+ * for another format and hand it to {@linkcode FramedConnection}.
+ *
+ * @example
+ * ```ts
+ * import { type FrameCodec, LengthPrefixCodec } from "@weft/weft/net";
+ *
+ * const codec: FrameCodec = new LengthPrefixCodec({ headerBytes: 4 });
+ * const wire = codec.encode(new TextEncoder().encode("hi"));
+ * const step = codec.decode(wire, 0);
+ * console.log("start" in step ? step.end - step.start : -1); // 2
+ * ```
+ */
+export interface FrameCodec {
+  /** Largest payload, in bytes, that `encode` writes and `decode` accepts. */
+  readonly maxFrameSize: number;
+  /**
+   * Bytes written before `payload`. Throws a `RangeError` if it is over
+   * `maxFrameSize`, a `TypeError` if the format cannot carry it.
+   */
+  header(payload: Uint8Array): Uint8Array;
+  /** Bytes written after each payload (may be empty). */
+  readonly trailer: Uint8Array;
+  /** The whole frame for `payload` in one new buffer. Throws a `RangeError` if it is too large. */
+  encode(payload: Uint8Array): Uint8Array;
+  /**
+   * Looks for one complete frame at the start of `buffer`, which never holds
+   * bytes of an earlier frame. `scanFrom` is the `scanFrom` of the previous
+   * "not yet" step for this same frame (0 otherwise). Throws a `RangeError`
+   * when the input announces or accumulates a frame over `maxFrameSize`.
+   */
+  decode(buffer: Uint8Array, scanFrom: number): DecodeStep;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function checkMaxFrameSize(value: unknown, limit: number): number {
+  if (value === undefined) return Math.min(DEFAULT_MAX_FRAME_SIZE, limit);
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < 0
+  ) {
+    throw new TypeError(
+      `Cannot create codec: maxFrameSize must be a non-negative integer, got ${
+        String(value)
+      }`,
+    );
+  }
+  if (value > limit) {
+    throw new RangeError(
+      `Cannot create codec: maxFrameSize ${value} exceeds what the header can carry (${limit})`,
+    );
+  }
+  return value;
+}
+
+function frameTooLarge(length: number, max: number, action: string) {
+  return new RangeError(
+    `Cannot ${action} frame: ${length} bytes exceeds maxFrameSize ${max}`,
+  );
+}
+
+/** Options of {@linkcode LengthPrefixCodec}. */
+export interface LengthPrefixCodecOptions {
+  /** Size of the unsigned length header: 4 (`struct.pack('!I', n)`) or 8 (`'!Q'`). Default 4. */
+  headerBytes?: 4 | 8;
+  /**
+   * Little-endian header, for peers that use native order on x86
+   * (`struct.pack('i', n)` / `'<I'`). Default `false`: network order.
+   */
+  littleEndian?: boolean;
+  /** Largest payload in bytes; a header announcing more ends the connection. Default 16 MiB. */
+  maxFrameSize?: number;
+}
+
+/**
+ * Frames each message as an unsigned length header followed by the payload:
+ * the format of Python's `sock.sendall(struct.pack('!I', len(data)) + data)`.
+ *
+ * The header is read first, checked against `maxFrameSize` before a single
+ * payload byte is buffered (a hostile peer announcing 4 GiB costs nothing),
+ * and 8-byte lengths above `Number.MAX_SAFE_INTEGER` are rejected as
+ * malformed. Both errors are `RangeError`s.
+ *
+ * @example
+ * ```ts
+ * import { LengthPrefixCodec } from "@weft/weft/net";
+ *
+ * const codec = new LengthPrefixCodec({ headerBytes: 4, maxFrameSize: 1024 });
+ * console.log(codec.encode(new Uint8Array([7, 8]))); // Uint8Array(6) [ 0, 0, 0, 2, 7, 8 ]
+ * ```
+ */
+export class LengthPrefixCodec implements FrameCodec {
+  /** Header size in bytes: 4 or 8. */
+  readonly headerBytes: 4 | 8;
+  /** Whether the header is little-endian. */
+  readonly littleEndian: boolean;
+  /** Largest accepted payload in bytes. */
+  readonly maxFrameSize: number;
+  /** Always empty: nothing follows a payload. */
+  readonly trailer: Uint8Array = new Uint8Array(0);
+
+  /** Builds a codec; throws a `TypeError` naming a bad option. */
+  constructor(options: LengthPrefixCodecOptions = {}) {
+    const headerBytes = options.headerBytes ?? 4;
+    if (headerBytes !== 4 && headerBytes !== 8) {
+      throw new TypeError(
+        `Cannot create codec: headerBytes must be 4 or 8, got ${
+          String(headerBytes)
+        }`,
+      );
+    }
+    this.headerBytes = headerBytes;
+    this.littleEndian = options.littleEndian ?? false;
+    this.maxFrameSize = checkMaxFrameSize(
+      options.maxFrameSize,
+      headerBytes === 4 ? 0xffff_ffff : Number.MAX_SAFE_INTEGER,
+    );
+  }
+
+  /** The length header for `payload`. */
+  header(payload: Uint8Array): Uint8Array {
+    const length = payload.length;
+    if (length > this.maxFrameSize) {
+      throw frameTooLarge(length, this.maxFrameSize, "send");
+    }
+    const header = new Uint8Array(this.headerBytes);
+    const view = new DataView(header.buffer);
+    if (this.headerBytes === 4) view.setUint32(0, length, this.littleEndian);
+    else view.setBigUint64(0, BigInt(length), this.littleEndian);
+    return header;
+  }
+
+  /** Header and payload in one new buffer. */
+  encode(payload: Uint8Array): Uint8Array {
+    const frame = new Uint8Array(this.headerBytes + payload.length);
+    frame.set(this.header(payload), 0);
+    frame.set(payload, this.headerBytes);
+    return frame;
+  }
+
+  /** One decoding step; see {@linkcode FrameCodec.decode}. */
+  decode(buffer: Uint8Array, _scanFrom: number): DecodeStep {
+    const h = this.headerBytes;
+    if (buffer.length < h) return { need: h, scanFrom: 0 };
+    const view = new DataView(buffer.buffer, buffer.byteOffset, h);
+    let length: number;
+    if (h === 4) {
+      length = view.getUint32(0, this.littleEndian);
+    } else {
+      const big = view.getBigUint64(0, this.littleEndian);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new RangeError(
+          `Cannot receive frame: malformed header announces ${big} bytes`,
+        );
+      }
+      length = Number(big);
+    }
+    if (length > this.maxFrameSize) {
+      throw frameTooLarge(length, this.maxFrameSize, "receive");
+    }
+    const total = h + length;
+    if (buffer.length < total) return { need: total, scanFrom: 0 };
+    return { start: h, end: total, consumed: total };
+  }
+}
+
+/** Options of {@linkcode DelimiterCodec}. */
+export interface DelimiterCodecOptions {
+  /** Bytes (or UTF-8 text) ending each frame, e.g. `"\n"` or `"\r\n"`. Default `"\n"`. */
+  delimiter?: Uint8Array | string;
+  /** Largest payload in bytes (delimiter excluded); more bytes without a delimiter end the connection. Default 16 MiB. */
+  maxFrameSize?: number;
+}
+
+/**
+ * Frames each message by a delimiter that follows it: newline-terminated
+ * lines, `\r\n`-terminated commands, NUL-terminated strings. The delimiter is
+ * not part of the received payload, and `encode` refuses (`TypeError`) a
+ * payload that contains it, since the peer would cut it in two.
+ *
+ * Scanning is incremental: a frame arriving over many reads is searched
+ * once, and a peer that sends more than `maxFrameSize` bytes without a
+ * delimiter gets a `RangeError` instead of filling memory.
+ *
+ * @example
+ * ```ts
+ * import { DelimiterCodec } from "@weft/weft/net";
+ *
+ * const codec = new DelimiterCodec({ delimiter: "\r\n", maxFrameSize: 512 });
+ * const wire = new TextEncoder().encode("PING\r\nPO");
+ * const step = codec.decode(wire, 0);
+ * if ("start" in step) {
+ *   console.log(new TextDecoder().decode(wire.subarray(step.start, step.end))); // PING
+ * }
+ * ```
+ */
+export class DelimiterCodec implements FrameCodec {
+  /** The delimiter bytes. */
+  readonly delimiter: Uint8Array;
+  /** Largest accepted payload in bytes. */
+  readonly maxFrameSize: number;
+
+  /** Builds a codec; throws a `TypeError` naming a bad option. */
+  constructor(options: DelimiterCodecOptions = {}) {
+    const delimiter = options.delimiter ?? "\n";
+    this.delimiter = typeof delimiter === "string"
+      ? new TextEncoder().encode(delimiter)
+      : delimiter.slice();
+    if (
+      !(this.delimiter instanceof Uint8Array) || this.delimiter.length === 0
+    ) {
+      throw new TypeError(
+        "Cannot create codec: delimiter must be a non-empty string or Uint8Array",
+      );
+    }
+    this.maxFrameSize = checkMaxFrameSize(
+      options.maxFrameSize,
+      Number.MAX_SAFE_INTEGER,
+    );
+  }
+
+  /** Always empty (nothing precedes a payload); checks the payload's size and that it holds no delimiter. */
+  header(payload: Uint8Array): Uint8Array {
+    if (payload.length > this.maxFrameSize) {
+      throw frameTooLarge(payload.length, this.maxFrameSize, "send");
+    }
+    if (this.#find(payload, 0) !== -1) {
+      throw new TypeError(
+        "Cannot send frame: the payload contains the delimiter",
+      );
+    }
+    return EMPTY;
+  }
+
+  /** The delimiter, written after each payload. */
+  get trailer(): Uint8Array {
+    return this.delimiter;
+  }
+
+  /** Payload and delimiter in one new buffer; throws if the payload contains the delimiter. */
+  encode(payload: Uint8Array): Uint8Array {
+    this.header(payload);
+    const frame = new Uint8Array(payload.length + this.delimiter.length);
+    frame.set(payload, 0);
+    frame.set(this.delimiter, payload.length);
+    return frame;
+  }
+
+  /** One decoding step; see {@linkcode FrameCodec.decode}. */
+  decode(buffer: Uint8Array, scanFrom: number): DecodeStep {
+    const d = this.delimiter.length;
+    // Only look as far as a legal frame can reach.
+    const limit = Math.min(buffer.length, this.maxFrameSize + d);
+    const at = this.#find(buffer.subarray(0, limit), scanFrom);
+    if (at !== -1) return { start: 0, end: at, consumed: at + d };
+    if (buffer.length >= this.maxFrameSize + d) {
+      throw new RangeError(
+        `Cannot receive frame: no delimiter within maxFrameSize ${this.maxFrameSize} bytes`,
+      );
+    }
+    return {
+      need: buffer.length + 1,
+      scanFrom: Math.max(0, buffer.length - d + 1),
+    };
+  }
+
+  /** Index of the delimiter in `haystack` at or after `from`, or -1. */
+  #find(haystack: Uint8Array, from: number): number {
+    const delimiter = this.delimiter;
+    const first = delimiter[0];
+    const last = haystack.length - delimiter.length;
+    let i = from;
+    while (i <= last) {
+      i = haystack.indexOf(first, i);
+      if (i === -1 || i > last) return -1;
+      let j = 1;
+      while (j < delimiter.length && haystack[i + j] === delimiter[j]) j++;
+      if (j === delimiter.length) return i;
+      i++;
+    }
+    return -1;
+  }
+}

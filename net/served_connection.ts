@@ -1,0 +1,166 @@
+/**
+ * {@linkcode ServedConnection}: the connection `serveTcp` hands a handler.
+ *
+ * @module
+ */
+
+import type { ByteStream } from "./framed_connection.ts";
+
+/**
+ * One accepted TCP connection, as a handler of {@linkcode serveTcp} sees it:
+ * Python's `self.request` with `self.client_address` beside it. It reads and
+ * writes like a `Deno.Conn` (so {@linkcode FramedConnection} and
+ * {@linkcode readExactly} accept it) and adds what a server needs:
+ *
+ * - `idleTimeout`: a `read()` or `write()` that waits longer than this many
+ *   milliseconds closes the connection and rejects with
+ *   `Deno.errors.TimedOut` (Python's `socket.settimeout` for every call), so
+ *   a silent or slow client cannot hold a slot forever.
+ * - `signal`: aborts when the server starts shutting down; a long-running
+ *   handler should finish its current exchange and return.
+ *
+ * The server closes the connection when the handler returns or throws;
+ * `close()` is idempotent.
+ *
+ * @example
+ * ```ts
+ * import { serveTcp, type ServedConnection } from "@weft/weft/net";
+ *
+ * await using server = await serveTcp({
+ *   port: 0,
+ *   handler: async (conn: ServedConnection) => {
+ *     const buf = new Uint8Array(16);
+ *     const n = await conn.read(buf);
+ *     if (n) await conn.write(buf.subarray(0, n));
+ *   },
+ * });
+ * using client = await Deno.connect(server.addr);
+ * await client.write(new TextEncoder().encode("ping"));
+ * const reply = new Uint8Array(16);
+ * const n = await client.read(reply);
+ * console.log(new TextDecoder().decode(reply.subarray(0, n ?? 0))); // ping
+ * ```
+ */
+export class ServedConnection implements ByteStream, Disposable {
+  /** The underlying Deno connection (reads on it bypass `idleTimeout`). */
+  readonly raw: Deno.TcpConn;
+  /** The client's address (Python's `client_address`). */
+  readonly remoteAddr: Deno.NetAddr;
+  /** The server's side of the connection. */
+  readonly localAddr: Deno.NetAddr;
+  /** Aborts when the server starts shutting down. */
+  readonly signal: AbortSignal;
+  /** Milliseconds one read or write may wait, or `undefined` for no limit. */
+  readonly idleTimeout: number | undefined;
+  #closed = false;
+  #timedOut = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pending = 0;
+
+  /** @internal Built by the server; not meant to be constructed by users. */
+  constructor(
+    raw: Deno.TcpConn,
+    signal: AbortSignal,
+    idleTimeout: number | undefined,
+  ) {
+    this.raw = raw;
+    this.remoteAddr = raw.remoteAddr;
+    this.localAddr = raw.localAddr;
+    this.signal = signal;
+    this.idleTimeout = idleTimeout;
+  }
+
+  /** Whether the connection was closed (by the handler, the server or an idle timeout). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Reads up to `p.length` bytes; `null` when the client closed its side. */
+  read(p: Uint8Array): Promise<number | null> {
+    return this.#io("read", () => this.raw.read(p));
+  }
+
+  /** Writes some of `p`; resolves with the count written. */
+  write(p: Uint8Array): Promise<number> {
+    return this.#io("write", () => this.raw.write(p));
+  }
+
+  /** Half-closes: the client reads end-of-stream, this side can still read. */
+  async closeWrite(): Promise<void> {
+    if (this.#closed) return;
+    await this.raw.closeWrite();
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimer();
+    try {
+      this.raw.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #io<T>(action: string, op: () => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      throw this.#timedOut
+        ? this.#idleError(action)
+        : new TypeError(`Cannot ${action}: the connection is closed`);
+    }
+    const limit = this.idleTimeout;
+    if (limit === undefined) {
+      try {
+        return await op();
+      } catch (error) {
+        if (this.#closed) {
+          throw new TypeError(`Cannot ${action}: the connection is closed`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    }
+    this.#pending++;
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timedOut = true;
+      this.close();
+    }, limit);
+    try {
+      return await op();
+    } catch (error) {
+      if (this.#timedOut) throw this.#idleError(action, error);
+      if (this.#closed) {
+        throw new TypeError(`Cannot ${action}: the connection is closed`, {
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      this.#pending--;
+      if (this.#pending === 0) this.#clearTimer();
+    }
+  }
+
+  #idleError(action: string, cause?: unknown): Error {
+    return new Deno.errors.TimedOut(
+      `Cannot ${action}: connection from ${this.remoteAddr.hostname}:${this.remoteAddr.port} was idle for over ${this.idleTimeout} ms`,
+      { cause },
+    );
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}

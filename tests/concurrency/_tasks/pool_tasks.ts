@@ -1,0 +1,88 @@
+// Task module for tests/concurrency/pool_test.ts (runs inside Pool workers).
+import {
+  taskSignal,
+  throwIfTaskAborted,
+  transferResult,
+} from "../../../concurrency/pool.ts";
+import type { Queue } from "../../../concurrency/queue.ts";
+
+let initValue: unknown = "unset";
+
+export function inc(x: number): number {
+  return x + 1;
+}
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+export function cube(x: number): number {
+  return x ** 3;
+}
+
+export function whoami(): string {
+  return (self as unknown as { name: string }).name;
+}
+
+export function fail(message: string): never {
+  throw new RangeError(message);
+}
+
+export function exitNow(): void {
+  Deno.exit(3);
+}
+
+export function throwInTimer(): Promise<void> {
+  setTimeout(() => {
+    throw new Error("boom from a timer");
+  }, 5);
+  return new Promise(() => {}); // never settles: the timer kills the worker
+}
+
+export function sleep(ms: number): Promise<string> {
+  return new Promise((resolve) => setTimeout(() => resolve(`slept ${ms}`), ms));
+}
+
+export function spin(ms: number): number {
+  const end = Date.now() + ms;
+  let n = 0;
+  while (Date.now() < end) n++;
+  return n;
+}
+
+export function spinCooperatively(ms: number): string {
+  const end = Date.now() + ms;
+  while (Date.now() < end) throwIfTaskAborted();
+  return "finished";
+}
+
+export function waitForAbort(): Promise<string> {
+  const signal = taskSignal();
+  return new Promise((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), {
+      once: true,
+    });
+  });
+}
+
+export function setInit(value: unknown): void {
+  initValue = value;
+}
+
+export function getInit(): unknown {
+  return initValue;
+}
+
+export function makeBytes(n: number): unknown {
+  const bytes = new Uint8Array(n).fill(7);
+  return transferResult(bytes, [bytes.buffer]);
+}
+
+export function byteLength(bytes: Uint8Array): number {
+  return bytes.length;
+}
+
+export function fillQueue(queue: Queue<number>, n: number): number {
+  for (let i = 0; i < n; i++) queue.putSync(i);
+  return n;
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { runDeno, TEST_PERMISSIONS } from "../_helpers.ts";
+import { example, startProgram } from "./_program.ts";
+
+Deno.test("examples/tcp_echo_*.ts: the client upper-cases stdin lines until quit", async () => {
+  await using server = await startProgram(
+    [example("tcp_echo_server.ts"), "--port", "0"],
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  const port = server.match[1];
+  const out = await runDeno(
+    ["run", ...TEST_PERMISSIONS, example("tcp_echo_client.ts"), "--port", port],
+    { stdin: "hello\nweft on deno\n\nquit\nnever sent\n", timeout: 30_000 },
+  );
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, "HELLO\nWEFT ON DENO\n");
+  // Two clients at once, each gets its own replies.
+  const [a, b] = await Promise.all(["a\nb\n", "c\n"].map((stdin) =>
+    runDeno(
+      [
+        "run",
+        ...TEST_PERMISSIONS,
+        example("tcp_echo_client.ts"),
+        "--port",
+        port,
+      ],
+      { stdin, timeout: 30_000 },
+    )
+  ));
+  assert.equal(a.stdout, "A\nB\n");
+  assert.equal(b.stdout, "C\n");
+  const log = (await server.stop()).stdout;
+  assert.match(log, /disconnected after 2 lines/);
+});
+
+Deno.test("examples/udp_echo_*.ts: datagrams come back upper-cased", async () => {
+  await using server = await startProgram(
+    [example("udp_echo_server.ts"), "--port", "0"],
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  const port = server.match[1];
+  const out = await runDeno(
+    ["run", ...TEST_PERMISSIONS, example("udp_echo_client.ts"), "--port", port],
+    { stdin: "ping\nudp is lossy\nquit\n", timeout: 30_000 },
+  );
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, "PING\nUDP IS LOSSY\n");
+  // An oversize datagram is dropped by the server and reported, not answered.
+  const big = await runDeno(
+    [
+      "run",
+      ...TEST_PERMISSIONS,
+      example("udp_echo_client.ts"),
+      "--port",
+      port,
+      "--timeout",
+      "200",
+      "--retries",
+      "0",
+    ],
+    { stdin: "x".repeat(2000) + "\nsmall\n", timeout: 30_000 },
+  );
+  assert.equal(big.code, 1);
+  assert.match(big.stdout, /no reply for "x+" after 1 tries\nSMALL\n/);
+  assert.match(
+    (await server.stop()).stderr,
+    /dropped a datagram: .*2000 bytes from 127\.0\.0\.1/,
+  );
+});

@@ -1,0 +1,60 @@
+// Functions run by Process and Thread tests (imported in child processes).
+import type { Connection } from "../../ipc/mod.ts";
+
+export async function add(conn: Connection, a: number, b: number): Promise<void> {
+  await conn.send(a + b);
+  conn.close();
+}
+
+export async function greet(
+  conn: Connection,
+  { name, greeting = "Hello" }: { name: string; greeting?: string },
+): Promise<void> {
+  await conn.send(`${greeting}, ${name}`);
+  conn.close();
+}
+
+export async function echo(conn: Connection): Promise<void> {
+  for await (const value of conn) await conn.send(value);
+  conn.close();
+}
+
+export async function echoBytes(conn: Connection): Promise<void> {
+  while (true) {
+    let m: Uint8Array;
+    try {
+      m = await conn.recvBytes();
+    } catch {
+      break;
+    }
+    await conn.sendBytes(m);
+  }
+  conn.close();
+}
+
+export function fail(message: string): never {
+  throw new RangeError(message);
+}
+
+export async function mutate(list: number[], conn: Connection): Promise<void> {
+  list.push(99);
+  list[0] = -1;
+  await conn.send(list);
+  conn.close();
+}
+
+export async function tagAfter(conn: Connection, tag: string, ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+  await conn.send(tag);
+  conn.close();
+}
+
+export function sleepForever(): Promise<never> {
+  return new Promise(() => setInterval(() => {}, 1000));
+}
+
+export async function reportPidThenSleep(conn: Connection): Promise<void> {
+  await conn.send(Deno.pid);
+  conn.close();
+  await sleepForever();
+}

@@ -1,0 +1,11 @@
+// Web Worker used by the manager tests: receives a shared Value proxy and a
+// count, increments it that many times, answers "done".
+import { reviveValue } from "../../../concurrency/_share.ts";
+import type { ValueProxy } from "../../../ipc/manager_proxy.ts";
+import "../../../ipc/manager.ts";
+
+self.onmessage = async (event: MessageEvent) => {
+  const [value, n] = reviveValue(event.data) as [ValueProxy<number>, number];
+  for (let i = 0; i < n; i++) await value.increment();
+  self.postMessage("done");
+};

@@ -1,0 +1,102 @@
+// The manager's socket transport: framing faults and the authkey handshake,
+// against a ManagerServer listening on 127.0.0.1 in this process.
+import assert from "node:assert/strict";
+import { withTimeout } from "../_helpers.ts";
+import { AuthenticationError } from "../../auth/authentication_error.ts";
+import { listenManager, openClient } from "../../ipc/_manager_net.ts";
+import {
+  decodeReply,
+  encodeBody,
+  ROOT_ID,
+} from "../../ipc/_manager_protocol.ts";
+import { ManagerServer } from "../../ipc/_manager_server.ts";
+import { RemoteError } from "../../ipc/manager_error.ts";
+
+const KEY = new TextEncoder().encode("socket test key");
+
+async function withListener(
+  body: (address: { hostname: string; port: number }) => Promise<void>,
+  maxFrame?: number,
+): Promise<void> {
+  const server = new ManagerServer({ maxFrame });
+  const listener = listenManager(
+    server,
+    { hostname: "127.0.0.1", port: 0 },
+    KEY,
+  );
+  try {
+    await withTimeout(
+      body(listener.address as { hostname: string; port: number }),
+      15_000,
+      "socket test",
+    );
+  } finally {
+    listener.close();
+    server.close();
+    await listener.finished;
+  }
+}
+
+Deno.test("openClient(): a wrong authkey rejects with AuthenticationError; the listener keeps serving", async () => {
+  await withListener(async (address) => {
+    await assert.rejects(
+      openClient(address, new TextEncoder().encode("wrong")),
+      AuthenticationError,
+    );
+    const client = await openClient(address, KEY);
+    try {
+      assert.equal(await client.call(ROOT_ID, "ping", []), "pong");
+    } finally {
+      client.close();
+      await client.finished;
+    }
+  });
+});
+
+Deno.test("SocketChannel: an oversize request is skipped with a RangeError reply; the same connection keeps serving", async () => {
+  await withListener(async (address) => {
+    const client = await openClient(address, KEY);
+    try {
+      const big = "x".repeat(200_000);
+      await assert.rejects(
+        client.call(ROOT_ID, "ping", [big]),
+        (error: unknown) =>
+          error instanceof RemoteError && error.remoteName === "RangeError" &&
+          /exceeds the 65536-byte cap/.test(error.message),
+      );
+      assert.equal(await client.call(ROOT_ID, "ping", []), "pong");
+    } finally {
+      client.close();
+      await client.finished;
+    }
+  }, 65_536);
+});
+
+Deno.test("listener: a peer that skips the handshake gets the challenge, then the socket closes, never a reply", async () => {
+  await withListener(async (address) => {
+    // A raw socket that skips the handshake and sends a protocol frame.
+    const conn = await Deno.connect(address);
+    try {
+      const body = encodeBody({ t: "call", o: ROOT_ID, m: "ping", a: [] });
+      const frame = new Uint8Array(8 + body.length);
+      new DataView(frame.buffer).setUint32(0, body.length + 4);
+      new DataView(frame.buffer).setUint32(4, 1);
+      frame.set(body, 8);
+      await conn.write(frame).catch(() => 0);
+      // The server's challenge arrives, then the socket closes: never a reply.
+      const seen: number[] = [];
+      const buffer = new Uint8Array(1024);
+      while (true) {
+        const n = await conn.read(buffer).catch(() => null);
+        if (n === null) break;
+        seen.push(...buffer.subarray(0, n));
+      }
+      const text = new TextDecoder().decode(new Uint8Array(seen));
+      assert.match(text, /#CHALLENGE#/);
+      assert.doesNotMatch(text, /pong/);
+      assert.throws(() => decodeReply(new Uint8Array(seen)));
+    } finally {
+      conn.close();
+    }
+  });
+});
