@@ -34,9 +34,27 @@ export interface HandshakeOptions {
   allowLegacyMd5?: boolean;
 }
 
-/** Bytes of a random challenge after the `{sha256}` prefix (Python: 40). */
+/**
+ * Bytes of a random challenge after the `{sha256}` prefix (Python: 40).
+ *
+ * @example
+ * ```ts
+ * import { CHALLENGE_LENGTH } from "@weft/weft/auth";
+ *
+ * console.log(CHALLENGE_LENGTH >= 32); // true
+ * ```
+ */
 export const CHALLENGE_LENGTH = 40;
-/** Cap on every message read during the handshake (as Python: 256). */
+/**
+ * Cap on every message read during the handshake (as Python: 256).
+ *
+ * @example
+ * ```ts
+ * import { HANDSHAKE_MAX_MESSAGE } from "@weft/weft/auth";
+ *
+ * console.log(HANDSHAKE_MAX_MESSAGE); // 256
+ * ```
+ */
 export const HANDSHAKE_MAX_MESSAGE = 256;
 
 const encoder = new TextEncoder();
@@ -49,7 +67,17 @@ const SUPPORTED: readonly DigestName[] = ["md5", "sha256", "sha384"];
 // Python's allowed names include sha3_256 and sha3_384; the longest is 8.
 const MAX_DIGEST_NAME = 8;
 
-/** The authkey as bytes; rejects empty and non-byte keys with a TypeError. */
+/**
+ * The authkey as bytes (a string is UTF-8 encoded); rejects empty and
+ * non-byte keys with a TypeError.
+ *
+ * @example
+ * ```ts
+ * import { authKeyBytes } from "@weft/weft/auth";
+ *
+ * console.log(authKeyBytes("ab")); // Uint8Array(2) [ 97, 98 ]
+ * ```
+ */
 export function authKeyBytes(authkey: AuthKey): Uint8Array {
   const bytes = typeof authkey === "string"
     ? encoder.encode(authkey)

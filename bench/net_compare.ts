@@ -1,7 +1,7 @@
 /**
  * weft `net` vs peers, in one run, printing ratios.
  *
- *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-run --allow-env --allow-sys bench/net_compare.ts [--ms=2000]
+ *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-run --allow-env --allow-sys bench/net_compare.ts [--ms=2000] [--rounds=3]
  *
  * 1. 64 KiB-frame echo throughput: FramedConnection vs a raw Deno.listen /
  *    Deno.connect copy loop (goal >= 0.9x).
@@ -25,9 +25,13 @@ import { work } from "../tests/net/fixtures/cpu_handler.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { ms: { type: "string", default: "2000" } },
+  options: {
+    ms: { type: "string", default: "2000" },
+    rounds: { type: "string", default: "3" },
+  },
 });
 const MS = Number(values.ms);
+const ROUNDS = Number(values.rounds);
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const rows: [string, string, string][] = [];
 
@@ -248,7 +252,7 @@ async function threadedRate(threads: number): Promise<number> {
     port: 0,
     threads,
     handler: {
-      module: here("../tests/net/fixtures/cpu_handler.ts"),
+      module: new URL("../tests/net/fixtures/cpu_handler.ts", import.meta.url),
       fn: "handler",
     },
   });
@@ -279,77 +283,118 @@ async function threadedRate(threads: number): Promise<number> {
 // --- run ---------------------------------------------------------------------------
 
 console.log(
-  `weft net benchmarks, ${MS} ms per measurement, ${navigator.hardwareConcurrency} cores\n`,
+  `weft net benchmarks: ${MS} ms per measurement, best of ${ROUNDS} alternating rounds, ${navigator.hardwareConcurrency} cores\n`,
 );
 
-// Alternate raw and framed runs and keep each one's best, to damp the noise
-// of a shared machine.
-let raw = 0, framed = 0, framedReuse = 0;
-for (let i = 0; i < 3; i++) {
-  raw = Math.max(raw, await rawEcho());
-  framed = Math.max(framed, await framedEcho(false));
-  framedReuse = Math.max(framedReuse, await framedEcho(true));
+/**
+ * Runs every contender once per round, alternating, and keeps each one's
+ * best: on a shared machine the best run is the least disturbed one.
+ */
+async function best(
+  contenders: Record<string, () => Promise<number>>,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      out[name] = Math.max(out[name] ?? 0, await run());
+    }
+  }
+  return out;
 }
-record("64 KiB echo: raw Deno.listen/connect copy", raw, "MiB/s");
-record("64 KiB echo: FramedConnection (serveTcp)", framed, "MiB/s", raw);
+
+const echo = await best({
+  raw: rawEcho,
+  framed: () => framedEcho(false),
+  reuse: () => framedEcho(true),
+});
+record("64 KiB echo: raw Deno.listen/connect copy", echo.raw, "MiB/s");
+record(
+  "64 KiB echo: FramedConnection (serveTcp)",
+  echo.framed,
+  "MiB/s",
+  echo.raw,
+);
 record(
   "64 KiB echo: FramedConnection, reuseBuffer",
-  framedReuse,
+  echo.reuse,
   "MiB/s",
-  raw,
+  echo.raw,
 );
 
 for (const conns of [1, 50]) {
-  const node = await peer("node", [
-    here("./net_peer_node.mjs"),
-    "rr",
-    String(conns),
-    String(MS),
-  ]);
-  const py = await peer("python3", [
-    here("./net_peer_asyncio.py"),
-    "rr",
-    String(conns),
-    String(MS),
-  ]);
-  const weft = await weftRequestResponse(conns);
-  record(`100 B req/resp, ${conns} conn: Node net`, node, "req/s");
-  record(`100 B req/resp, ${conns} conn: Python asyncio streams`, py, "req/s");
-  record(`100 B req/resp, ${conns} conn: weft vs Node`, weft, "req/s", node);
-  record(`100 B req/resp, ${conns} conn: weft vs asyncio`, weft, "req/s", py);
+  const rr = await best({
+    node: () =>
+      peer("node", [
+        here("./net_peer_node.mjs"),
+        "rr",
+        String(conns),
+        String(MS),
+      ]),
+    py: () =>
+      peer("python3", [
+        here("./net_peer_asyncio.py"),
+        "rr",
+        String(conns),
+        String(MS),
+      ]),
+    weft: () => weftRequestResponse(conns),
+  });
+  record(`100 B req/resp, ${conns} conn: Node net`, rr.node, "req/s");
+  record(
+    `100 B req/resp, ${conns} conn: Python asyncio streams`,
+    rr.py,
+    "req/s",
+  );
+  record(
+    `100 B req/resp, ${conns} conn: weft vs Node`,
+    rr.weft,
+    "req/s",
+    rr.node,
+  );
+  record(
+    `100 B req/resp, ${conns} conn: weft vs asyncio`,
+    rr.weft,
+    "req/s",
+    rr.py,
+  );
 }
 
-const rawU = await rawUdp();
-const nodeU = await peer("node", [
-  here("./net_peer_node.mjs"),
-  "udp",
-  String(UDP_CLIENTS),
-  String(MS),
-]);
-const weftU = await weftUdp();
+const udp = await best({
+  raw: rawUdp,
+  node: () =>
+    peer("node", [
+      here("./net_peer_node.mjs"),
+      "udp",
+      String(UDP_CLIENTS),
+      String(MS),
+    ]),
+  weft: weftUdp,
+});
 record(
   `UDP echo, ${UDP_CLIENTS} clients: raw Deno.listenDatagram`,
-  rawU,
+  udp.raw,
   "dgram/s",
 );
-record(`UDP echo, ${UDP_CLIENTS} clients: Node dgram`, nodeU, "dgram/s");
+record(`UDP echo, ${UDP_CLIENTS} clients: Node dgram`, udp.node, "dgram/s");
 record(
   `UDP echo, ${UDP_CLIENTS} clients: weft vs raw Deno`,
-  weftU,
+  udp.weft,
   "dgram/s",
-  rawU,
+  udp.raw,
 );
 record(
   `UDP echo, ${UDP_CLIENTS} clients: weft vs Node`,
-  weftU,
+  udp.weft,
   "dgram/s",
-  nodeU,
+  udp.node,
 );
 
-const t1 = await threadedRate(1);
-const t2 = await threadedRate(2);
-record("CPU-bound handler: serveTcp threads: 1", t1, "req/s");
-record("CPU-bound handler: serveTcp threads: 2 vs 1", t2, "req/s", t1);
+const cpu = await best({
+  t1: () => threadedRate(1),
+  t2: () => threadedRate(2),
+});
+record("CPU-bound handler: serveTcp threads: 1", cpu.t1, "req/s");
+record("CPU-bound handler: serveTcp threads: 2 vs 1", cpu.t2, "req/s", cpu.t1);
 
 console.log("\n| measurement | result | ratio |\n| --- | ---: | ---: |");
 for (const [what, value, ratio] of rows) {

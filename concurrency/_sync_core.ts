@@ -33,6 +33,7 @@
 
 import { deadlineOf, remaining, waitAsync, waitSync } from "./_wait.ts";
 import { isIdentAlive } from "./_thread_registry.ts";
+import { MAGIC } from "./_layout.ts";
 
 export const STATE = 1;
 export const SEQ = 2;
@@ -48,7 +49,9 @@ const HOLDER = CANCEL + RING;
 /** Words of an acquirable block. */
 export const CORE_WORDS = HOLDER + RING;
 /** A waiter that waited this long joins the FIFO queue. */
-export const STARVE_MS = 1;
+export const STARVE_MS = 5;
+/** Loads a blocking acquirer spins before it sleeps. */
+const SPIN = 100;
 /** Longest single sleep, so dead owners are noticed. */
 export const SLICE_MS = 50;
 
@@ -200,6 +203,22 @@ class Attempt {
 }
 
 /**
+ * Brief adaptive spin before sleeping: most critical sections are shorter
+ * than a sleep/wake round trip. Takes only while no ticket is queued.
+ */
+export function spinTake(v: Int32Array, take: Take): number {
+  // A lock is free at 0; a semaphore has permits above 0.
+  const lock = Atomics.load(v, 0) !== MAGIC.Semaphore;
+  for (let i = 0; i < SPIN; i++) {
+    const s = Atomics.load(v, STATE);
+    if ((lock ? s !== 0 : s <= 0) || !queueEmpty(v)) continue;
+    const r = take();
+    if (r !== NONE) return r;
+  }
+  return NONE;
+}
+
+/**
  * Blocking slow path. Returns TAKEN/ABANDONED, or NONE on timeout.
  */
 export function acquireSlowSync(
@@ -208,6 +227,8 @@ export function acquireSlowSync(
   me: number,
   timeoutMs: number,
 ): number {
+  const r = spinTake(v, take);
+  if (r !== NONE) return r;
   const deadline = deadlineOf(timeoutMs);
   Atomics.add(v, WAITERS, 1);
   const attempt = new Attempt(v, take, me);

@@ -58,6 +58,8 @@ const nextGen = (g: number) => ((g + 1) & 0x3fff) << 16;
  */
 export class BrokenBarrierError extends Error {
   /**
+   * Creates the error; barriers raise it, user code rarely needs to.
+   *
    * @param message What broke the barrier.
    * @param options `cause`, if any.
    */

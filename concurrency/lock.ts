@@ -10,8 +10,11 @@ import {
   acquireSlowSync,
   AUX2,
   CORE_WORDS,
+  NEXT,
   NONE,
   queueEmpty,
+  SERVING,
+  spinTake,
   STATE,
   type Take,
   wake,
@@ -69,6 +72,8 @@ export class AbandonedLockError extends Error {
   readonly previousOwner: number;
 
   /**
+   * Creates the error; weft raises it, user code rarely needs to.
+   *
    * @param what The primitive, e.g. `"lock"`.
    * @param previousOwner Ident of the dead owner.
    */
@@ -80,6 +85,10 @@ export class AbandonedLockError extends Error {
     this.previousOwner = previousOwner;
   }
 }
+
+const TRUE = Promise.resolve(true);
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 
 /** Where a primitive's shared memory lives (defaults to a fresh buffer). */
 export type SharedLocation = BlockLocation;
@@ -233,13 +242,21 @@ export class Lock implements Shareable {
    * @throws {AbandonedLockError} If taken over from a dead owner (held).
    */
   acquire(opts?: WaitOptions): Promise<boolean> {
+    const v = this.#v;
+    if (
+      opts === undefined &&
+      Atomics.load(v, NEXT) === Atomics.load(v, SERVING) &&
+      Atomics.compareExchange(v, STATE, 0, this.#me) === 0
+    ) return TRUE;
     try {
       const { timeout, signal } = asyncOptions(opts);
-      if (queueEmpty(this.#v)) {
+      if (queueEmpty(v)) {
         const r = this.#take();
         if (r !== NONE) return Promise.resolve(this.#result(r));
       }
       if (timeout === 0) return Promise.resolve(false);
+      const r = spinTake(v, this.#take);
+      if (r !== NONE) return Promise.resolve(this.#result(r));
       return acquireSlowAsync(this.#v, this.#take, this.#me, timeout, signal)
         .then((r) => this.#result(r));
     } catch (error) {
@@ -265,8 +282,14 @@ export class Lock implements Shareable {
    * @throws {AbandonedLockError} If taken over from a dead owner (held).
    */
   acquireSync(opts?: SyncWaitOptions): boolean {
-    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
     const v = this.#v;
+    // Fast path: no queue and a free lock (one compare-exchange).
+    if (
+      opts === undefined &&
+      Atomics.load(v, NEXT) === Atomics.load(v, SERVING) &&
+      Atomics.compareExchange(v, STATE, 0, this.#me) === 0
+    ) return true;
+    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
     if (queueEmpty(v)) {
       const r = this.#take();
       if (r !== NONE) return this.#result(r);

@@ -677,6 +677,14 @@ export class Pool implements AsyncDisposable {
   ): Promise<unknown> {
     checkName("fn", fn);
     const signal = options?.signal;
+    if (this.#broken !== undefined) {
+      return Promise.reject(
+        new Error(
+          "Cannot run task: the pool's initializer or module failed in a worker",
+          { cause: this.#broken },
+        ),
+      );
+    }
     if (this.#closed) {
       return Promise.reject(
         new TypeError(`Cannot run task "${fn}": the pool is closed`),
@@ -942,7 +950,8 @@ export class Pool implements AsyncDisposable {
     const onOuter = () => controller.abort(outer!.reason);
     if (outer?.aborted) throw outer.reason;
     outer?.addEventListener("abort", onOuter, { once: true });
-    const iterator = Symbol.asyncIterator in items
+    const isAsync = Symbol.asyncIterator in items;
+    const iterator = isAsync
       ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]()
       : (items as Iterable<unknown>)[Symbol.iterator]();
     const limit = this.#size * MAX_PIPELINE;
@@ -952,11 +961,16 @@ export class Pool implements AsyncDisposable {
     let wake: (() => void) | undefined;
     let exhausted = false;
     let inFlight = 0;
+    // Refill in bulk once half the window is used, so that tasks reach the
+    // workers in batches rather than one postMessage per item.
     const fill = async () => {
+      if (held() > limit / 2) return;
       while (!exhausted && held() < limit) {
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
-          const next = await iterator.next();
+          const next = isAsync
+            ? await iterator.next()
+            : (iterator as Iterator<unknown>).next();
           if (next.done) {
             exhausted = true;
             break;
@@ -983,7 +997,7 @@ export class Pool implements AsyncDisposable {
     };
     try {
       for (;;) {
-        await fill();
+        if (isAsync || held() <= limit / 2) await fill();
         if (ordered) {
           if (window.length === 0) return;
           const chunk = await window.shift()!;

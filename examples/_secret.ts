@@ -5,11 +5,16 @@
  * Reads the hex key in `path`; with `create`, a missing file is filled with
  * 32 fresh random bytes, readable by its owner only.
  */
-export async function loadKey(path: string, create = false): Promise<Uint8Array> {
+export async function loadKey(
+  path: string,
+  create = false,
+): Promise<Uint8Array> {
   try {
     const hex = (await Deno.readTextFile(path)).trim();
     if (!/^([0-9a-f]{2}){16,}$/i.test(hex)) {
-      throw new TypeError(`Cannot use key file "${path}": expected at least 16 hex bytes`);
+      throw new TypeError(
+        `Cannot use key file "${path}": expected at least 16 hex bytes`,
+      );
     }
     return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
   } catch (error) {

@@ -11,7 +11,11 @@
 // Partner program: examples/hmac_echo_server.ts (same key file).
 
 import { parseArgs } from "node:util";
-import { answerChallenge, AuthenticationError, deliverChallenge } from "../auth/mod.ts";
+import {
+  answerChallenge,
+  AuthenticationError,
+  deliverChallenge,
+} from "../auth/mod.ts";
 import { Client } from "../ipc/mod.ts";
 import { readLines } from "./_lines.ts";
 import { loadKey } from "./_secret.ts";
@@ -29,7 +33,10 @@ if (!values["key-file"]) {
   Deno.exit(2);
 }
 const key = await loadKey(values["key-file"]);
-using conn = await Client({ hostname: values.hostname, port: Number(values.port) });
+using conn = await Client({
+  hostname: values.hostname,
+  port: Number(values.port),
+});
 const timer = setTimeout(() => conn.close(), 5_000);
 try {
   await answerChallenge(conn, key);

@@ -49,7 +49,11 @@ async function handle(conn: Connection, id: number): Promise<void> {
     await answerChallenge(conn, key); // prove to the client that we are
   } catch (error) {
     refused++;
-    console.log(`client ${id} refused: ${(error as Error).message} (${refused} refused so far)`);
+    console.log(
+      `client ${id} refused: ${
+        (error as Error).message
+      } (${refused} refused so far)`,
+    );
     conn.close();
     return;
   } finally {
@@ -62,7 +66,9 @@ async function handle(conn: Connection, id: number): Promise<void> {
       await conn.send(String(message).toUpperCase());
     }
   } catch (error) {
-    if (!(error instanceof EOFError)) console.log(`client ${id}: ${(error as Error).message}`);
+    if (!(error instanceof EOFError)) {
+      console.log(`client ${id}: ${(error as Error).message}`);
+    }
   } finally {
     conn.close();
     console.log(`client ${id} disconnected`);
@@ -74,7 +80,9 @@ using listener = new Listener({
   address: { hostname: values.hostname, port: Number(values.port) },
 });
 const address = listener.address as { hostname: string; port: number };
-console.log(`hmac echo server listening on ${address.hostname}:${address.port}`);
+console.log(
+  `hmac echo server listening on ${address.hostname}:${address.port}`,
+);
 Deno.addSignalListener("SIGINT", () => listener.close());
 let next = 0;
 for await (const conn of listener) handle(conn, ++next);

@@ -25,8 +25,9 @@ const framed = new FramedConnection(
   codec,
 );
 const interactive = Deno.stdin.isTerminal();
-const prompt = () =>
-  interactive && Deno.stdout.writeSync(new TextEncoder().encode("> "));
+function prompt(): void {
+  if (interactive) Deno.stdout.writeSync(new TextEncoder().encode("> "));
+}
 try {
   prompt();
   for await (const line of readLines(Deno.stdin.readable)) {

@@ -169,7 +169,11 @@ export class ManagerClient {
         if (call === undefined || call.abandoned) return;
         call.abandoned = true;
         reject(signal!.reason);
-        this.#channel.send(id, encodeBody({ t: "cancel" })).catch(() => {});
+        try {
+          this.#channel.send(id, encodeBody({ t: "cancel" }));
+        } catch {
+          // closed: the server drops the call on its own
+        }
       };
       const call: PendingCall = {
         resolve: (value) => {
@@ -185,17 +189,18 @@ export class ManagerClient {
       this.#pending.set(id, call);
       this.#updateRef();
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#channel.send(id, body).catch((error) => {
-        if (this.#pending.get(id) !== call) return;
+      try {
+        this.#channel.send(id, body);
+      } catch (error) {
         this.#pending.delete(id);
         this.#updateRef();
         call.reject(
           this.#lost ??
-            new Error("Cannot call manager: the request could not be sent", {
+            new EOFError("Cannot call manager: the request could not be sent", {
               cause: error,
             }),
         );
-      });
+      }
     });
   }
 

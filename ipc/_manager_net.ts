@@ -16,7 +16,17 @@ import {
   SocketChannel,
 } from "./_manager_transport.ts";
 
-/** Where a manager listens: TCP `{ hostname, port }` or Unix `{ path }`. */
+/**
+ * Where a manager listens: TCP `{ hostname, port }` or Unix `{ path }`.
+ *
+ * @example
+ * ```ts
+ * import type { ManagerAddress } from "@weft/weft/ipc";
+ *
+ * const address: ManagerAddress = { hostname: "127.0.0.1", port: 50000 };
+ * console.log("port" in address); // true
+ * ```
+ */
 export type ManagerAddress =
   | { hostname: string; port: number }
   | { path: string };

@@ -201,9 +201,11 @@ export class ManagerServer {
         ),
       });
     }
-    session.channel.send(id, body).catch(() => {
+    try {
+      session.channel.send(id, body);
+    } catch {
       // the client is gone; its session ends on the next recv
-    });
+    }
   }
 
   #fail(session: LiveSession, id: number, error: unknown): void {

@@ -44,8 +44,11 @@ import { DEFAULT_MAX_FRAME, type Frame } from "./_manager_protocol.ts";
 
 /** An ordered, reliable pipe of frames. */
 export interface Channel {
-  /** Sends one frame. Rejects if the channel is closed or broken. */
-  send(id: number, body: Uint8Array): Promise<void>;
+  /**
+   * Queues one frame (in order). Throws `TypeError` if the channel is
+   * closed; a later write failure closes it (the reader sees EOF).
+   */
+  send(id: number, body: Uint8Array): void;
   /** The next frame, or `null` once the other side is gone. */
   recv(): Promise<Frame | null>;
   /** Closes both directions; idempotent. */
@@ -84,11 +87,9 @@ class MemoryEnd implements Channel {
     }
   }
 
-  send(id: number, body: Uint8Array): Promise<void> {
+  send(id: number, body: Uint8Array): void {
     if (this.#closed || this.peer.#closed) {
-      return Promise.reject(
-        new TypeError("Cannot send frame: the channel is closed"),
-      );
+      throw new TypeError("Cannot send frame: the channel is closed");
     }
     const size = body.length + 4;
     this.peer.deliver(
@@ -96,7 +97,6 @@ class MemoryEnd implements Channel {
         ? { id, oversize: size }
         : { id, body: body.slice() },
     );
-    return Promise.resolve();
   }
 
   recv(): Promise<Frame | null> {
@@ -138,12 +138,6 @@ export function memoryChannelPair(
 
 const READ_CHUNK = 64 * 1024;
 
-interface PendingWrite {
-  bytes: Uint8Array;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 /** Frames over a `Deno.Conn` (TCP or Unix). */
 export class SocketChannel implements Channel {
   #conn: Deno.Conn;
@@ -153,7 +147,9 @@ export class SocketChannel implements Channel {
   #end = 0;
   #eof = false;
   #closed = false;
-  #outbox: PendingWrite[] = [];
+  /** An oversize frame being skipped: its id, size and bytes still to drop. */
+  #skipping: { id: number; size: number; left: number } | undefined;
+  #outbox: Uint8Array[] = [];
   #pumping = false;
 
   /** Wraps `conn`; frames over `maxFrame` bytes are skipped on receive. */
@@ -171,114 +167,72 @@ export class SocketChannel implements Channel {
     return this.#closed;
   }
 
-  send(id: number, body: Uint8Array): Promise<void> {
+  /**
+   * Queues a frame. Writes happen in order; frames queued while a write is
+   * in flight go out together. A failed write closes the channel, which the
+   * reading side sees as EOF.
+   */
+  send(id: number, body: Uint8Array): void {
     if (this.#closed) {
-      return Promise.reject(
-        new TypeError("Cannot send frame: the channel is closed"),
-      );
+      throw new TypeError("Cannot send frame: the channel is closed");
     }
     const frame = new Uint8Array(8 + body.length);
     const view = new DataView(frame.buffer);
     view.setUint32(0, body.length + 4);
     view.setUint32(4, id);
     frame.set(body, 8);
-    return this.#enqueue(frame);
+    this.#push(frame);
   }
 
-  /**
-   * Writes in order. Frames queued while a write is in flight go out
-   * together in the next write (fewer syscalls under concurrent calls).
-   */
-  #enqueue(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#outbox.push({ bytes, resolve, reject });
-      if (!this.#pumping) this.#pump();
-    });
+  #push(bytes: Uint8Array): void {
+    this.#outbox.push(bytes);
+    if (!this.#pumping) this.#pump();
   }
 
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#outbox.length > 0) {
+      while (this.#outbox.length > 0 && !this.#closed) {
         const batch = this.#outbox;
         this.#outbox = [];
-        let bytes = batch[0].bytes;
+        let bytes = batch[0];
         if (batch.length > 1) {
-          bytes = new Uint8Array(batch.reduce((n, w) => n + w.bytes.length, 0));
+          bytes = new Uint8Array(batch.reduce((n, b) => n + b.length, 0));
           let at = 0;
-          for (const w of batch) {
-            bytes.set(w.bytes, at);
-            at += w.bytes.length;
+          for (const b of batch) {
+            bytes.set(b, at);
+            at += b.length;
           }
         }
-        try {
-          await this.#writeAll(bytes);
-          for (const w of batch) w.resolve();
-        } catch (error) {
-          for (const w of batch) w.reject(error);
+        let offset = 0;
+        while (offset < bytes.length) {
+          offset += await this.#conn.write(bytes.subarray(offset));
         }
       }
+    } catch {
+      this.close();
     } finally {
       this.#pumping = false;
     }
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) {
-      throw new TypeError("Cannot send frame: the channel is closed");
+  /**
+   * The next whole frame from the buffer, `undefined` if more bytes are
+   * needed. Never reads from the socket.
+   */
+  #parse(): Frame | undefined {
+    const skipping = this.#skipping;
+    if (skipping !== undefined) {
+      const n = Math.min(skipping.left, this.#end - this.#start);
+      this.#start += n;
+      skipping.left -= n;
+      this.#compact();
+      if (skipping.left > 0) return undefined;
+      this.#skipping = undefined;
+      return { id: skipping.id, oversize: skipping.size };
     }
-    let offset = 0;
-    while (offset < bytes.length) {
-      offset += await this.#conn.write(bytes.subarray(offset));
-    }
-  }
-
-  /** Reads until `n` bytes are buffered; false at EOF. */
-  async #fill(n: number): Promise<boolean> {
-    while (this.#end - this.#start < n) {
-      if (this.#eof) return false;
-      if (
-        this.#buffer.length - this.#start < n ||
-        this.#end === this.#buffer.length
-      ) {
-        const live = this.#end - this.#start;
-        const size = Math.max(n, live) + READ_CHUNK;
-        if (size <= this.#buffer.length) {
-          this.#buffer.copyWithin(0, this.#start, this.#end);
-        } else {
-          const grown = new Uint8Array(size);
-          grown.set(this.#buffer.subarray(this.#start, this.#end));
-          this.#buffer = grown;
-        }
-        this.#start = 0;
-        this.#end = live;
-      }
-      let read: number | null;
-      try {
-        read = await this.#conn.read(this.#buffer.subarray(this.#end));
-      } catch (error) {
-        if (this.#closed || isDisconnect(error)) read = null;
-        else throw error;
-      }
-      if (read === null) {
-        this.#eof = true;
-        return false;
-      }
-      this.#end += read;
-    }
-    return true;
-  }
-
-  #take(n: number): Uint8Array {
-    const out = this.#buffer.slice(this.#start, this.#start + n);
-    this.#start += n;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    return out;
-  }
-
-  async recv(): Promise<Frame | null> {
-    if (this.#closed) return null;
-    if (!await this.#fill(8)) return this.#atEof();
+    const available = this.#end - this.#start;
+    if (available < 8) return undefined;
     const view = new DataView(
       this.#buffer.buffer,
       this.#buffer.byteOffset + this.#start,
@@ -294,37 +248,106 @@ export class SocketChannel implements Channel {
     }
     if (length > this.#maxFrame) {
       this.#start += 8;
-      let left = length - 4;
-      while (left > 0) {
-        if (this.#end === this.#start && !await this.#fill(1)) {
-          return this.#atEof();
-        }
-        const n = Math.min(left, this.#end - this.#start);
-        this.#start += n;
-        left -= n;
-      }
-      if (this.#start === this.#end) this.#start = this.#end = 0;
-      return { id, oversize: length };
+      this.#skipping = { id, size: length, left: length - 4 };
+      return this.#parse();
     }
-    if (!await this.#fill(4 + length)) return this.#atEof();
-    this.#start += 8;
-    return { id, body: this.#take(length - 4) };
+    if (available < 4 + length) return undefined;
+    const body = this.#buffer.slice(this.#start + 8, this.#start + 4 + length);
+    this.#start += 4 + length;
+    this.#compact();
+    return { id, body };
   }
 
-  #atEof(): null {
-    this.close();
-    return null;
+  #compact(): void {
+    if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
-  /** Reads raw bytes during the handshake (before framing starts). */
+  /** Reads once more into the buffer (room for `atLeast` bytes); false at EOF. */
+  async #readMore(atLeast: number): Promise<boolean> {
+    if (this.#eof || this.#closed) return false;
+    if (this.#buffer.length - this.#end < Math.min(atLeast, READ_CHUNK)) {
+      const live = this.#end - this.#start;
+      const size = Math.max(atLeast + live, READ_CHUNK);
+      if (size <= this.#buffer.length) {
+        this.#buffer.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(size);
+        grown.set(this.#buffer.subarray(this.#start, this.#end));
+        this.#buffer = grown;
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    let read: number | null;
+    try {
+      read = await this.#conn.read(this.#buffer.subarray(this.#end));
+    } catch (error) {
+      if (this.#closed || isDisconnect(error)) read = null;
+      else throw error;
+    }
+    if (read === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += read;
+    return true;
+  }
+
+  /** Bytes still missing for the frame at the head of the buffer. */
+  #missing(): number {
+    if (this.#skipping !== undefined) return 1;
+    const available = this.#end - this.#start;
+    if (available < 8) return 8 - available;
+    const length = new DataView(
+      this.#buffer.buffer,
+      this.#buffer.byteOffset + this.#start,
+      4,
+    ).getUint32(0);
+    return Math.max(1, 4 + Math.min(length, this.#maxFrame) - available);
+  }
+
+  recv(): Promise<Frame | null> {
+    if (this.#closed) return Promise.resolve(null);
+    try {
+      const frame = this.#parse();
+      if (frame !== undefined) return Promise.resolve(frame);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#recvSlow();
+  }
+
+  async #recvSlow(): Promise<Frame | null> {
+    while (true) {
+      if (!await this.#readMore(this.#missing())) {
+        this.close();
+        return null;
+      }
+      const frame = this.#parse();
+      if (frame !== undefined) return frame;
+    }
+  }
+
+  /** Reads exactly `n` raw bytes during the handshake; null at EOF. */
   async readRaw(n: number): Promise<Uint8Array | null> {
-    if (!await this.#fill(n)) return null;
-    return this.#take(n);
+    while (this.#end - this.#start < n) {
+      if (!await this.#readMore(n - (this.#end - this.#start))) return null;
+    }
+    const out = this.#buffer.slice(this.#start, this.#start + n);
+    this.#start += n;
+    this.#compact();
+    return out;
   }
 
-  /** Writes raw bytes during the handshake. */
+  /** Writes raw bytes during the handshake (in order with frames). */
   writeRaw(bytes: Uint8Array): Promise<void> {
-    return this.#enqueue(bytes);
+    if (this.#closed) {
+      return Promise.reject(
+        new TypeError("Cannot write: the channel is closed"),
+      );
+    }
+    this.#push(bytes);
+    return Promise.resolve();
   }
 
   close(): void {

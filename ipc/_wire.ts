@@ -14,7 +14,25 @@
  * @module
  */
 
-/** Thrown by `recv()`/`recvBytes()` when the peer has closed its end. */
+/**
+ * Thrown by `recv()`/`recvBytes()` when the peer has closed its end (or its
+ * process died) and every message it sent was read; like Python's
+ * `EOFError` from `Connection.recv()`.
+ *
+ * @example
+ * ```ts
+ * import { EOFError, Pipe } from "@weft/weft/ipc";
+ *
+ * const [a, b] = Pipe();
+ * a.close();
+ * try {
+ *   await b.recvBytes();
+ * } catch (e) {
+ *   console.log(e instanceof EOFError); // true
+ * }
+ * b.close();
+ * ```
+ */
 export class EOFError extends Error {
   /** Creates the error. */
   constructor(
@@ -258,18 +276,28 @@ export class PortTransport implements Transport {
   #closed = false;
   #unrefTimer: ReturnType<typeof setTimeout> | undefined;
 
+  #started = false;
+
   constructor(port: MessagePort, pending: Uint8Array[] = [], eof = false) {
     this.#port = port;
     this.#queue = pending;
     this.#eof = eof;
-    port.onmessage = (event: MessageEvent) => {
+  }
+
+  // The port starts receiving on the first read or poll only: Deno cannot
+  // transfer a port that has started, and an end that was never read here
+  // (the usual case for a Pipe end handed to a worker) moves as it is.
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#port.onmessage = (event: MessageEvent) => {
       const data = event.data;
       if (data === null) this.#eof = true;
       else if (data instanceof Uint8Array) this.#queue.push(data);
       else this.#eof = true; // not a weft peer: treat as a broken channel
       this.#wake();
     };
-    port.onmessageerror = () => {
+    this.#port.onmessageerror = () => {
       this.#eof = true;
       this.#wake();
     };
@@ -311,6 +339,7 @@ export class PortTransport implements Transport {
   }
 
   async readFrame(maxSize: number): Promise<Uint8Array | null> {
+    this.#start();
     while (this.#queue.length === 0) {
       if (this.#eof || this.#closed) return null;
       await this.#wait().promise;
@@ -331,8 +360,13 @@ export class PortTransport implements Transport {
   }
 
   async poll(timeoutMs: number): Promise<boolean> {
+    this.#start();
     if (this.#queue.length > 0 || this.#eof || this.#closed) return true;
-    if (timeoutMs <= 0) return false;
+    if (timeoutMs <= 0) {
+      // let messages already posted to the port be delivered
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return this.#queue.length > 0 || this.#eof || this.#closed;
+    }
     const wait = this.#wait();
     const arrived = wait.promise.then(() => true);
     if (!Number.isFinite(timeoutMs)) return await arrived;
@@ -346,6 +380,11 @@ export class PortTransport implements Transport {
       clearTimeout(timer);
       wait.cancel();
     }
+  }
+
+  /** True while the port can still be transferred as it is. */
+  get transferable(): boolean {
+    return !this.#started && !this.#closed;
   }
 
   /** Gives up the port without announcing EOF (it moves elsewhere). */

@@ -21,7 +21,19 @@ import { connectRelay, relayFor, type RelayHandle } from "./_relay.ts";
 
 export { EOFError };
 
-/** Default {@linkcode ConnectionOptions.maxMessageSize}: 64 MiB. */
+/**
+ * Default {@linkcode ConnectionOptions.maxMessageSize}: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_MESSAGE_SIZE, Pipe } from "@weft/weft/ipc";
+ *
+ * const [a, b] = Pipe();
+ * console.log(a.maxMessageSize === DEFAULT_MAX_MESSAGE_SIZE); // true
+ * a.close();
+ * b.close();
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_SIZE: number = 64 * 1024 * 1024;
 
 /** Options of a {@linkcode Connection}. */
@@ -61,8 +73,10 @@ const KIND = "weft.Connection";
  * A connection can be passed to a `Thread` (a worker) or a `Process` as an
  * argument; the end then lives there and this object is closed here (as
  * Python users close the parent's copy after handing an end to a child).
- * To a worker a `Pipe` end moves as its `MessagePort` (transferred, no
- * relay); a socket end is relayed through a new port. To a process every
+ * To a worker a `Pipe` end that was never read here moves as its
+ * `MessagePort` (transferred, no relay; Deno cannot transfer a port once it
+ * started receiving); any other end is relayed through a new port by this
+ * thread. To a process every
  * end is relayed: this process opens a one-shot listener on 127.0.0.1 port
  * 0 and pumps frames between the end and the child's socket; the child
  * proves itself with the handshake of `deliverChallenge`, keyed by a
@@ -127,7 +141,8 @@ export class Connection implements Disposable {
    *
    * const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * const accepted = server.accept();
-   * const a = Connection.fromConn(await Deno.connect(server.addr as Deno.NetAddr));
+   * const { port } = server.addr as Deno.NetAddr;
+   * const a = Connection.fromConn(await Deno.connect({ hostname: "127.0.0.1", port }));
    * const b = Connection.fromConn(await accepted);
    * await a.sendBytes(new Uint8Array([1, 2, 3]));
    * console.log(await b.recvBytes()); // Uint8Array(3) [ 1, 2, 3 ]
@@ -416,7 +431,10 @@ export class Connection implements Disposable {
       writable: this.#writable,
       maxMessageSize: this.#maxMessageSize,
     };
-    if (target === "worker" && this.#transport instanceof PortTransport) {
+    if (
+      target === "worker" && this.#transport instanceof PortTransport &&
+      this.#transport.transferable
+    ) {
       const { port, pending, eof } = this.#transport.detach();
       return { "@@weft": KIND, via: "port", port, pending, eof, ...meta };
     }

@@ -99,8 +99,10 @@ async function withDeadline(
  *
  * ## Platform
  *
- * Needs `--allow-net` for TCP addresses, `--allow-read --allow-write` for
- * Unix socket paths (the socket file is removed on `close()`).
+ * Needs `--allow-net` for the TCP host; a Unix socket path needs
+ * `--allow-read --allow-write` and, since Deno checks it as the net
+ * descriptor `unix:<path>`, an `--allow-net` that covers it (a plain
+ * `--allow-net`). The socket file is removed on `close()`.
  *
  * @example
  * ```ts

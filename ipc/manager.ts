@@ -36,7 +36,17 @@ import {
 
 export type { ManagerAddress } from "./_manager_net.ts";
 
-/** Options of {@linkcode Manager.start}. */
+/**
+ * Options of {@linkcode Manager.start}.
+ *
+ * @example
+ * ```ts
+ * import type { ManagerStartOptions } from "@weft/weft/ipc";
+ *
+ * const options: ManagerStartOptions = { hostname: "127.0.0.1", startTimeout: 10_000 };
+ * console.log(options.hostname); // 127.0.0.1
+ * ```
+ */
 export interface ManagerStartOptions {
   /** Interface the server process listens on (default `"127.0.0.1"`). */
   hostname?: string;
@@ -54,7 +64,17 @@ export interface ManagerStartOptions {
   startTimeout?: number;
 }
 
-/** Options of {@linkcode Manager.serve}. */
+/**
+ * Options of {@linkcode Manager.serve}.
+ *
+ * @example
+ * ```ts
+ * import type { ManagerServeOptions } from "@weft/weft/ipc";
+ *
+ * const options: ManagerServeOptions = { hostname: "0.0.0.0", port: 50000, authkey: "secret" };
+ * console.log(options.port); // 50000
+ * ```
+ */
 export interface ManagerServeOptions {
   /** Interface to listen on (default `"127.0.0.1"`); ignored with `path`. */
   hostname?: string;
@@ -66,7 +86,20 @@ export interface ManagerServeOptions {
   authkey: Uint8Array | string;
 }
 
-/** Options of {@linkcode Manager.connect}. */
+/**
+ * Options of {@linkcode Manager.connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ManagerConnectOptions } from "@weft/weft/ipc";
+ *
+ * const options: ManagerConnectOptions = {
+ *   address: { hostname: "127.0.0.1", port: 50000 },
+ *   authkey: "secret",
+ * };
+ * console.log(options.address); // { hostname: "127.0.0.1", port: 50000 }
+ * ```
+ */
 export interface ManagerConnectOptions {
   /** Where the manager listens. */
   address: ManagerAddress;
@@ -74,7 +107,19 @@ export interface ManagerConnectOptions {
   authkey: Uint8Array | string;
 }
 
-/** Options of every object-creating method. */
+/**
+ * Options of every object-creating method of {@linkcode Manager}.
+ *
+ * @example Meeting at a named object
+ * ```ts
+ * import { Manager } from "@weft/weft/ipc";
+ *
+ * await using manager = await Manager.start();
+ * const a = await manager.Queue({ name: "jobs" });
+ * const b = await manager.Queue({ name: "jobs" });
+ * console.log(a.id === b.id); // true
+ * ```
+ */
 export interface CreateOptions {
   /**
    * Create-or-find by name: if the manager already holds an object of this

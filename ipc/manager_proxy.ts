@@ -9,11 +9,21 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "../concurrency/_share.ts";
-import type { CallOptions } from "./_manager_client.ts";
 import { type Link, toHex } from "./_manager_net.ts";
 import { ROOT_ID } from "./_manager_protocol.ts";
 
-/** Options of a proxied wait: like `Lock.acquire` of `concurrency`. */
+/**
+ * Options of a proxied wait (`acquire`, `get`, `put`, `wait`, `join`): like
+ * the waits of `concurrency`. The timeout runs inside the manager.
+ *
+ * @example
+ * ```ts
+ * import type { ProxyWaitOptions } from "@weft/weft/ipc";
+ *
+ * const options: ProxyWaitOptions = { timeout: 500, signal: AbortSignal.timeout(1000) };
+ * console.log(options.timeout); // 500
+ * ```
+ */
 export interface ProxyWaitOptions {
   /** Give up after this many milliseconds (resolve `false`). */
   timeout?: number;
@@ -69,7 +79,7 @@ export class BaseProxy {
   protected call(
     method: string,
     args: unknown[],
-    options?: CallOptions,
+    options?: { signal?: AbortSignal; onLate?: (value: unknown) => void },
   ): Promise<unknown> {
     return this.#link.call(this.id, method, args, options);
   }
@@ -401,6 +411,19 @@ export class QueueProxy<T = unknown> extends BaseProxy {
  * The manager records which connection (client process, or worker) holds
  * it; if that connection drops — the process died — the manager releases
  * what it held. (Python's manager does not.)
+ *
+ * @example Holding a proxied lock for a block
+ * ```ts
+ * import { Manager } from "@weft/weft/ipc";
+ *
+ * await using manager = await Manager.start();
+ * const lock = await manager.Lock();
+ * {
+ *   await using _ = await lock.guard({ timeout: 5000 });
+ *   console.log(await lock.locked()); // true
+ * }
+ * console.log(await lock.locked()); // false
+ * ```
  */
 export class AcquirableProxy extends BaseProxy {
   /**
@@ -549,7 +572,18 @@ export class EventProxy extends BaseProxy {
   }
 }
 
-/** The methods of `T`, each returning a promise (what a proxy offers). */
+/**
+ * The methods of `T`, each returning a promise (what a proxy offers).
+ *
+ * @example
+ * ```ts
+ * import type { RemoteMethods } from "@weft/weft/ipc";
+ *
+ * class Counter { n = 0; add(k: number): number { return this.n += k; } }
+ * const remote: RemoteMethods<Counter> = { add: (k) => Promise.resolve(k) };
+ * console.log(await remote.add(2)); // 2
+ * ```
+ */
 export type RemoteMethods<T> = {
   [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]:
     T[K] extends (...args: infer A) => infer R
@@ -557,5 +591,20 @@ export type RemoteMethods<T> = {
       : never;
 };
 
-/** A proxy to an instance of a registered class `T`. */
+/**
+ * A proxy to an instance of a registered class `T` (see `Manager.register`
+ * and `Manager.create`): `BaseProxy` plus the async twin of each method.
+ *
+ * @example
+ * ```ts
+ * import { Manager, type ObjectProxy } from "@weft/weft/ipc";
+ *
+ * const source = "export class Box { v = 0; put(v) { this.v = v; } take() { return this.v; } }";
+ * await using manager = await Manager.start();
+ * await manager.register("Box", "data:text/javascript," + encodeURIComponent(source), "Box");
+ * const box: ObjectProxy<{ put(v: number): void; take(): number }> = await manager.create("Box");
+ * await box.put(7);
+ * console.log(await box.take()); // 7
+ * ```
+ */
 export type ObjectProxy<T> = BaseProxy & RemoteMethods<T>;

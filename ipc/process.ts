@@ -50,12 +50,28 @@ const SIGNALS: Record<string, number> = {
   SIGTERM: 15,
 };
 
-const PERMISSIONS = ["read", "write", "net", "env", "run", "sys", "ffi"] as const;
+const PERMISSIONS = [
+  "read",
+  "write",
+  "net",
+  "env",
+  "run",
+  "sys",
+  "ffi",
+] as const;
 
 /**
- * The Deno flags a child gets by default: `--allow-X` for every permission
- * fully granted here (read, write, net, env, run, sys, ffi); for a partial
- * net grant, the loopback hosts that are granted. Plus `--no-prompt`.
+ * The Deno flags a {@linkcode Process} child gets by default: `--no-prompt`,
+ * then `--allow-X` for every permission fully granted here (read, write,
+ * net, env, run, sys, ffi); for a partial net grant, the loopback hosts
+ * (127.0.0.1, localhost) that are granted.
+ *
+ * @example
+ * ```ts
+ * import { inheritedPermissionFlags } from "@weft/weft/ipc";
+ *
+ * console.log(inheritedPermissionFlags()[0]); // --no-prompt
+ * ```
  */
 export function inheritedPermissionFlags(): string[] {
   const flags = ["--no-prompt"];
@@ -328,9 +344,12 @@ export class Process implements AsyncDisposable {
       });
     } catch (error) {
       this.kill();
-      throw new Error(`Cannot start process ${this.name}: control channel failed`, {
-        cause: error,
-      });
+      throw new Error(
+        `Cannot start process ${this.name}: control channel failed`,
+        {
+          cause: error,
+        },
+      );
     }
     const first = await control.recv<Report>().catch(() => undefined);
     if (first?.type === "started") {

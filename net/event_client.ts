@@ -63,7 +63,10 @@ export interface ReconnectOptions {
   factor?: number;
   /** Fraction of each delay taken off at random, 0 to 1 (default 0.5). */
   jitter?: number;
-  /** Consecutive failed attempts before giving up (default `Infinity`). */
+  /**
+   * Consecutive failed connection attempts (the first one included) before
+   * giving up (default `Infinity`; 1: never retry).
+   */
   maxAttempts?: number;
 }
 
@@ -92,7 +95,11 @@ export interface ConnectEventsOptions {
   reconnect?: boolean | ReconnectOptions;
   /** Default acknowledgement timeout in ms (default 10000). */
   ackTimeout?: number;
-  /** How long `connectEvents` waits for the first connection, in ms (default 10000). */
+  /**
+   * How long `connectEvents` waits for the first connection, and how long
+   * any one attempt (upgrade + handshake) may take before it counts as
+   * failed, in ms (default 10000).
+   */
   connectTimeout?: number;
   /** Events kept while disconnected, sent on reconnect (default 1000). */
   maxBuffered?: number;
@@ -180,6 +187,8 @@ export class EventClient implements AsyncDisposable {
   #lastSeen = 0;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #attemptTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectTimeout: number;
   #attempt = 0;
   #held: (string | ArrayBuffer)[] = [];
   #draining = false;
@@ -234,6 +243,11 @@ export class EventClient implements AsyncDisposable {
       };
     }
     this.#ackTimeout = checkMs(options.ackTimeout, 10000, "ackTimeout");
+    this.#connectTimeout = checkMs(
+      options.connectTimeout,
+      10000,
+      "connectTimeout",
+    );
     const maxBuffered = options.maxBuffered ?? 1000;
     if (!Number.isInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError(
@@ -462,6 +476,24 @@ export class EventClient implements AsyncDisposable {
     ws.onclose = (event: CloseEvent) =>
       this.#lost(ws, event.code, event.reason);
     ws.onerror = () => {}; // a close event follows
+    clearTimeout(this.#attemptTimer);
+    this.#attemptTimer = setTimeout(() => {
+      if (ws !== this.#ws || this.#state === "open") return;
+      // A server that accepted TCP but never finishes the upgrade or the
+      // handshake: give up on this attempt without waiting for it.
+      ws.onclose = null;
+      ws.onmessage = null;
+      try {
+        ws.close(4008, "Connection attempt timed out");
+      } catch {
+        // not open yet: closing a connecting socket aborts it
+      }
+      this.#lost(
+        ws,
+        4008,
+        `connection attempt timed out after ${this.#connectTimeout} ms`,
+      );
+    }, this.#connectTimeout);
   }
 
   /** Handles the messages before the hello (challenge, hello). */
@@ -526,6 +558,7 @@ export class EventClient implements AsyncDisposable {
   #opened(ws: WebSocket, hello: Extract<Packet, { t: "h" }>): void {
     this.#state = "open";
     this.#attempt = 0;
+    clearTimeout(this.#attemptTimer);
     this.#id = hello.sid;
     this.#mx = hello.mx;
     this.#window = hello.pi + hello.pt;
@@ -622,6 +655,7 @@ export class EventClient implements AsyncDisposable {
     const wasOpen = this.#state === "open";
     this.#ws = undefined;
     clearTimeout(this.#watchdog);
+    clearTimeout(this.#attemptTimer);
     for (const id of this.#inFlight) {
       this.#pending.fail(
         id,
@@ -645,21 +679,22 @@ export class EventClient implements AsyncDisposable {
       );
     }
     const r = this.#reconnect;
-    if (!r || this.#attempt >= r.maxAttempts) {
-      return this.#finish(
-        new Error(
-          `Cannot connect to ${this.#url}: ${
-            r ? `${this.#attempt} attempts failed` : "connection lost"
-          } (last: ${reason || `code ${code}`})`,
-        ),
+    const what = (text: string) =>
+      new Error(
+        `Cannot connect to ${this.#url}: ${text} (last: ${
+          reason || `code ${code}`
+        })`,
       );
+    if (!r) return this.#finish(what("connection lost"));
+    if (!wasOpen) this.#attempt++; // an attempt failed (not a lost connection)
+    if (this.#attempt >= r.maxAttempts) {
+      return this.#finish(what(`${this.#attempt} attempts failed`));
     }
     const base = Math.min(
       r.maxDelay,
       r.initialDelay * r.factor ** Math.min(this.#attempt, 64),
     );
     const delay = base * (1 - r.jitter * Math.random());
-    this.#attempt++;
     this.#state = "waiting";
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
@@ -681,6 +716,7 @@ export class EventClient implements AsyncDisposable {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     clearTimeout(this.#watchdog);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#attemptTimer);
     this.#queue.length = 0;
     this.#inFlight.clear();
     this.#pending.rejectAll(ackReason);

@@ -20,11 +20,15 @@ function show(text, kind) {
   $("messages").scrollTop = $("messages").scrollHeight;
 }
 
+function showMembers(members) {
+  $("status").textContent = `in ${joined.room} as ${joined.name} ` +
+    `(${members.length} here: ${members.join(", ")})`;
+}
+
 async function join(name, room) {
   const reply = await client.emit("join", { name, room }, { ack: true });
   joined = { name, room: reply.room };
-  $("status").textContent = `in ${reply.room} as ${name} ` +
-    `(${reply.members.length} here: ${reply.members.join(", ")})`;
+  showMembers(reply.members);
   $("send").disabled = false;
 }
 
@@ -40,6 +44,7 @@ client.on("disconnect", (reason) => {
 });
 client.on("message", (m) => show(`${m.name}: ${m.text}`));
 client.on("system", (text) => show(text, "system"));
+client.on("members", (members) => joined && showMembers(members));
 
 $("join-form").addEventListener("submit", (event) => {
   event.preventDefault();

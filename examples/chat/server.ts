@@ -89,11 +89,14 @@ export async function startChat(
       });
     },
     onConnection(socket) {
+      const names = (room: string) =>
+        server.members(room).map((s) => s.data.name);
       const leave = () => {
         const room = socket.data.room as string | undefined;
         if (!room) return;
         socket.leave(room);
         server.emit("system", `${socket.data.name} left ${room}`, { room });
+        server.emit("members", names(room), { room });
         socket.data.room = undefined;
       };
       // join {name, room} -> { room, members } (an acknowledgement)
@@ -109,10 +112,8 @@ export async function startChat(
           room: newRoom,
           skip: socket,
         });
-        return {
-          room: newRoom,
-          members: server.members(newRoom).map((s) => s.data.name),
-        };
+        server.emit("members", names(newRoom), { room: newRoom, skip: socket });
+        return { room: newRoom, members: names(newRoom) };
       });
       // say text -> everyone else in the room gets "message"; the ack
       // returns the message as the others see it

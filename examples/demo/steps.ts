@@ -7,5 +7,16 @@ import { step as udpEcho } from "./udp_echo.ts";
 import { step as ftp } from "./ftp.ts";
 import { step as threads } from "./threads.ts";
 import { step as pool } from "./pool.ts";
+import { step as processes } from "./processes.ts";
+import { step as auth } from "./auth.ts";
 
-export const steps: DemoStep[] = [sharing, netEcho, udpEcho, ftp, threads, pool];
+export const steps: DemoStep[] = [
+  sharing,
+  netEcho,
+  udpEcho,
+  ftp,
+  threads,
+  pool,
+  processes,
+  auth,
+];

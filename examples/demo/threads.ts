@@ -5,7 +5,7 @@ import type { DemoStep } from "./step.ts";
 
 const TASKS = new URL("./_tasks.ts", import.meta.url);
 const THREADS = 4;
-const ROUNDS = 2_000;
+const ROUNDS = 1_000;
 const JOBS = 300;
 
 export const step: DemoStep = {

@@ -33,8 +33,11 @@
 //
 // Security notes: the password crosses the connection as sent (no TLS in
 // this example): keep the server on loopback or put it behind TLS. The
-// server never trusts client sizes: quota is checked before a transfer and
-// again per chunk, and frames are capped at MAX_FRAME.
+// server never trusts client sizes: the quota is checked against the
+// announced size before a transfer, an upload that sends more than it
+// announced is cut off and deleted, and frames are capped at MAX_FRAME.
+// (Two uploads by the same user at the same moment are each checked
+// against the same usage, so together they can overshoot the quota.)
 
 import { createHash } from "node:crypto";
 import {

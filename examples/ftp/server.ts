@@ -292,6 +292,8 @@ async function login(
   );
   if (!account) {
     log(`login refused for "${user}"`);
+    // Slow down password guessing; the connection gets one attempt.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await wire.send({
       ok: false,
       error: "Login failed: wrong user name or password",

@@ -23,7 +23,10 @@ const { values } = parseArgs({
 const size = Number(values.size);
 const tasks = Number(values.tasks);
 
-await using pool = new Pool({ module: new URL("./task.ts", import.meta.url), size });
+await using pool = new Pool({
+  module: new URL("./task.ts", import.meta.url),
+  size,
+});
 
 // 1. applyAsync with callbacks: results arrive as workers finish.
 const workers = new Set<string>();
@@ -37,23 +40,31 @@ for (let i = 1; i <= tasks; i++) {
       callback: (r) => {
         workers.add(r.worker);
         done.push(r.n / 200_000);
-        console.log(`callback: task ${r.n / 200_000} finished on worker ${r.worker}`);
+        console.log(
+          `callback: task ${r.n / 200_000} finished on worker ${r.worker}`,
+        );
       },
     },
   ));
 }
 await Promise.all(pending);
-console.log(`applyAsync: ${done.length} callbacks from ${workers.size} different workers`);
+console.log(
+  `applyAsync: ${done.length} callbacks from ${workers.size} different workers`,
+);
 
 // 2. errorCallback: a failing task reports its error; the pool goes on.
 const errors: string[] = [];
-const outcomes = await Promise.allSettled([12, 13, 14].map((x) =>
-  pool.applyAsync<number>("unlucky", [x], {
-    errorCallback: (error) => errors.push((error as Error).message),
-  })
-));
+const outcomes = await Promise.allSettled(
+  [12, 13, 14].map((x) =>
+    pool.applyAsync<number>("unlucky", [x], {
+      errorCallback: (error) => errors.push((error as Error).message),
+    })
+  ),
+);
 console.log(
-  `errorCallback: ${errors.join("; ")} (${outcomes.filter((o) => o.status === "fulfilled").length} of 3 tasks succeeded)`,
+  `errorCallback: ${errors.join("; ")} (${
+    outcomes.filter((o) => o.status === "fulfilled").length
+  } of 3 tasks succeeded)`,
 );
 
 // 3. map keeps order; imapUnordered yields in completion order.

@@ -5,7 +5,9 @@
 const WORKER = crypto.randomUUID().slice(0, 4);
 
 /** CPU work: the sum of i*i mod 7 below `n`, plus which worker did it. */
-export function crunch(n: number): { n: number; value: number; worker: string } {
+export function crunch(
+  n: number,
+): { n: number; value: number; worker: string } {
   let value = 0;
   for (let i = 0; i < n; i++) value += (i * i) % 7;
   return { n, value, worker: WORKER };

@@ -1,8 +1,11 @@
-// Worker-side functions of examples/producer_consumer/main.ts. Each runs
-// on its own Web Worker (a weft Thread); the Queue arrives live, backed by
-// the same shared memory as the main thread's.
+// Worker-side functions of examples/producer_consumer/: `produce` and
+// `consume` run on Web Workers (weft Threads, main.ts), where the Queue
+// arrives live, backed by the same shared memory as the main thread's;
+// `produceRemote` and `consumeRemote` run in child processes
+// (weft Processes, processes.ts) and talk to a Manager's queue.
 
 import type { Queue } from "../../concurrency/mod.ts";
+import type { DictProxy, QueueProxy } from "../../ipc/mod.ts";
 
 /** One unit of work: which producer made it and a number to crunch. */
 export interface Job {
@@ -44,6 +47,36 @@ export function consume(
       byProducer[job.producer] = (byProducer[job.producer] ?? 0) + 1;
     } finally {
       queue.taskDone();
+    }
+  }
+}
+
+// --- Process versions, for processes.ts: a Manager queue and dict instead
+// of shared memory (separate processes share no memory).
+
+/** Puts `count` jobs on a Manager queue (a proxy to the Manager process). */
+export async function produceRemote(
+  queue: QueueProxy<Job | null>,
+  producer: number,
+  count: number,
+): Promise<void> {
+  for (let n = 1; n <= count; n++) await queue.put({ producer, n });
+}
+
+/** Takes jobs until `null`, counting them in a Manager dict. */
+export async function consumeRemote(
+  queue: QueueProxy<Job | null>,
+  tally: DictProxy<string, number>,
+  name: string,
+): Promise<void> {
+  while (true) {
+    const job = await queue.get();
+    try {
+      if (job === null) return;
+      await tally.increment(name);
+      await tally.increment("checksum", job.n);
+    } finally {
+      await queue.taskDone();
     }
   }
 }

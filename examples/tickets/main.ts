@@ -42,7 +42,9 @@ try {
   const lock = useLock ? await manager.Lock() : null;
   const go = await manager.Event();
   console.log(
-    `${buyers} buyers race for ${tickets} ticket(s) ${useLock ? "with a Manager Lock" : "WITHOUT a lock"}`,
+    `${buyers} buyers race for ${tickets} ticket(s) ${
+      useLock ? "with a Manager Lock" : "WITHOUT a lock"
+    }`,
   );
   const processes = Array.from({ length: buyers }, (_, i) =>
     new Process({
@@ -59,15 +61,21 @@ try {
     for (const p of processes) if (p.isAlive()) p.kill();
   }
   const failed = processes.filter((p) => p.exitCode !== 0);
-  if (failed.length) throw new Error(`${failed.length} buyer process(es) failed`);
+  if (failed.length) {
+    throw new Error(`${failed.length} buyer process(es) failed`);
+  }
   const result = JSON.parse(await Deno.readTextFile(path));
   const receipts = await Deno.readTextFile(`${path}.receipts`).catch(() => "");
   const sold = receipts.split("\n").filter(Boolean);
-  console.log(`file says ${result.tickets} left; receipts: ${sold.join(", ") || "none"}`);
+  console.log(
+    `file says ${result.tickets} left; receipts: ${sold.join(", ") || "none"}`,
+  );
   if (sold.length === tickets) {
     console.log(`result: exactly ${sold.length} ticket(s) sold, as it must be`);
   } else {
-    console.log(`result: ${sold.length} sales of ${tickets} ticket(s): the race oversold`);
+    console.log(
+      `result: ${sold.length} sales of ${tickets} ticket(s): the race oversold`,
+    );
     if (useLock) Deno.exitCode = 1;
   }
 } finally {

@@ -36,7 +36,9 @@ export async function buy(
       await Deno.rename(`${path}.${buyer}.tmp`, path);
       // The buyer's own receipt (an O_APPEND write of one short line), so
       // the main process can count sales even when the race loses some.
-      await Deno.writeTextFile(`${path}.receipts`, `${buyer}\n`, { append: true });
+      await Deno.writeTextFile(`${path}.receipts`, `${buyer}\n`, {
+        append: true,
+      });
       console.log(`${buyer} bought a ticket`);
     } else {
       console.log(`${buyer}: sold out`);

@@ -18,7 +18,9 @@ const CHALLENGE = enc.encode("#CHALLENGE#");
 class Scripted implements MessageConnection {
   sent: Uint8Array[] = [];
   #replies: ((sent: Uint8Array[]) => Promise<Uint8Array> | Uint8Array)[];
-  constructor(replies: ((sent: Uint8Array[]) => Promise<Uint8Array> | Uint8Array)[]) {
+  constructor(
+    replies: ((sent: Uint8Array[]) => Promise<Uint8Array> | Uint8Array)[],
+  ) {
     this.#replies = replies;
   }
   sendBytes(bytes: Uint8Array): Promise<void> {
@@ -48,10 +50,15 @@ function join(...parts: Uint8Array[]): Uint8Array {
 Deno.test("deliverChallenge()/answerChallenge() authenticate both ways over a Pipe", async () => {
   const [a, b] = Pipe();
   try {
-    await withTimeout(Promise.all([
-      deliverChallenge(a, "key").then(() => answerChallenge(a, "key")),
-      answerChallenge(b, enc.encode("key")).then(() => deliverChallenge(b, "key")),
-    ]), 10_000);
+    await withTimeout(
+      Promise.all([
+        deliverChallenge(a, "key").then(() => answerChallenge(a, "key")),
+        answerChallenge(b, enc.encode("key")).then(() =>
+          deliverChallenge(b, "key")
+        ),
+      ]),
+      10_000,
+    );
   } finally {
     a.close();
     b.close();
@@ -77,16 +84,16 @@ Deno.test("deliverChallenge() sends #CHALLENGE#{sha256} + 40 fresh random bytes 
 
 // ---- legacy (Python 3.11) peers
 Deno.test("deliverChallenge() accepts a Python 3.11 client's raw HMAC-MD5 of the whole challenge", async () => {
-  const conn = new Scripted([(sent) =>
-    hmacMd5(enc.encode("k"), sent[0].subarray(CHALLENGE.length))
+  const conn = new Scripted([
+    (sent) => hmacMd5(enc.encode("k"), sent[0].subarray(CHALLENGE.length)),
   ]);
   await deliverChallenge(conn, "k");
   assert.equal(dec.decode(conn.sent[1]), "#WELCOME#");
 });
 
 Deno.test("deliverChallenge() with allowLegacyMd5: false rejects a correct HMAC-MD5 answer", async () => {
-  const conn = new Scripted([(sent) =>
-    hmacMd5(enc.encode("k"), sent[0].subarray(CHALLENGE.length))
+  const conn = new Scripted([
+    (sent) => hmacMd5(enc.encode("k"), sent[0].subarray(CHALLENGE.length)),
   ]);
   await assert.rejects(
     deliverChallenge(conn, "k", { allowLegacyMd5: false }),
@@ -98,7 +105,10 @@ Deno.test("deliverChallenge() with allowLegacyMd5: false rejects a correct HMAC-
 Deno.test("deliverChallenge() accepts a {sha384} answer (Python lets the client pick)", async () => {
   const conn = new Scripted([async (sent) => {
     const m = sent[0].subarray(CHALLENGE.length);
-    return join(enc.encode("{sha384}"), await hmac("sha384", enc.encode("k"), m));
+    return join(
+      enc.encode("{sha384}"),
+      await hmac("sha384", enc.encode("k"), m),
+    );
   }]);
   await deliverChallenge(conn, "k");
   assert.equal(dec.decode(conn.sent[1]), "#WELCOME#");
@@ -124,8 +134,14 @@ Deno.test("answerChallenge() with allowLegacyMd5: false refuses a legacy challen
 });
 
 Deno.test("answerChallenge() answers {sha3_256} challenges with {sha256} over the whole message", async () => {
-  const m = join(enc.encode("{sha3_256}"), crypto.getRandomValues(new Uint8Array(40)));
-  const conn = new Scripted([() => join(CHALLENGE, m), () => enc.encode("#WELCOME#")]);
+  const m = join(
+    enc.encode("{sha3_256}"),
+    crypto.getRandomValues(new Uint8Array(40)),
+  );
+  const conn = new Scripted([
+    () => join(CHALLENGE, m),
+    () => enc.encode("#WELCOME#"),
+  ]);
   await answerChallenge(conn, "k");
   assert.deepEqual(
     conn.sent[0],
@@ -152,9 +168,12 @@ Deno.test("answerChallenge() rejects #FAILURE# and reports the digest was reject
     () => join(CHALLENGE, enc.encode("{sha256}"), new Uint8Array(40)),
     () => enc.encode("#FAILURE#"),
   ]);
-  await assert.rejects(answerChallenge(conn, "secret-key"), (e: Error) =>
-    e instanceof AuthenticationError && /rejected/.test(e.message) &&
-    !e.message.includes("secret-key"));
+  await assert.rejects(
+    answerChallenge(conn, "secret-key"),
+    (e: Error) =>
+      e instanceof AuthenticationError && /rejected/.test(e.message) &&
+      !e.message.includes("secret-key"),
+  );
 });
 
 Deno.test("deliverChallenge() rejects a replayed response from an earlier handshake", async () => {
@@ -174,12 +193,17 @@ Deno.test("deliverChallenge() rejects a replayed response from an earlier handsh
 
 Deno.test("deliverChallenge() turns an oversize (> 256 B) response into AuthenticationError", async () => {
   const conn = new Scripted([() => new Uint8Array(257)]);
-  await assert.rejects(deliverChallenge(conn, "k"), (e: Error) =>
-    e instanceof AuthenticationError && e.cause instanceof RangeError);
+  await assert.rejects(
+    deliverChallenge(conn, "k"),
+    (e: Error) =>
+      e instanceof AuthenticationError && e.cause instanceof RangeError,
+  );
 });
 
 Deno.test("deliverChallenge() rejects a response with an unknown digest prefix", async () => {
-  const conn = new Scripted([() => join(enc.encode("{whirlpool}"), new Uint8Array(32))]);
+  const conn = new Scripted([
+    () => join(enc.encode("{whirlpool}"), new Uint8Array(32)),
+  ]);
   await assert.rejects(deliverChallenge(conn, "k"), AuthenticationError);
   assert.equal(dec.decode(conn.sent[1]), "#FAILURE#");
 });
@@ -197,7 +221,9 @@ Deno.test("a peer disconnecting mid-handshake rejects with AuthenticationError (
   const server = deliverChallenge(a, "k");
   await b.recvBytes(); // read the challenge, then vanish
   b.close();
-  await assert.rejects(withTimeout(server, 10_000), (e: Error) =>
-    e instanceof AuthenticationError && e.cause !== undefined);
+  await assert.rejects(
+    withTimeout(server, 10_000),
+    (e: Error) => e instanceof AuthenticationError && e.cause !== undefined,
+  );
   a.close();
 });

@@ -21,7 +21,9 @@ Deno.test("md5() matches the RFC 1321 test suite", () => {
     ],
     ["1234567890".repeat(8), "57edf4a22be3c955ac49da2e2107b67a"],
   ];
-  for (const [input, digest] of vectors) assert.equal(hex(md5(text(input))), digest);
+  for (const [input, digest] of vectors) {
+    assert.equal(hex(md5(text(input))), digest);
+  }
 });
 
 Deno.test("md5() handles every padding boundary (55, 56, 63, 64, 65 bytes)", () => {
@@ -64,9 +66,10 @@ Deno.test("hmacMd5() matches the RFC 2104/2202 vectors", () => {
 
 const python = findPython("3.11") ?? findPython("3.12");
 Deno.test({
-  name: `hmac() md5/sha256/sha384 agree with Python's hmac on random keys and messages${
-    python ? "" : " (ignored: no python3)"
-  }`,
+  name:
+    `hmac() md5/sha256/sha384 agree with Python's hmac on random keys and messages${
+      python ? "" : " (ignored: no python3)"
+    }`,
   ignore: python === undefined,
   async fn() {
     const cases = [0, 1, 20, 63, 64, 65, 200, 1000].map((n) => ({
@@ -82,7 +85,9 @@ for c in json.loads(sys.stdin.read()):
 print(json.dumps(out))
 `;
     const result = await runCommand(python!, ["-c", script], {
-      stdin: JSON.stringify(cases.map((c) => ({ k: hex(c.key), m: hex(c.message) }))),
+      stdin: JSON.stringify(
+        cases.map((c) => ({ k: hex(c.key), m: hex(c.message) })),
+      ),
     });
     assert.equal(result.code, 0, result.stderr);
     const expected: string[][] = JSON.parse(result.stdout);

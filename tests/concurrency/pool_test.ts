@@ -234,6 +234,7 @@ Deno.test("Pool whose initializer throws rejects tasks with the cause", async ()
         /init broke/,
       );
       assert.ok(error instanceof Error);
+      await assert.rejects(pool.apply("inc", [2]), /initializer/);
     },
   );
 });

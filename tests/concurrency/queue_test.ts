@@ -467,6 +467,83 @@ Deno.test("Queue across 2 producer and 2 consumer workers: 10^5 items, each cons
   }
 });
 
+Deno.test("Queue across workers with variable-size items in a small fixed buffer: compaction keeps every item intact", async () => {
+  const N = 20_000;
+  const q = new Queue<string>({ bufferSize: 4096, maxBufferSize: 4096 });
+  const producers = [0, 1].map((p) =>
+    startQueueWorker({
+      op: "produce",
+      queue: q,
+      start: p * (N / 2),
+      count: N / 2,
+      pad: 300,
+    })
+  );
+  const consumers = [0, 1].map(() =>
+    startQueueWorker({ op: "consume", queue: q, pad: 300 })
+  );
+  try {
+    await withTimeout(
+      Promise.all(producers.map((p) => p.reply)),
+      60_000,
+      "producers",
+    );
+    q.close();
+    const consumed = await withTimeout(
+      Promise.all(consumers.map((c) => c.reply)),
+      60_000,
+      "consumers",
+    );
+    const seen = new Uint8Array(N);
+    for (const r of consumed) {
+      for (const n of r.got as number[]) {
+        assert.equal(seen[n], 0, `item ${n} consumed twice`);
+        seen[n] = 1;
+      }
+    }
+    assert.equal(seen.reduce((a, b) => a + b, 0), N);
+  } finally {
+    q.close();
+    for (const w of [...producers, ...consumers]) w.worker.terminate();
+  }
+});
+
+Deno.test("Queue: async getters on the main thread and a blocking consumer worker share one producer worker's items", async () => {
+  const N = 5000;
+  const q = new Queue<number>({ maxsize: 8 });
+  const producer = startQueueWorker({
+    op: "produce",
+    queue: q,
+    start: 0,
+    count: N,
+  });
+  const consumer = startQueueWorker({ op: "consume", queue: q });
+  const mine: number[] = [];
+  try {
+    const local = (async () => {
+      for (;;) {
+        try {
+          mine.push(await q.get());
+        } catch (error) {
+          if (error instanceof QueueClosed) return;
+          throw error;
+        }
+      }
+    })();
+    await withTimeout(producer.reply, 60_000, "producer");
+    q.close();
+    const theirs = (await withTimeout(consumer.reply, 60_000, "consumer"))
+      .got as number[];
+    await withTimeout(local, 10_000, "local getter");
+    const all = [...mine, ...theirs].sort((a, b) => a - b);
+    assert.deepEqual(all, Array.from({ length: N }, (_, i) => i));
+  } finally {
+    q.close();
+    producer.worker.terminate();
+    consumer.worker.terminate();
+  }
+});
+
 Deno.test("Queue shared with a worker sees items larger than the buffer it first saw (growth across threads)", async () => {
   const q = new Queue<string>({ bufferSize: 128 });
   const reader = startQueueWorker({ op: "getN", queue: q, count: 3 });

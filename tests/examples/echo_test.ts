@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
-import { runDeno, TEST_PERMISSIONS } from "../_helpers.ts";
+import { runDeno } from "../_helpers.ts";
 import { example, startProgram } from "./_program.ts";
+
+// The exact permissions of the examples' header lines.
+const NET = ["--allow-net=127.0.0.1"];
 
 Deno.test("examples/tcp_echo_*.ts: the client upper-cases stdin lines until quit", async () => {
   await using server = await startProgram(
     [example("tcp_echo_server.ts"), "--port", "0"],
     /listening on 127\.0\.0\.1:(\d+)/,
+    { permissions: NET },
   );
   const port = server.match[1];
   const out = await runDeno(
-    ["run", ...TEST_PERMISSIONS, example("tcp_echo_client.ts"), "--port", port],
+    ["run", ...NET, example("tcp_echo_client.ts"), "--port", port],
     { stdin: "hello\nweft on deno\n\nquit\nnever sent\n", timeout: 30_000 },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -19,7 +23,7 @@ Deno.test("examples/tcp_echo_*.ts: the client upper-cases stdin lines until quit
     runDeno(
       [
         "run",
-        ...TEST_PERMISSIONS,
+        ...NET,
         example("tcp_echo_client.ts"),
         "--port",
         port,
@@ -37,10 +41,11 @@ Deno.test("examples/udp_echo_*.ts: datagrams come back upper-cased", async () =>
   await using server = await startProgram(
     [example("udp_echo_server.ts"), "--port", "0"],
     /listening on 127\.0\.0\.1:(\d+)/,
+    { permissions: NET },
   );
   const port = server.match[1];
   const out = await runDeno(
-    ["run", ...TEST_PERMISSIONS, example("udp_echo_client.ts"), "--port", port],
+    ["run", ...NET, example("udp_echo_client.ts"), "--port", port],
     { stdin: "ping\nudp is lossy\nquit\n", timeout: 30_000 },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -49,7 +54,7 @@ Deno.test("examples/udp_echo_*.ts: datagrams come back upper-cased", async () =>
   const big = await runDeno(
     [
       "run",
-      ...TEST_PERMISSIONS,
+      ...NET,
       example("udp_echo_client.ts"),
       "--port",
       port,

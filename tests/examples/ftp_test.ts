@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runDeno, TEST_PERMISSIONS, withTimeout } from "../_helpers.ts";
+import { runDeno, withTimeout } from "../_helpers.ts";
 import { example, startProgram } from "./_program.ts";
 import { makeAccount, saveAccounts } from "../../examples/ftp/_accounts.ts";
 
@@ -24,20 +24,33 @@ async function setup(quota = 1_000_000) {
   await saveAccounts(`${dir}/accounts.json`, {
     users: { alice: await makeAccount(PASSWORD, "alice", quota, 10_000) },
   });
-  const server = await startProgram([
-    example("ftp/server.ts"),
-    "--root",
-    `${dir}/root`,
-    "--accounts",
-    `${dir}/accounts.json`,
-    "--port",
-    "0",
-  ], /listening on 127\.0\.0\.1:(\d+)/);
+  const server = await startProgram(
+    [
+      example("ftp/server.ts"),
+      "--root",
+      `${dir}/root`,
+      "--accounts",
+      `${dir}/accounts.json`,
+      "--port",
+      "0",
+    ],
+    /listening on 127\.0\.0\.1:(\d+)/,
+    {
+      // The exact permissions of the server's header line.
+      permissions: [
+        "--allow-net=127.0.0.1",
+        `--allow-read=${dir}/root,${dir}/accounts.json`,
+        `--allow-write=${dir}/root`,
+      ],
+    },
+  );
   const port = server.match[1];
   const client = (commands: string[], extra: string[] = [], pass = "pass") =>
     runDeno([
       "run",
-      ...TEST_PERMISSIONS,
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-write",
       example("ftp/client.ts"),
       "--user",
       "alice",
@@ -60,7 +73,8 @@ Deno.test("examples/ftp/adduser.ts stores a salted PBKDF2 hash, never the passwo
     for (const user of ["alice", "bob"]) {
       const out = await runDeno([
         "run",
-        ...TEST_PERMISSIONS,
+        `--allow-read=${dir}/accounts.json`,
+        `--allow-write=${dir}/accounts.json`,
         example("ftp/adduser.ts"),
         "--accounts",
         `${dir}/accounts.json`,

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
-import { runDeno, TEST_PERMISSIONS } from "../_helpers.ts";
+import { runDeno } from "../_helpers.ts";
 import { example, startProgram } from "./_program.ts";
+
+// The exact permissions of the example's header lines.
+const NET = ["--allow-net=127.0.0.1"];
 
 Deno.test("examples/many_sockets.ts serves 100 open connections from one event loop", async () => {
   const out = await runDeno(
     [
       "run",
-      ...TEST_PERMISSIONS,
+      ...NET,
       example("many_sockets.ts"),
       "--clients",
       "100",
@@ -26,13 +29,14 @@ Deno.test("examples/many_sockets.ts server mode answers its clients mode", async
   await using server = await startProgram(
     [example("many_sockets.ts"), "server", "--port", "0"],
     /serving on 127\.0\.0\.1:(\d+)/,
+    { permissions: NET },
   );
   const port = server.match[1];
   for (const round of [1, 2]) {
     const out = await runDeno(
       [
         "run",
-        ...TEST_PERMISSIONS,
+        ...NET,
         example("many_sockets.ts"),
         "clients",
         "--port",

@@ -29,3 +29,34 @@ Deno.test("examples/producer_consumer/main.ts: threads drain a joinable queue, n
     /total: 150 jobs handled by 2 threads in \d+ ms, checksum 3825 ok/,
   );
 });
+
+Deno.test("examples/producer_consumer/processes.ts: processes drain a Manager queue, nothing lost or doubled", async () => {
+  const out = await runDeno([
+    "run",
+    "--allow-read",
+    "--allow-run",
+    "--allow-net=127.0.0.1",
+    "--allow-env",
+    example("producer_consumer/processes.ts"),
+    "--producers",
+    "2",
+    "--consumers",
+    "2",
+    "--jobs",
+    "20",
+  ], { timeout: 60_000 });
+  assert.equal(out.code, 0, out.stdout + out.stderr);
+  assert.match(
+    out.stdout,
+    /2 producer and 2 consumer processes started \(pids \d+ \d+ \d+ \d+\)/,
+  );
+  assert.match(out.stdout, /queue\.join\(\) returned: all 40 jobs done/);
+  const handled = [...out.stdout.matchAll(/consumer-\d handled (\d+) jobs/g)]
+    .map((m) => Number(m[1]));
+  assert.equal(handled.reduce((a, b) => a + b, 0), 40);
+  // 2 producers x (1 + ... + 20)
+  assert.match(
+    out.stdout,
+    /total: 40 jobs handled by 2 processes in \d+ ms, checksum 420 ok/,
+  );
+});

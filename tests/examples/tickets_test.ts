@@ -17,19 +17,16 @@ Deno.test("examples/tickets/main.ts: with the Manager Lock, exactly one of 10 pr
     { timeout: 60_000 },
   );
   assert.equal(out.code, 0, out.stdout + out.stderr);
-  assert.match(out.stdout, /10 buyers race for 1 ticket\(s\) with a Manager Lock/);
-  assert.equal(out.stdout.match(/buyer-\d+ bought a ticket/g)?.length, 1, out.stdout);
+  assert.match(
+    out.stdout,
+    /10 buyers race for 1 ticket\(s\) with a Manager Lock/,
+  );
+  assert.equal(
+    out.stdout.match(/buyer-\d+ bought a ticket/g)?.length,
+    1,
+    out.stdout,
+  );
   assert.equal(out.stdout.match(/buyer-\d+: sold out/g)?.length, 9, out.stdout);
   assert.match(out.stdout, /file says 0 left; receipts: buyer-\d+\n/);
   assert.match(out.stdout, /result: exactly 1 ticket\(s\) sold, as it must be/);
-});
-
-Deno.test("examples/tickets/main.ts: 3 tickets for 5 buyers sell exactly 3", async () => {
-  const out = await runDeno(
-    ["run", ...PERMISSIONS, example("tickets/main.ts"), "--buyers", "5", "--tickets", "3"],
-    { timeout: 60_000 },
-  );
-  assert.equal(out.code, 0, out.stdout + out.stderr);
-  assert.equal(out.stdout.match(/bought a ticket/g)?.length, 3, out.stdout);
-  assert.match(out.stdout, /result: exactly 3 ticket\(s\) sold/);
 });

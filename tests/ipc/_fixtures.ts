@@ -1,7 +1,14 @@
 // Functions run by Process and Thread tests (imported in child processes).
-import type { Connection } from "../../ipc/mod.ts";
+// A value import, so a worker running these functions registers the
+// Connection reviver before its arguments are revived.
+import { Connection } from "../../ipc/connection.ts";
+export const CONNECTION_CLASS: typeof Connection = Connection;
 
-export async function add(conn: Connection, a: number, b: number): Promise<void> {
+export async function add(
+  conn: Connection,
+  a: number,
+  b: number,
+): Promise<void> {
   await conn.send(a + b);
   conn.close();
 }
@@ -43,7 +50,11 @@ export async function mutate(list: number[], conn: Connection): Promise<void> {
   conn.close();
 }
 
-export async function tagAfter(conn: Connection, tag: string, ms: number): Promise<void> {
+export async function tagAfter(
+  conn: Connection,
+  tag: string,
+  ms: number,
+): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
   await conn.send(tag);
   conn.close();
@@ -57,4 +68,13 @@ export async function reportPidThenSleep(conn: Connection): Promise<void> {
   await conn.send(Deno.pid);
   conn.close();
   await sleepForever();
+}
+
+export async function finishWhenTold(
+  conn: Connection,
+  tag: string,
+): Promise<void> {
+  await conn.recv();
+  await conn.send(tag);
+  conn.close();
 }

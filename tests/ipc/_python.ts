@@ -69,7 +69,7 @@ export function hex(bytes: Uint8Array): string {
 /** The deterministic payload PY_CLIENT sends for `n` bytes. */
 export function payload(n: number): Uint8Array {
   const out = new Uint8Array(n);
-  if (n < 70000) for (let i = 0; i < n; i++) out[i] = (i * 7 + n) % 251;
+  if (n < 70000) { for (let i = 0; i < n; i++) out[i] = (i * 7 + n) % 251; }
   else for (let i = 0; i < n; i++) out[i] = i % 256;
   return out;
 }

@@ -9,7 +9,10 @@ async function tcpPair(
 ): Promise<[Connection, Deno.Conn, () => void]> {
   const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted = server.accept();
-  const raw = await Deno.connect({ hostname: "127.0.0.1", port: (server.addr as Deno.NetAddr).port });
+  const raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (server.addr as Deno.NetAddr).port,
+  });
   const conn = Connection.fromConn(await accepted, { maxMessageSize });
   return [conn, raw, () => {
     conn.close();
@@ -40,7 +43,10 @@ async function readN(conn: Deno.Conn, n: number): Promise<Uint8Array> {
 Deno.test("encodeHeader() is a 4-byte big-endian signed length, -1 + 8-byte length from 2 GiB", () => {
   assert.deepEqual(encodeHeader(0), new Uint8Array([0, 0, 0, 0]));
   assert.deepEqual(encodeHeader(258), new Uint8Array([0, 0, 1, 2]));
-  assert.deepEqual(encodeHeader(0x7fffffff), new Uint8Array([0x7f, 255, 255, 255]));
+  assert.deepEqual(
+    encodeHeader(0x7fffffff),
+    new Uint8Array([0x7f, 255, 255, 255]),
+  );
   assert.deepEqual(
     encodeHeader(0x80000000),
     new Uint8Array([255, 255, 255, 255, 0, 0, 0, 0, 0x80, 0, 0, 0]),
@@ -55,7 +61,10 @@ Deno.test("Connection.sendBytes() writes the header then the bytes on a socket",
   const [conn, raw, cleanup] = await tcpPair();
   try {
     await conn.sendBytes(new Uint8Array([7, 8, 9]));
-    assert.deepEqual(await readN(raw, 7), new Uint8Array([0, 0, 0, 3, 7, 8, 9]));
+    assert.deepEqual(
+      await readN(raw, 7),
+      new Uint8Array([0, 0, 0, 3, 7, 8, 9]),
+    );
   } finally {
     cleanup();
   }
@@ -75,7 +84,10 @@ Deno.test("Connection.recvBytes() reassembles messages split across many writes"
       await writeAll(raw, new Uint8Array([0, 0, 0, 0])); // an empty message
     })();
     assert.deepEqual(await withTimeout(conn.recvBytes(), 10_000), payload);
-    assert.deepEqual(await withTimeout(conn.recvBytes(), 10_000), new Uint8Array());
+    assert.deepEqual(
+      await withTimeout(conn.recvBytes(), 10_000),
+      new Uint8Array(),
+    );
     await writing;
   } finally {
     cleanup();
@@ -85,8 +97,14 @@ Deno.test("Connection.recvBytes() reassembles messages split across many writes"
 Deno.test("Connection.recvBytes() reads the -1 escape with an 8-byte length", async () => {
   const [conn, raw, cleanup] = await tcpPair();
   try {
-    await writeAll(raw, new Uint8Array([255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 2, 5, 6]));
-    assert.deepEqual(await withTimeout(conn.recvBytes(), 10_000), new Uint8Array([5, 6]));
+    await writeAll(
+      raw,
+      new Uint8Array([255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 2, 5, 6]),
+    );
+    assert.deepEqual(
+      await withTimeout(conn.recvBytes(), 10_000),
+      new Uint8Array([5, 6]),
+    );
   } finally {
     cleanup();
   }
@@ -97,8 +115,12 @@ Deno.test("Connection.recvBytes() rejects an oversize message with RangeError an
   const [conn, raw, cleanup] = await tcpPair(1024);
   try {
     await writeAll(raw, new Uint8Array([0, 0, 4, 1]));
-    await assert.rejects(withTimeout(conn.recvBytes(), 10_000), (e: Error) =>
-      e instanceof RangeError && /1025 exceeds the maximum of 1024/.test(e.message));
+    await assert.rejects(
+      withTimeout(conn.recvBytes(), 10_000),
+      (e: Error) =>
+        e instanceof RangeError &&
+        /1025 exceeds the maximum of 1024/.test(e.message),
+    );
     assert.equal(conn.closed, true);
     // The peer sees EOF.
     assert.equal(await withTimeout(raw.read(new Uint8Array(1)), 10_000), null);
@@ -151,8 +173,11 @@ Deno.test("Connection.recvBytes() rejects with EOFError on a message truncated b
   try {
     await writeAll(raw, new Uint8Array([0, 0, 0, 10, 1, 2]));
     raw.close();
-    await assert.rejects(withTimeout(conn.recvBytes(), 10_000), (e: Error) =>
-      e instanceof EOFError && /middle of a message/.test(e.message));
+    await assert.rejects(
+      withTimeout(conn.recvBytes(), 10_000),
+      (e: Error) =>
+        e instanceof EOFError && /middle of a message/.test(e.message),
+    );
   } finally {
     cleanup();
   }
@@ -209,7 +234,9 @@ Deno.test("Connection.send() keeps messages whole and ordered under concurrent s
   const peer = Connection.fromConn(raw);
   try {
     const sizes = [0, 70_000, 1, 20_000, 5, 300_000, 16_384, 16_385];
-    await Promise.all(sizes.map((n, i) => conn.sendBytes(new Uint8Array(n).fill(i))));
+    await Promise.all(
+      sizes.map((n, i) => conn.sendBytes(new Uint8Array(n).fill(i))),
+    );
     for (const [i, n] of sizes.entries()) {
       const m = await withTimeout(peer.recvBytes(), 10_000);
       assert.equal(m.length, n);

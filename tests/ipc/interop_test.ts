@@ -5,15 +5,25 @@ import assert from "node:assert/strict";
 import { AuthenticationError } from "../../auth/mod.ts";
 import { Client, EOFError, Listener } from "../../ipc/mod.ts";
 import { withTimeout } from "../_helpers.ts";
-import { hex, payload, PY_CLIENT, PY_SERVER, PYTHONS, PythonPeer } from "./_python.ts";
+import {
+  hex,
+  payload,
+  PY_CLIENT,
+  PY_SERVER,
+  PythonPeer,
+  PYTHONS,
+} from "./_python.ts";
 
 const SIZES = [0, 1, 64 * 1024, 4 * 1024 * 1024];
 
 for (const [version, python] of Object.entries(PYTHONS)) {
-  const missing = python === undefined ? ` (ignored: python ${version} not installed)` : "";
+  const missing = python === undefined
+    ? ` (ignored: python ${version} not installed)`
+    : "";
 
   Deno.test({
-    name: `Python ${version} Client -> weft Listener: bytes of 0 B, 1 B, 64 KiB, 4 MiB echo intact${missing}`,
+    name:
+      `Python ${version} Client -> weft Listener: bytes of 0 B, 1 B, 64 KiB, 4 MiB echo intact${missing}`,
     ignore: python === undefined,
     async fn() {
       const key = crypto.getRandomValues(new Uint8Array(32));
@@ -24,23 +34,29 @@ for (const [version, python] of Object.entries(PYTHONS)) {
       const port = (listener.address as { port: number }).port;
       const peer = new PythonPeer(python!, PY_CLIENT);
       try {
-        await peer.writeLine(JSON.stringify({ port, key: hex(key), sizes: SIZES }));
+        await peer.writeLine(
+          JSON.stringify({ port, key: hex(key), sizes: SIZES }),
+        );
         using conn = await withTimeout(listener.accept(), 20_000, "accept");
         const received: number[] = [];
-        await withTimeout((async () => {
-          while (true) {
-            let message: Uint8Array;
-            try {
-              message = await conn.recvBytes();
-            } catch (e) {
-              if (e instanceof EOFError) break;
-              throw e;
+        await withTimeout(
+          (async () => {
+            while (true) {
+              let message: Uint8Array;
+              try {
+                message = await conn.recvBytes();
+              } catch (e) {
+                if (e instanceof EOFError) break;
+                throw e;
+              }
+              received.push(message.length);
+              assert.deepEqual(message, payload(message.length));
+              await conn.sendBytes(message);
             }
-            received.push(message.length);
-            assert.deepEqual(message, payload(message.length));
-            await conn.sendBytes(message);
-          }
-        })(), 30_000, "echo loop");
+          })(),
+          30_000,
+          "echo loop",
+        );
         assert.deepEqual(received, SIZES);
         const out = await withTimeout(peer.finish(), 20_000, "python exit");
         assert.deepEqual(out.rest, ["ok"], out.stderr);
@@ -52,7 +68,8 @@ for (const [version, python] of Object.entries(PYTHONS)) {
   });
 
   Deno.test({
-    name: `weft Client -> Python ${version} Listener: messages echo intact${missing}`,
+    name:
+      `weft Client -> Python ${version} Listener: messages echo intact${missing}`,
     ignore: python === undefined,
     async fn() {
       const key = crypto.getRandomValues(new Uint8Array(32));
@@ -80,7 +97,8 @@ for (const [version, python] of Object.entries(PYTHONS)) {
   });
 
   Deno.test({
-    name: `Python ${version} Client with a wrong authkey is rejected by a weft Listener; both sides fail cleanly${missing}`,
+    name:
+      `Python ${version} Client with a wrong authkey is rejected by a weft Listener; both sides fail cleanly${missing}`,
     ignore: python === undefined,
     async fn() {
       const errors: Error[] = [];
@@ -100,7 +118,11 @@ for (const [version, python] of Object.entries(PYTHONS)) {
       const peer = new PythonPeer(python!, PY_CLIENT);
       try {
         await peer.writeLine(
-          JSON.stringify({ port, key: hex(new TextEncoder().encode("wrong key")), sizes: [] }),
+          JSON.stringify({
+            port,
+            key: hex(new TextEncoder().encode("wrong key")),
+            sizes: [],
+          }),
         );
         const out = await withTimeout(peer.finish(), 20_000, "python exit");
         assert.deepEqual(out.rest, ["auth-failed"], out.stderr);
@@ -117,7 +139,8 @@ for (const [version, python] of Object.entries(PYTHONS)) {
   });
 
   Deno.test({
-    name: `weft Client with a wrong authkey is rejected by a Python ${version} Listener; both sides fail cleanly${missing}`,
+    name:
+      `weft Client with a wrong authkey is rejected by a Python ${version} Listener; both sides fail cleanly${missing}`,
     ignore: python === undefined,
     async fn() {
       const peer = new PythonPeer(python!, PY_SERVER);
@@ -130,7 +153,9 @@ for (const [version, python] of Object.entries(PYTHONS)) {
             20_000,
             "connect",
           ),
-          (e: Error) => e instanceof AuthenticationError && !e.message.includes("wrong key"),
+          (e: Error) =>
+            e instanceof AuthenticationError &&
+            !e.message.includes("wrong key"),
         );
         const out = await withTimeout(peer.finish(), 20_000, "python exit");
         assert.deepEqual(out.rest, ["auth-failed"], out.stderr);

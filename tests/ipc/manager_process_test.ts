@@ -196,3 +196,25 @@ Deno.test("Manager.start(): remote errors arrive as RemoteError; shutdown() is i
   assert.equal(manager.closed, true);
   await assert.rejects(list.length(), EOFError);
 });
+
+Deno.test("Manager.register(): a class from a file module lives in the manager process; its proxy works here and in child Processes", async () => {
+  await using manager = await Manager.start();
+  const module = new URL("./_tasks/manager_counter.ts", import.meta.url);
+  await manager.register("Counter", module, "Counter");
+  await manager.register("Counter", module, "Counter"); // same triple: no-op
+  const counter = await manager.create<
+    { add(k: number): number; get(): number; _hidden(): string }
+  >("Counter", [10]);
+  assert.equal(await counter.add(5), 15);
+  await assert.rejects(
+    counter._hidden(),
+    (error: unknown) =>
+      error instanceof RemoteError && /no such method/.test(error.message),
+  );
+  await runAll(
+    "addToCounter",
+    [[counter, 50], [counter, 50]],
+    "2 processes adding",
+  );
+  assert.equal(await counter.get(), 115);
+});

@@ -142,3 +142,36 @@ Deno.test("EventClient.close() rejects pending acks and buffered ack emits", asy
     await closeAll(server, [client]);
   }
 });
+
+Deno.test("EventClient gives up on an attempt the server never answers (connectTimeout)", async () => {
+  // Accepts TCP connections and never says a word.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) conns.push(conn);
+    } catch {
+      // listener closed
+    }
+  })();
+  const url = `ws://127.0.0.1:${listener.addr.port}/events`;
+  try {
+    const t0 = performance.now();
+    const client = new EventClient(url, {
+      connectTimeout: 150,
+      reconnect: { initialDelay: 10, maxDelay: 20, maxAttempts: 2 },
+    });
+    await assert.rejects(
+      withTimeout(client.ready(), 10_000, "give up"),
+      /Cannot connect to .*: 2 attempts failed \(last: connection attempt timed out after 150 ms\)/,
+    );
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed >= 290 && elapsed < 8000, `${elapsed} ms`);
+    assert.ok(conns.length >= 2);
+    await client.close();
+  } finally {
+    listener.close();
+    await accepting;
+    for (const conn of conns) conn.close();
+  }
+});

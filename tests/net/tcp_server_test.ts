@@ -148,7 +148,8 @@ Deno.test("serveTcp({ idleTimeout }): 50 silent connections are dropped while a 
   const errors: unknown[] = [];
   await using server = await serveTcp({
     port: 0,
-    idleTimeout: 300,
+    // Generous so the normal client's round trips never look idle on a busy machine.
+    idleTimeout: 1000,
     onError: (e) => errors.push(e),
     handler: echoFrames,
   });
@@ -172,7 +173,7 @@ Deno.test("serveTcp({ idleTimeout }): 50 silent connections are dropped while a 
   // The normal client may also have gone idle by now; count the silent ones.
   const timedOut = errors.filter((e) => e instanceof Deno.errors.TimedOut);
   assert.ok(timedOut.length >= 50, `${timedOut.length} idle drops reported`);
-  assert.match((timedOut[0] as Error).message, /idle for over 300 ms/);
+  assert.match((timedOut[0] as Error).message, /idle for over 1000 ms/);
 });
 
 Deno.test("serveTcp({ maxConnections }): extra clients wait until a slot frees", async () => {

@@ -143,11 +143,12 @@ Deno.test("DatagramSocket.request() retries when the server drops the first data
   });
   using client = DatagramSocket.bind();
   const reply = await client.request(server.addr, "again", {
-    timeout: 200,
+    timeout: 500,
     retries: 3,
   });
   assert.equal(decoder.decode(reply), "again");
-  assert.equal(seen, 2);
+  // 2 normally; 3 or 4 if a busy machine delayed a reply past the timeout
+  assert.ok(seen >= 2, `${seen} datagrams seen`);
 });
 
 Deno.test("DatagramSocket.request() throws Deno.errors.TimedOut after every attempt went unanswered", async () => {

@@ -26,6 +26,8 @@ interface Job {
   count?: number;
   items?: unknown[];
   maxsize?: number;
+  /** If set, items are strings `${n}:${"x".repeat(n % pad)}` (checked by consumers). */
+  pad?: number;
 }
 
 scope.onmessage = (event: MessageEvent<Job>) => {
@@ -36,7 +38,8 @@ scope.onmessage = (event: MessageEvent<Job>) => {
       case "produce": {
         let maxSeen = 0;
         for (let i = 0; i < job.count!; i++) {
-          queue.putSync(job.start! + i);
+          const n = job.start! + i;
+          queue.putSync(job.pad ? `${n}:${"x".repeat(n % job.pad)}` : n);
           const size = queue.qsize();
           if (size > maxSeen) maxSeen = size;
         }
@@ -47,7 +50,17 @@ scope.onmessage = (event: MessageEvent<Job>) => {
         const got: number[] = [];
         for (;;) {
           try {
-            got.push(queue.getSync() as number);
+            const item = queue.getSync();
+            if (typeof item === "string") {
+              const [head, tail] = item.split(":");
+              const n = Number(head);
+              if (tail !== "x".repeat(n % job.pad!)) {
+                throw new Error(`corrupt item ${item.slice(0, 40)}`);
+              }
+              got.push(n);
+            } else {
+              got.push(item as number);
+            }
           } catch (error) {
             if (error instanceof QueueClosed) break;
             throw error;

@@ -58,13 +58,6 @@ export function unclonable(): unknown {
   return { f: () => 1 };
 }
 
-export function crashLater(): string {
-  setTimeout(() => {
-    throw new Error("late crash");
-  }, 0);
-  return "returned";
-}
-
 /** Takes the RLock and then ends the way `how` says, still holding it. */
 export async function holdAndEnd(
   lock: RLock | Lock,

@@ -102,3 +102,11 @@ export async function serveRemote(
   }
   conn.close();
 }
+
+/** Adds 1 to a registered Counter n times through its generic proxy. */
+export async function addToCounter(
+  counter: { add(k: number): Promise<number> },
+  n: number,
+): Promise<void> {
+  for (let i = 0; i < n; i++) await counter.add(1);
+}

@@ -4,8 +4,14 @@ import { reviveValue } from "../../../concurrency/_share.ts";
 import type { ValueProxy } from "../../../ipc/manager_proxy.ts";
 import "../../../ipc/manager.ts";
 
-self.onmessage = async (event: MessageEvent) => {
+// Typed by hand: this file is also type-checked with the window lib.
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent) => void;
+  postMessage(message: unknown): void;
+};
+
+scope.onmessage = async (event: MessageEvent) => {
   const [value, n] = reviveValue(event.data) as [ValueProxy<number>, number];
   for (let i = 0; i < n; i++) await value.increment();
-  self.postMessage("done");
+  scope.postMessage("done");
 };

@@ -1,0 +1,101 @@
+// Pipe ends and socket connections handed to workers (Thread) and processes.
+import assert from "node:assert/strict";
+import { Thread } from "../../concurrency/thread.ts";
+import { Client, EOFError, Listener, Pipe, Process } from "../../ipc/mod.ts";
+import { withTimeout } from "../_helpers.ts";
+
+const FIXTURES = new URL("./_fixtures.ts", import.meta.url);
+
+Deno.test("Pipe end passed to a Thread arrives live (its port is transferred) and echoes", async () => {
+  const [here, there] = Pipe();
+  const t = new Thread({ module: FIXTURES, fn: "echo", args: [there] });
+  try {
+    t.start();
+    assert.equal(there.closed, true);
+    for (const v of [1, { a: new Set([2]) }, 3n]) {
+      await here.send(v);
+      assert.deepEqual(await withTimeout(here.recv(), 20_000), v);
+    }
+    here.close();
+    await withTimeout(t.join(), 20_000, "join");
+  } finally {
+    here.close();
+  }
+});
+
+Deno.test("Pipe(false) write end passed to a Thread: the worker sends, the parent receives", async () => {
+  const [reader, writer] = Pipe(false);
+  const t = new Thread({ module: FIXTURES, fn: "add", args: [writer, 20, 22] });
+  try {
+    t.start();
+    assert.equal(await withTimeout(reader.recv(), 20_000), 42);
+    await assert.rejects(withTimeout(reader.recv(), 20_000), EOFError);
+    await withTimeout(t.join(), 20_000);
+  } finally {
+    reader.close();
+  }
+});
+
+Deno.test("a socket Connection passed to a Thread is relayed through a port", async () => {
+  using listener = new Listener({
+    address: { hostname: "127.0.0.1", port: 0 },
+    authkey: "k",
+  });
+  const accepted = listener.accept();
+  const client = await withTimeout(
+    Client(listener.address, { authkey: "k" }),
+    20_000,
+  );
+  const server = await withTimeout(accepted, 20_000);
+  const t = new Thread({ module: FIXTURES, fn: "echoBytes", args: [server] });
+  try {
+    t.start();
+    for (const n of [0, 1, 70_000]) {
+      const m = new Uint8Array(n).fill(n % 256);
+      await client.sendBytes(m);
+      assert.deepEqual(await withTimeout(client.recvBytes(), 20_000), m);
+    }
+    client.close();
+    await withTimeout(t.join(), 20_000);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("a socket Connection passed to a Process is relayed; bytes echo intact", async () => {
+  using listener = new Listener({
+    address: { hostname: "127.0.0.1", port: 0 },
+    authkey: "k",
+  });
+  const accepted = listener.accept();
+  const client = await withTimeout(
+    Client(listener.address, { authkey: "k" }),
+    20_000,
+  );
+  const server = await withTimeout(accepted, 20_000);
+  const p = new Process({ module: FIXTURES, fn: "echoBytes", args: [server] });
+  try {
+    await withTimeout(p.start(), 30_000);
+    for (const n of [0, 1, 1 << 20]) {
+      const m = new Uint8Array(n).fill(7);
+      await client.sendBytes(m);
+      assert.deepEqual(await withTimeout(client.recvBytes(), 20_000), m);
+    }
+    client.close();
+    await withTimeout(p.join(), 30_000);
+    assert.equal(p.exitCode, 0);
+  } finally {
+    client.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("a closed Connection cannot be shared (TypeError)", async () => {
+  const [a, b] = Pipe();
+  a.close();
+  await assert.rejects(
+    () => new Process({ module: FIXTURES, fn: "add", args: [a] }).start(),
+    TypeError,
+  );
+  b.close();
+});

@@ -1,0 +1,228 @@
+// Process: the tutorials' multiprocessing.Process programs as tests.
+import assert from "node:assert/strict";
+import { Pipe, Process } from "../../ipc/mod.ts";
+import { runDeno, TEST_PERMISSIONS, withTimeout } from "../_helpers.ts";
+
+const FIXTURES = new URL("./_fixtures.ts", import.meta.url);
+
+// ---- construction
+Deno.test("new Process() validates its options with TypeError", () => {
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => new Process({} as any), TypeError);
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => new Process({ module: FIXTURES, args: 1 as any }),
+    TypeError,
+  );
+  const p = new Process({ module: FIXTURES, fn: "add" });
+  assert.match(p.name, /^Process-\d+$/);
+  assert.equal(p.exitCode, null);
+  assert.equal(p.isAlive(), false);
+  assert.equal(p.pid, undefined);
+});
+
+// ---- args
+Deno.test("Process runs fn with positional args and a pipe end; exitCode 0 after join()", async () => {
+  const [here, there] = Pipe();
+  const p = new Process({
+    module: FIXTURES,
+    fn: "add",
+    args: [there, 2, 40],
+    name: "adder",
+  });
+  try {
+    await withTimeout(p.start(), 30_000, "start");
+    assert.equal(there.closed, true); // the end moved to the child
+    assert.equal(typeof p.pid, "number");
+    assert.equal(await withTimeout(here.recv(), 30_000), 42);
+    await withTimeout(p.join(), 30_000, "join");
+    assert.equal(p.exitCode, 0);
+    assert.equal(p.isAlive(), false);
+  } finally {
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Process passes keyword-style args as an object", async () => {
+  const [here, there] = Pipe();
+  const p = new Process({
+    module: FIXTURES,
+    fn: "greet",
+    args: [there, { name: "Ada", greeting: "Hi" }],
+  });
+  try {
+    await withTimeout(p.start(), 30_000);
+    assert.equal(await withTimeout(here.recv(), 30_000), "Hi, Ada");
+    await withTimeout(p.join(), 30_000);
+  } finally {
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Process data isolation: a list mutated in the child is unchanged in the parent", async () => {
+  const list = [1, 2, 3];
+  const [here, there] = Pipe();
+  const p = new Process({
+    module: FIXTURES,
+    fn: "mutate",
+    args: [list, there],
+  });
+  try {
+    await withTimeout(p.start(), 30_000);
+    assert.deepEqual(await withTimeout(here.recv(), 30_000), [-1, 2, 3, 99]);
+    await withTimeout(p.join(), 30_000);
+    assert.deepEqual(list, [1, 2, 3]);
+  } finally {
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Process pipe end carries a conversation both ways (echo)", async () => {
+  const [here, there] = Pipe();
+  const p = new Process({ module: FIXTURES, fn: "echo", args: [there] });
+  try {
+    await withTimeout(p.start(), 30_000);
+    for (const v of [1, new Map([["a", 1n]]), "x".repeat(100_000)]) {
+      await here.send(v);
+      assert.deepEqual(await withTimeout(here.recv(), 30_000), v);
+    }
+    here.close(); // the child's loop ends at EOF
+    await withTimeout(p.join(), 30_000);
+    assert.equal(p.exitCode, 0);
+  } finally {
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+// ---- ordering
+Deno.test("Process join() waits for exactly that child: released in order 2, 0, 1, each join sees only its child gone", async () => {
+  const pipes = [0, 1, 2].map(() => Pipe());
+  const procs = pipes.map(([, child], i) =>
+    new Process({
+      module: FIXTURES,
+      fn: "finishWhenTold",
+      args: [child, `p${i}`],
+    })
+  );
+  try {
+    await withTimeout(
+      Promise.all(procs.map((p) => p.start())),
+      60_000,
+      "start all",
+    );
+    const finished: string[] = [];
+    for (const i of [2, 0, 1]) {
+      const [mine] = pipes[i];
+      await mine.send("go");
+      finished.push(await withTimeout(mine.recv<string>(), 30_000));
+      await withTimeout(procs[i].join(), 30_000, `join p${i}`);
+      assert.equal(procs[i].exitCode, 0);
+      const stillRunning = procs.filter((p, j) =>
+        j !== i && p.isAlive()
+      ).length;
+      assert.equal(stillRunning, 3 - finished.length);
+    }
+    assert.deepEqual(finished, ["p2", "p0", "p1"]);
+    assert.deepEqual(procs.map((p) => p.exitCode), [0, 0, 0]);
+  } finally {
+    for (const [mine] of pipes) mine.close();
+    for (const p of procs) await p[Symbol.asyncDispose]();
+  }
+});
+
+// ---- failures
+Deno.test("Process whose fn throws exits 1 and reports name, message and stack", async () => {
+  const p = new Process({ module: FIXTURES, fn: "fail", args: ["boom"] });
+  await withTimeout(p.start(), 30_000);
+  await withTimeout(p.join(), 30_000);
+  assert.equal(p.exitCode, 1);
+  assert.equal(p.error?.name, "RangeError");
+  assert.equal(p.error?.message, "boom");
+  assert.match(p.error?.stack ?? "", /_fixtures\.ts/);
+});
+
+Deno.test("Process.start() rejects when the export is missing; exitCode is 1", async () => {
+  const p = new Process({ module: FIXTURES, fn: "noSuchFunction" });
+  await assert.rejects(withTimeout(p.start(), 30_000), /noSuchFunction/);
+  await withTimeout(p.join(), 30_000);
+  assert.equal(p.exitCode, 1);
+  await assert.rejects(p.start(), TypeError); // started once already
+});
+
+// ---- signals
+Deno.test("Process.terminate() ends a running child with exitCode -15; kill() gives -9", async () => {
+  for (const [method, code] of [["terminate", -15], ["kill", -9]] as const) {
+    const p = new Process({ module: FIXTURES, fn: "sleepForever" });
+    try {
+      await withTimeout(p.start(), 30_000);
+      assert.equal(p.isAlive(), true);
+      await p.join({ timeout: 50 });
+      assert.equal(p.isAlive(), true); // join(timeout) returned with it running
+      p[method]();
+      await withTimeout(p.join(), 30_000);
+      assert.equal(p.exitCode, code);
+      p[method](); // no-op once exited
+    } finally {
+      await p[Symbol.asyncDispose]();
+    }
+  }
+});
+
+// ---- daemons
+const PARENT = `
+import { Pipe, Process } from ${
+  JSON.stringify(new URL("../../ipc/mod.ts", import.meta.url).href)
+};
+const [here, there] = Pipe();
+const p = new Process({ module: ${
+  JSON.stringify(FIXTURES.href)
+}, fn: "reportPidThenSleep", args: [there], daemon: true });
+await p.start();
+console.log(await here.recv());
+if (Deno.args[0] === "crash") Deno.kill(Deno.pid, "SIGKILL");
+// a normal exit: the daemon must not keep us alive
+`;
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT"); // signal 0 is not available; SIGCONT is harmless
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function daemonOutlives(mode: string): Promise<boolean> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/parent.ts`, PARENT);
+    const result = await runDeno(
+      ["run", ...TEST_PERMISSIONS, `${dir}/parent.ts`, mode],
+      { timeout: 60_000 },
+    );
+    const pid = Number(result.stdout.trim().split("\n").at(-1));
+    assert.ok(pid > 0, `no pid: ${result.stdout} ${result.stderr}`);
+    // The daemon notices EOF on its control channel and exits promptly.
+    const deadline = Date.now() + 20_000;
+    while (alive(pid) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const still = alive(pid);
+    if (still) Deno.kill(pid, "SIGKILL");
+    return still;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a daemon Process does not keep its parent alive and ends when the parent exits", async () => {
+  assert.equal(await daemonOutlives("exit"), false);
+});
+
+Deno.test("a daemon Process ends when its parent crashes (SIGKILL)", async () => {
+  assert.equal(await daemonOutlives("crash"), false);
+});
