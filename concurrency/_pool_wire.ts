@@ -6,8 +6,8 @@
  * | ---- | --------------------------------- | ------------------------------------- |
  * | 1    | `init` (module, initializer, ...) |                                       |
  * | 2    |                                   | `ready`, or `initError` (then exits)  |
- * | 3    | `run` (a batch of tasks)          |                                       |
- * | 4    | `abort` (a task id, optional)     | `results` (one or more, in order)     |
+ * | 3    | a run batch (flat array of tasks) |                                       |
+ * | 4    | `abort` (a task id, optional)     | results (flat array, in task order)   |
  * | 5    |                                   | `crash` (uncaught error), then `exit` |
 | 6    |                                   | `exit` from the `unload` handler      |
  *
@@ -56,10 +56,11 @@ export interface InitMessage {
   epoch: number;
 }
 
-export interface RunMessage {
-  t: "run";
-  tasks: WireTask[];
-}
+/**
+ * A batch of tasks, flat (cheaper to clone than objects):
+ * `[id, fn, mode, args, id, fn, mode, args, ...]`.
+ */
+export type RunMessage = unknown[];
 
 export interface AbortMessage {
   t: "abort";
@@ -76,7 +77,8 @@ export type WireResult =
 export type FromWorker =
   | { t: "ready" }
   | { t: "initError"; error: unknown }
-  | { t: "results"; results: WireResult[] }
+  /** Outcomes, flat: `[id, ok (1 | 0), value or error, ms, ...]`. */
+  | unknown[]
   | { t: "crash"; error: unknown }
   | { t: "exit" };
 

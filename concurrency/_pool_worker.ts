@@ -51,7 +51,37 @@ let running = false;
 let pending: WireResult[] = [];
 let pendingTransfer: Transferable[] = [];
 let pendingSince = 0;
-const controllers = new Map<number, AbortController>();
+let current: RunningTask | undefined;
+
+/** The running task's context; its AbortController is made only if the
+ * task asks for its signal (most tasks never do). */
+class RunningTask implements TaskContext {
+  #controller: AbortController | undefined;
+  constructor(readonly id: number, readonly fn: string) {}
+
+  #cancelled(): boolean {
+    return Atomics.load(cancelRing, this.id % CANCEL_RING) === this.id;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#cancelled()) this.#controller.abort(abortError());
+    }
+    return this.#controller.signal;
+  }
+
+  abort(): void {
+    const signal = this.signal;
+    if (!signal.aborted) this.#controller!.abort(abortError());
+  }
+
+  throwIfAborted(): void {
+    if (!this.#cancelled()) return;
+    this.abort();
+    throw this.signal.reason;
+  }
+}
 // deno-lint-ignore no-explicit-any
 const globals = globalThis as any;
 
@@ -61,7 +91,15 @@ function flush(): void {
   const transfer = pendingTransfer;
   pending = [];
   pendingTransfer = [];
-  self.postMessage({ t: "results", results }, transfer);
+  const flat: unknown[] = new Array(results.length * 4);
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    flat[4 * i] = r.id;
+    flat[4 * i + 1] = r.ok ? 1 : 0;
+    flat[4 * i + 2] = r.ok ? r.value : r.error;
+    flat[4 * i + 3] = r.ms;
+  }
+  self.postMessage(flat, transfer);
 }
 
 function abortError(): DOMException {
@@ -107,7 +145,42 @@ function lookup(name: string): TaskFunction {
   return fn as TaskFunction;
 }
 
-async function runOne(task: WireTask): Promise<void> {
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise ||
+    (typeof value === "object" && value !== null &&
+      typeof (value as PromiseLike<unknown>).then === "function");
+}
+
+function finish(id: number, ok: boolean, value: unknown, t0: number): void {
+  const ms = performance.now() - t0;
+  if (ok) pending.push({ id, ok: true, value: unwrapTransfer(value), ms });
+  else pending.push({ id, ok: false, error: cloneableError(value), ms });
+  current = undefined;
+  globals[TASK_CONTEXT] = undefined;
+  Atomics.store(words, base + W_STATE, STATE_IDLE);
+}
+
+/** Runs the rest of a chunk whose item `i` returned a promise. */
+async function finishChunk(
+  fn: TaskFunction,
+  task: WireTask,
+  args: unknown[],
+  out: unknown[],
+  first: PromiseLike<unknown>,
+): Promise<unknown[]> {
+  out.push(await first);
+  for (let i = out.length; i < args.length; i++) {
+    const item = args[i];
+    out.push(await (task.mode === 1 ? fn(item) : fn(...(item as unknown[]))));
+  }
+  return out;
+}
+
+/**
+ * Runs one task. Synchronous tasks complete before this returns (no
+ * promise, no microtask hop); an async one returns the promise of its end.
+ */
+function runOne(task: WireTask): Promise<void> | undefined {
   if (Atomics.load(cancelRing, task.id % CANCEL_RING) === task.id) {
     pending.push({
       id: task.id,
@@ -116,89 +189,71 @@ async function runOne(task: WireTask): Promise<void> {
       ms: 0,
       cancelled: true,
     });
-    return;
+    return undefined;
   }
-  const controller = new AbortController();
-  controllers.set(task.id, controller);
-  const context: TaskContext = {
-    id: task.id,
-    fn: task.fn,
-    signal: controller.signal,
-    throwIfAborted() {
-      if (
-        Atomics.load(cancelRing, task.id % CANCEL_RING) === task.id &&
-        !controller.signal.aborted
-      ) {
-        controller.abort(abortError());
-      }
-      controller.signal.throwIfAborted();
-    },
-  };
+  const context = new RunningTask(task.id, task.fn);
+  current = context;
   globals[TASK_CONTEXT] = context;
   Atomics.store(words, base + W_TASK, task.id);
   Atomics.store(words, base + W_STARTED, Date.now() - epoch);
   Atomics.store(words, base + W_STATE, STATE_RUNNING);
   const t0 = performance.now();
+  let value: unknown;
   try {
     const fn = lookup(task.fn);
-    let value: unknown;
     const args = needsRevive(task.args)
       ? reviveValue(task.args) as unknown[]
       : task.args;
     if (task.mode === 0) {
       value = fn(...args);
-      if (
-        value instanceof Promise ||
-        (typeof (value as PromiseLike<unknown>)?.then === "function")
-      ) {
-        flush();
-        value = await value;
-      }
-      value = unwrapTransfer(value);
     } else {
       const out: unknown[] = [];
-      for (const item of args) {
-        let v = task.mode === 1 ? fn(item) : fn(...(item as unknown[]));
-        if (
-          v instanceof Promise ||
-          (typeof (v as PromiseLike<unknown>)?.then === "function")
-        ) {
-          flush();
-          v = await v;
+      for (let i = 0; i < args.length; i++) {
+        const item = args[i];
+        const v = task.mode === 1 ? fn(item) : fn(...(item as unknown[]));
+        if (isThenable(v)) {
+          value = finishChunk(fn, task, args, out, v);
+          break;
         }
         out.push(v);
       }
-      value = out;
+      value ??= out;
     }
-    pending.push({ id: task.id, ok: true, value, ms: performance.now() - t0 });
   } catch (error) {
-    pending.push({
-      id: task.id,
-      ok: false,
-      error: cloneableError(error),
-      ms: performance.now() - t0,
-    });
-  } finally {
-    controllers.delete(task.id);
-    globals[TASK_CONTEXT] = undefined;
-    Atomics.store(words, base + W_STATE, STATE_IDLE);
+    finish(task.id, false, error, t0);
+    return undefined;
   }
+  if (!isThenable(value)) {
+    finish(task.id, true, value, t0);
+    return undefined;
+  }
+  // Hand over finished results before waiting: the task may crash the
+  // worker (uncaught error in a timer) while we wait.
+  flush();
+  return Promise.resolve(value).then(
+    (v) => finish(task.id, true, v, t0),
+    (e) => finish(task.id, false, e, t0),
+  );
 }
 
-async function drain(): Promise<void> {
+function drain(): void {
   if (running) return;
   running = true;
-  try {
-    while (queue.length > 0) {
-      const task = queue.shift()!;
-      if (pending.length === 0) pendingSince = performance.now();
-      await runOne(task);
-      if (performance.now() - pendingSince > 2) flush();
+  while (queue.length > 0) {
+    const task = queue.shift()!;
+    if (pending.length === 0) pendingSince = performance.now();
+    const waiting = runOne(task);
+    if (waiting) {
+      waiting.then(() => {
+        running = false;
+        drain();
+      });
+      return;
     }
-    flush();
-  } finally {
-    running = false;
+    if (performance.now() - pendingSince > 2) flush();
   }
+  flush();
+  running = false;
 }
 
 async function init(message: InitMessage): Promise<void> {
@@ -243,19 +298,24 @@ async function init(message: InitMessage): Promise<void> {
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
+  if (Array.isArray(message)) {
+    for (let i = 0; i < message.length; i += 4) {
+      queue.push({
+        id: message[i] as number,
+        fn: message[i + 1] as string,
+        mode: message[i + 2] as 0 | 1 | 2,
+        args: message[i + 3] as unknown[],
+      });
+    }
+    drain();
+    return;
+  }
   switch (message.t) {
     case "init":
       init(message);
       break;
-    case "run":
-      queue.push(...message.tasks);
-      drain();
-      break;
     case "abort": {
-      const controller = controllers.get(message.id);
-      if (controller && !controller.signal.aborted) {
-        controller.abort(abortError());
-      }
+      if (current?.id === message.id) current.abort();
       break;
     }
   }

@@ -26,7 +26,14 @@
  * died are skipped (CANCEL ring, HOLDER liveness). Waiters sleep on SEQ
  * (an event count) in slices of {@linkcode SLICE_MS}, so a dead owner or
  * dead ticket holder is noticed within one slice even though nobody wakes
- * them.
+ * them. Before its first sleep an acquirer spins ({@linkcode spinTake}) on
+ * plain loads for a moment, which keeps contended hand-offs cheap.
+ *
+ * Release stores the new STATE and, only if WAITERS > 0, bumps SEQ and
+ * notifies (one sleeper when no ticket is queued, all of them otherwise,
+ * since only the queue head may proceed). A waiter increments WAITERS
+ * before it reads SEQ and re-checks STATE, so a release either sees the
+ * waiter or the waiter sees the release: no lost wake-up.
  *
  * @module
  */
@@ -49,7 +56,7 @@ const HOLDER = CANCEL + RING;
 /** Words of an acquirable block. */
 export const CORE_WORDS = HOLDER + RING;
 /** A waiter that waited this long joins the FIFO queue. */
-export const STARVE_MS = 5;
+export const STARVE_MS = 1;
 /** Loads a blocking acquirer spins before it sleeps. */
 const SPIN = 100;
 /** Longest single sleep, so dead owners are noticed. */
@@ -184,7 +191,12 @@ class Attempt {
     Atomics.compareExchange(v, SERVING, t, (t + 1) | 0);
     this.#hasTicket = false;
     skipStale(v);
-    if (Atomics.load(v, WAITERS) > 1) wakeAll(v);
+    // The next ticket may proceed at once only if permits are left (a lock
+    // is held by us now; its release will wake the queue).
+    if (
+      Atomics.load(v, WAITERS) > 1 && Atomics.load(v, 0) === MAGIC.Semaphore &&
+      Atomics.load(v, STATE) > 0
+    ) wakeAll(v);
   }
 
   /** Leaves the slow path; gives the ticket up if still holding one. */

@@ -17,6 +17,7 @@ import {
   spinTake,
   STATE,
   type Take,
+  WAITERS,
   wake,
 } from "./_sync_core.ts";
 import {
@@ -337,7 +338,7 @@ export class Lock implements Shareable {
     if (Atomics.exchange(v, STATE, 0) === 0) {
       throw new TypeError("Cannot release lock: it is not held");
     }
-    wake(v);
+    if (Atomics.load(v, WAITERS) !== 0) wake(v);
   }
 
   /**

@@ -20,8 +20,6 @@ import {
   W_STARTED,
   W_STATE,
   W_TASK,
-  type WireResult,
-  type WireTask,
 } from "./_pool_wire.ts";
 import { shareValue, transferablesOf } from "./_share.ts";
 import { Deque } from "./_pool_deque.ts";
@@ -398,7 +396,12 @@ export class Pool implements AsyncDisposable {
   #onMessage(entry: PoolWorker, message: FromWorker): void {
     if (entry.dead) {
       // Late results of a replaced worker still settle their tasks.
-      if (message.t === "results") this.#settleResults(entry, message.results);
+      if (Array.isArray(message)) this.#settleResults(entry, message);
+      return;
+    }
+    if (Array.isArray(message)) {
+      this.#settleResults(entry, message);
+      this.#afterResults(entry);
       return;
     }
     switch (message.t) {
@@ -439,15 +442,21 @@ export class Pool implements AsyncDisposable {
     }
   }
 
-  #settleResults(entry: PoolWorker, results: WireResult[]): void {
-    for (const result of results) {
-      const index = entry.inflight.findIndex((t) => t.id === result.id);
+  /** Settles outcomes, flat: `[id, ok, value or error, ms, ...]`. */
+  #settleResults(entry: PoolWorker, results: unknown[]): void {
+    for (let i = 0; i < results.length; i += 4) {
+      const id = results[i] as number;
+      const inflight = entry.inflight;
+      const index = inflight[0]?.id === id
+        ? 0
+        : inflight.findIndex((t) => t.id === id);
       if (index < 0) continue;
-      const [task] = entry.inflight.splice(index, 1);
+      const task = index === 0
+        ? inflight.shift()!
+        : inflight.splice(index, 1)[0];
       entry.done++;
-      this.#avgMs = this.#avgMs * 0.9 + result.ms * 0.1;
-      if (result.ok) this.#settle(task, true, result.value);
-      else this.#settle(task, false, result.error);
+      this.#avgMs = this.#avgMs * 0.9 + (results[i + 3] as number) * 0.1;
+      this.#settle(task, results[i + 1] === 1, results[i + 2]);
     }
   }
 
@@ -576,7 +585,7 @@ export class Pool implements AsyncDisposable {
         // Share the queue fairly between workers.
         const share = Math.max(1, Math.ceil(this.#queue.length / this.#size));
         const take = Math.min(room, share);
-        const batch: WireTask[] = [];
+        const batch: unknown[] = [];
         const transfer: Transferable[] = [];
         for (let i = 0; i < take && this.#queue.length > 0; i++) {
           const task = this.#queue.shift()!;
@@ -587,16 +596,11 @@ export class Pool implements AsyncDisposable {
           task.slot = entry;
           entry.inflight.push(task);
           entry.sent++;
-          batch.push({
-            id: task.id,
-            fn: task.fn,
-            args: task.args,
-            mode: task.mode,
-          });
+          batch.push(task.id, task.fn, task.mode, task.args);
           transfer.push(...task.transfer);
         }
         if (batch.length > 0) {
-          this.#post(entry, { t: "run", tasks: batch }, transfer);
+          this.#post(entry, batch, transfer);
           progress = true;
         }
       }
@@ -604,16 +608,19 @@ export class Pool implements AsyncDisposable {
     this.#updateWatchdog();
   }
 
+  /**
+   * Starts the watchdog when tasks are in flight. It stops itself (in
+   * `#watch`) once nothing is in flight, rather than here, so that a stream
+   * of one-at-a-time tasks does not create and clear a timer per task.
+   */
   #updateWatchdog(): void {
+    if (this.#watchdog !== undefined || this.#terminated) return;
     const busy = this.#workers.some((w) =>
       w !== undefined && w.inflight.length > 0
     );
-    if (busy && this.#watchdog === undefined) {
+    if (busy) {
       const period = Math.max(5, Math.min(100, (this.#taskTimeout ?? 400) / 4));
       this.#watchdog = setInterval(() => this.#watch(), period);
-    } else if (!busy && this.#watchdog !== undefined) {
-      clearInterval(this.#watchdog);
-      this.#watchdog = undefined;
     }
   }
 
@@ -651,7 +658,13 @@ export class Pool implements AsyncDisposable {
         }
       }
     }
-    this.#updateWatchdog();
+    const busy = this.#workers.some((w) =>
+      w !== undefined && !w.dead && w.inflight.length > 0
+    );
+    if (!busy && this.#watchdog !== undefined) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+    }
   }
 
   // ---- tasks ---------------------------------------------------------------

@@ -40,6 +40,12 @@ async function upload(path: string): Promise<boolean> {
   );
   const name = path.split("/").pop()!;
   await framed.send(JSON.stringify({ name, size: data.length, sha256 }));
+  const goAhead = await framed.receive();
+  const verdict = goAhead && JSON.parse(new TextDecoder().decode(goAhead));
+  if (!verdict?.ok) {
+    console.log(`${name}: refused: ${verdict?.error ?? "connection closed"}`);
+    return false;
+  }
   for (let i = 0; i < data.length; i += 64 * 1024) {
     await framed.send(data.subarray(i, i + 64 * 1024));
   }

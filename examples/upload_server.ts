@@ -12,9 +12,11 @@
 //
 // Wire format (weft's LengthPrefixCodec, 4-byte length + payload), one
 // connection per file:
-//   client: JSON {"name", "size", "sha256"}, then data frames (<= 64 KiB),
-//           then one empty frame
-//   server: JSON {"ok": true, "savedAs", "sha256"} or {"ok": false, "error"}
+//   1. client: JSON {"name", "size", "sha256"}
+//   2. server: JSON {"ok": true} (go ahead) or {"ok": false, "error"} (and
+//      closes: too large, bad header)
+//   3. client: data frames (<= 64 KiB each), then one empty frame
+//   4. server: JSON {"ok": true, "savedAs", "sha256"} or {"ok": false, "error"}
 
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
@@ -65,6 +67,7 @@ async function receiveUpload(
   if (size > maxSize) {
     return { ok: false, error: `Too large: ${size} > ${maxSize} bytes` };
   }
+  await framed.send(JSON.stringify({ ok: true })); // go ahead
   const savedAs = storedName(name);
   const partial = `${dir}/.${savedAs}.partial`;
   const hash = createHash("sha256");

@@ -20,6 +20,7 @@ import {
   type ErrorInfo,
   type Frame,
 } from "./_manager_protocol.ts";
+import { BrokenBarrierError } from "../concurrency/barrier.ts";
 import { QueueEmpty, QueueFull } from "../concurrency/queue_errors.ts";
 import type { Channel } from "./_manager_transport.ts";
 import { EOFError } from "./_wire.ts";
@@ -223,6 +224,10 @@ function toRemoteError(info: ErrorInfo): Error {
       return new QueueEmpty(info.message, { cause: new RemoteError(info) });
     case "QueueFull":
       return new QueueFull(info.message, { cause: new RemoteError(info) });
+    case "BrokenBarrierError":
+      return new BrokenBarrierError(info.message, {
+        cause: new RemoteError(info),
+      });
   }
   return new RemoteError(info);
 }

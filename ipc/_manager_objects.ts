@@ -1,6 +1,7 @@
 /**
  * The objects a manager server holds (private): dict, list, Namespace,
- * Value, Queue, Lock, RLock, Semaphore, BoundedSemaphore, Event.
+ * Value, Queue, Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition,
+ * Barrier.
  *
  * The server is one event loop, so every method runs to completion before
  * another starts: compound operations (`increment`, `update`, `setdefault`)
@@ -610,6 +611,20 @@ export class LockObject extends ServerObject {
   override dropSession(session: Session): void {
     if (this.#holder === session) this.#handOff();
   }
+
+  heldBy(session: Session): boolean {
+    return this.#holder === session;
+  }
+
+  releaseFor(): number {
+    this.#handOff();
+    return 1;
+  }
+
+  async reacquire(ctx: CallContext): Promise<void> {
+    if (this.#holder === undefined) return this.#take(ctx.session);
+    await park(this.#waiters, ctx, Infinity);
+  }
 }
 
 /** Python's `RLock`: re-entrant per client connection. */
@@ -669,6 +684,22 @@ export class RLockObject extends ServerObject {
 
   override dropSession(session: Session): void {
     if (this.#owner === session) this.#handOff();
+  }
+
+  heldBy(session: Session): boolean {
+    return this.#owner === session;
+  }
+
+  releaseFor(): number {
+    const saved = this.#count;
+    this.#handOff();
+    return saved;
+  }
+
+  async reacquire(ctx: CallContext, saved: number): Promise<void> {
+    if (this.#owner === undefined) this.#take(ctx.session);
+    else await park(this.#waiters, ctx, Infinity);
+    this.#count = saved;
   }
 }
 
@@ -786,6 +817,177 @@ export class EventObject extends ServerObject {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Condition and Barrier
+
+/** What a Condition needs from its lock (a Lock or an RLock). */
+interface ConditionLock extends ServerObject {
+  acquire(ctx: CallContext, options?: unknown): Promise<boolean>;
+  release(ctx: CallContext): void;
+  heldBy(session: Session): boolean;
+  /** Releases completely for a wait; returns what to restore. */
+  releaseFor(session: Session): number;
+  /** Takes the lock back after a wait (waits as long as it takes). */
+  reacquire(ctx: CallContext, saved: number): Promise<void>;
+}
+
+/**
+ * Python's `Condition` over a manager `Lock` or `RLock` (a fresh `RLock`
+ * by default). `wait` and `notify` require the calling connection to hold
+ * the lock.
+ */
+export class ConditionObject extends ServerObject {
+  static readonly methods: ReadonlySet<string> = new Set([
+    "acquire",
+    "release",
+    "wait",
+    "notify",
+    "notifyAll",
+  ]);
+  #lock: ConditionLock;
+  #waiters: Parked<void>[] = [];
+
+  constructor(lock?: unknown) {
+    super();
+    if (lock === undefined || lock === null) {
+      this.#lock = new RLockObject() as unknown as ConditionLock;
+    } else if (lock instanceof LockObject || lock instanceof RLockObject) {
+      this.#lock = lock as unknown as ConditionLock;
+    } else {
+      throw new TypeError(
+        "Cannot create condition: its lock must be a manager Lock or RLock",
+      );
+    }
+  }
+
+  acquire(ctx: CallContext, options?: unknown): Promise<boolean> {
+    return this.#lock.acquire(ctx, options);
+  }
+
+  release(ctx: CallContext): void {
+    this.#lock.release(ctx);
+  }
+
+  #checkHeld(session: Session, what: string): void {
+    if (!this.#lock.heldBy(session)) {
+      throw new TypeError(
+        `Cannot ${what}: the condition's lock is not held by this connection`,
+      );
+    }
+  }
+
+  async wait(ctx: CallContext, options?: unknown): Promise<boolean> {
+    const { timeout } = waitSpec(options, "wait on condition");
+    this.#checkHeld(ctx.session, "wait on condition");
+    const saved = this.#lock.releaseFor(ctx.session);
+    let notified = false;
+    try {
+      notified = (await park(this.#waiters, ctx, timeout)).ok;
+    } finally {
+      await this.#lock.reacquire(ctx, saved);
+    }
+    return notified;
+  }
+
+  notify(ctx: CallContext, n: unknown = 1): number {
+    this.#checkHeld(ctx.session, "notify condition");
+    if (!Number.isInteger(n) || (n as number) < 0) {
+      throw new RangeError(
+        `Cannot notify condition: n must be an integer >= 0, got ${n}`,
+      );
+    }
+    const woken = this.#waiters.splice(0, n as number);
+    for (const waiter of woken) waiter.grant();
+    return woken.length;
+  }
+
+  notifyAll(ctx: CallContext): number {
+    return this.notify(ctx, this.#waiters.length);
+  }
+}
+
+function brokenBarrier(message: string): Error {
+  const error = new Error(message);
+  error.name = "BrokenBarrierError";
+  return error;
+}
+
+/**
+ * Python's `Barrier`: `wait` returns the arrival index (0 for the first);
+ * the last arrival releases everyone. A timeout, an abort or a dropped
+ * connection of a waiter breaks it (as an exception does in Python).
+ */
+export class BarrierObject extends ServerObject {
+  static readonly methods: ReadonlySet<string> = new Set([
+    "wait",
+    "reset",
+    "abort",
+    "broken",
+    "parties",
+    "nWaiting",
+  ]);
+  #parties: number;
+  #waiters: Parked<boolean>[] = [];
+  #broken = false;
+
+  constructor(parties: unknown) {
+    super();
+    if (!Number.isInteger(parties) || (parties as number) < 1) {
+      throw new RangeError(
+        `Cannot create barrier: parties must be an integer >= 1, got ${parties}`,
+      );
+    }
+    this.#parties = parties as number;
+  }
+
+  async wait(ctx: CallContext, options?: unknown): Promise<number> {
+    const { timeout } = waitSpec(options, "wait at barrier");
+    if (this.#broken) throw brokenBarrier("Cannot pass barrier: it is broken");
+    const index = this.#waiters.length;
+    if (index === this.#parties - 1) {
+      for (const waiter of this.#waiters.splice(0)) waiter.grant(true);
+      return index;
+    }
+    let result;
+    try {
+      result = await park(this.#waiters, ctx, timeout);
+    } catch (error) {
+      this.abort();
+      throw error;
+    }
+    if (!result.ok) {
+      this.abort();
+      throw brokenBarrier("Cannot pass barrier: timed out, so it broke");
+    }
+    if (!result.value) {
+      throw brokenBarrier("Cannot pass barrier: it was broken while waiting");
+    }
+    return index;
+  }
+
+  reset(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.grant(false);
+    this.#broken = false;
+  }
+
+  abort(): void {
+    this.#broken = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.grant(false);
+  }
+
+  broken(): boolean {
+    return this.#broken;
+  }
+
+  parties(): number {
+    return this.#parties;
+  }
+
+  nWaiting(): number {
+    return this.#waiters.length;
+  }
+}
+
 /** The built-in type ids. */
 export const BUILTIN_TYPES: ReadonlyMap<string, BuiltinType> = new Map<
   string,
@@ -800,4 +1002,6 @@ export const BUILTIN_TYPES: ReadonlyMap<string, BuiltinType> = new Map<
   ["RLock", RLockObject as unknown as BuiltinType],
   ["Semaphore", SemaphoreObject as unknown as BuiltinType],
   ["Event", EventObject as unknown as BuiltinType],
+  ["Condition", ConditionObject as unknown as BuiltinType],
+  ["Barrier", BarrierObject as unknown as BuiltinType],
 ]);

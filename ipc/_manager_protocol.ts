@@ -221,7 +221,44 @@ function base64ToBytes(text: string): Uint8Array {
  * circular references).
  */
 export function encodeBody(message: Request | Reply): Uint8Array {
-  return encoder.encode(JSON.stringify(toWire(message, new Set())));
+  // Most messages are plain JSON already: skip the copying walk for them.
+  const wire = isPlainJson(message, 0) ? message : toWire(message, new Set());
+  return encoder.encode(JSON.stringify(wire));
+}
+
+/**
+ * True if `value` survives `JSON.stringify` unchanged and needs no tag:
+ * strings, finite numbers (not -0), booleans, null, and arrays / plain
+ * objects of them (a few levels deep, no `$w` key).
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > 4) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!isPlainJson(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (key === TAG) return false;
+    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -267,14 +304,17 @@ export function decodeReply(body: Uint8Array): Reply {
 
 function decodeAny(body: Uint8Array): Record<string, unknown> {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(decoder.decode(body));
+    text = decoder.decode(body);
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new TypeError("Cannot decode manager message: it is not UTF-8 JSON", {
       cause,
     });
   }
-  const message = fromWire(parsed);
+  // Without a tag anywhere in the text, the parsed value is final.
+  const message = text.includes(`"${TAG}"`) ? fromWire(parsed) : parsed;
   if (typeof message !== "object" || message === null) {
     throw new TypeError("Cannot decode manager message: it is not an object");
   }

@@ -14,7 +14,9 @@ import {
   type ManagerAddress,
 } from "./_manager_net.ts";
 import {
+  BarrierProxy,
   BaseProxy,
+  ConditionProxy,
   DictProxy,
   EventProxy,
   ListProxy,
@@ -65,6 +67,8 @@ const PROXY_CLASSES: ReadonlyMap<
   ["RLock", RLockProxy],
   ["Semaphore", SemaphoreProxy],
   ["Event", EventProxy],
+  ["Condition", ConditionProxy],
+  ["Barrier", BarrierProxy],
 ]);
 
 /** Builds the right proxy class for `typeid` (private to weft). */

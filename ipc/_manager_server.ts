@@ -365,6 +365,16 @@ export class ManagerServer {
     let methods: ReadonlySet<string>;
     const builtin = BUILTIN_TYPES.get(typeid);
     if (builtin !== undefined) {
+      if (typeid === "Condition" && typeof args[0] === "number") {
+        // A Condition over an existing Lock/RLock, given by object id.
+        const lock = this.#objects.get(args[0]);
+        if (lock === undefined) {
+          throw new TypeError(
+            `Cannot create Condition: lock object ${args[0]} does not exist`,
+          );
+        }
+        args = [lock.object];
+      }
       object = new builtin(...args);
       methods = builtin.methods;
     } else {

@@ -22,6 +22,8 @@ import { objectProxy } from "./_manager_revive.ts";
 import { ManagerServer } from "./_manager_server.ts";
 import { memoryChannelPair } from "./_manager_transport.ts";
 import {
+  BarrierProxy,
+  ConditionProxy,
   DictProxy,
   EventProxy,
   ListProxy,
@@ -156,7 +158,8 @@ const SHUTDOWN_GRACE = 5_000;
 
 /**
  * A server holding shared objects — dict, list, Namespace, Value, Queue,
- * Lock, RLock, Semaphore, Event and registered classes — and the proxies to
+ * Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier and
+ * registered classes — and the proxies to
  * reach them from any process, worker or machine. Like Python's
  * `multiprocessing.Manager()`, except that every proxy method is async, and
  * locks held by a process that dies are released.
@@ -482,6 +485,39 @@ export class Manager implements AsyncDisposable {
   async Event(options?: CreateOptions): Promise<EventProxy> {
     const id = await this.#create<number>("Event", [], options);
     return new EventProxy(this.#link, id, "Event");
+  }
+
+  /**
+   * A shared `Condition` over `lock` (a `Lock` or `RLock` proxy of this
+   * manager), or over a fresh `RLock`.
+   */
+  async Condition(
+    lock?: LockProxy | RLockProxy,
+    options?: CreateOptions,
+  ): Promise<ConditionProxy> {
+    if (
+      lock !== undefined && !(lock instanceof LockProxy) &&
+      !(lock instanceof RLockProxy)
+    ) {
+      throw new TypeError(
+        "Cannot create Condition: lock must be a Lock or RLock proxy",
+      );
+    }
+    const id = await this.#create<number>(
+      "Condition",
+      lock === undefined ? [] : [lock.id],
+      options,
+    );
+    return new ConditionProxy(this.#link, id, "Condition");
+  }
+
+  /** A shared `Barrier` for `parties` callers. */
+  async Barrier(
+    parties: number,
+    options?: CreateOptions,
+  ): Promise<BarrierProxy> {
+    const id = await this.#create<number>("Barrier", [parties], options);
+    return new BarrierProxy(this.#link, id, "Barrier");
   }
 
   /**

@@ -136,7 +136,8 @@ export class BaseProxy {
 export class DictProxy<K = unknown, V = unknown> extends BaseProxy {
   /** The value for `key`, or `fallback` (default `undefined`). */
   get(key: K, fallback?: V): Promise<V | undefined> {
-    return this.call("get", [key, fallback]) as Promise<V | undefined>;
+    const args = fallback === undefined ? [key] : [key, fallback];
+    return this.call("get", args) as Promise<V | undefined>;
   }
   /** Sets `key` to `value`. */
   async set(key: K, value: V): Promise<void> {
@@ -182,7 +183,8 @@ export class DictProxy<K = unknown, V = unknown> extends BaseProxy {
   }
   /** Removes `key` and returns its value, or `fallback` when absent. */
   pop(key: K, fallback?: V): Promise<V | undefined> {
-    return this.call("pop", [key, fallback]) as Promise<V | undefined>;
+    const args = fallback === undefined ? [key] : [key, fallback];
+    return this.call("pop", args) as Promise<V | undefined>;
   }
   /** Adds `by` (default 1) to the number at `key` (0 when absent), atomically; returns the new value. */
   increment(key: K, by: number = 1): Promise<number> {
@@ -608,3 +610,84 @@ export type RemoteMethods<T> = {
  * ```
  */
 export type ObjectProxy<T> = BaseProxy & RemoteMethods<T>;
+
+/**
+ * A proxy to a `Condition` in a manager, over a manager `Lock` or `RLock`
+ * (a fresh `RLock` by default). Like Python's, `wait` and `notify` need the
+ * lock held by this connection (process or worker); `wait` releases it while
+ * waiting and holds it again when it resolves. An aborted `wait` rejects
+ * without the lock.
+ *
+ * @example
+ * ```ts
+ * import { Manager } from "@weft/weft/ipc";
+ *
+ * await using manager = await Manager.start();
+ * const cond = await manager.Condition();
+ * await cond.acquire();
+ * console.log(await cond.wait({ timeout: 10 })); // false (nobody notified)
+ * console.log(await cond.notify()); // 0 (nobody waiting)
+ * await cond.release();
+ * ```
+ */
+export class ConditionProxy extends AcquirableProxy {
+  /** Waits for a notify; resolves `false` on timeout. */
+  wait(options?: ProxyWaitOptions): Promise<boolean> {
+    return this.call("wait", waitArgs(options), {
+      signal: options?.signal,
+    }) as Promise<boolean>;
+  }
+  /** Wakes up to `n` waiters (default 1); resolves how many. */
+  notify(n: number = 1): Promise<number> {
+    return this.call("notify", [n]) as Promise<number>;
+  }
+  /** Wakes every waiter; resolves how many. */
+  notifyAll(): Promise<number> {
+    return this.call("notifyAll", []) as Promise<number>;
+  }
+}
+
+/**
+ * A proxy to a `Barrier` in a manager. `wait` resolves with the arrival
+ * index (0 for the first); a timeout, an abort, or a waiting process dying
+ * breaks the barrier, and waits then reject with `concurrency`'s
+ * `BrokenBarrierError`.
+ *
+ * @example
+ * ```ts
+ * import { Manager } from "@weft/weft/ipc";
+ *
+ * await using manager = await Manager.start();
+ * const barrier = await manager.Barrier(2);
+ * const indexes = await Promise.all([barrier.wait(), barrier.wait()]);
+ * console.log(indexes.sort()); // [0, 1]
+ * ```
+ */
+export class BarrierProxy extends BaseProxy {
+  /** Waits until `parties` callers are waiting; resolves the arrival index. */
+  wait(options?: ProxyWaitOptions): Promise<number> {
+    return this.call("wait", waitArgs(options), {
+      signal: options?.signal,
+    }) as Promise<number>;
+  }
+  /** Fails current waiters with `BrokenBarrierError` and un-breaks it. */
+  async reset(): Promise<void> {
+    await this.call("reset", []);
+  }
+  /** Breaks it: current and later waits reject until `reset`. */
+  async abort(): Promise<void> {
+    await this.call("abort", []);
+  }
+  /** True if broken. */
+  broken(): Promise<boolean> {
+    return this.call("broken", []) as Promise<boolean>;
+  }
+  /** Callers needed to pass. */
+  parties(): Promise<number> {
+    return this.call("parties", []) as Promise<number>;
+  }
+  /** Callers waiting now. */
+  nWaiting(): Promise<number> {
+    return this.call("nWaiting", []) as Promise<number>;
+  }
+}

@@ -53,6 +53,10 @@ export const CLOSE = {
   pingTimeout: 4000,
   /** Authentication failed or timed out: the client does not reconnect. */
   authFailed: 4001,
+  /** Sent by the client: the server broke the protocol (browsers cannot send 1002). */
+  clientProtocolError: 4002,
+  /** Sent by the client: a connection attempt took longer than `connectTimeout`. */
+  attemptTimeout: 4008,
 } as const;
 
 /** Longest accepted event name, in UTF-16 code units. */

@@ -484,13 +484,13 @@ export class EventClient implements AsyncDisposable {
       ws.onclose = null;
       ws.onmessage = null;
       try {
-        ws.close(4008, "Connection attempt timed out");
+        ws.close(CLOSE.attemptTimeout, "Connection attempt timed out");
       } catch {
         // not open yet: closing a connecting socket aborts it
       }
       this.#lost(
         ws,
-        4008,
+        CLOSE.attemptTimeout,
         `connection attempt timed out after ${this.#connectTimeout} ms`,
       );
     }, this.#connectTimeout);
@@ -545,11 +545,15 @@ export class EventClient implements AsyncDisposable {
     } catch (error) {
       if (ws !== this.#ws) return;
       try {
-        ws.close(4002, "Protocol error");
+        ws.close(CLOSE.clientProtocolError, "Protocol error");
       } catch {
         // already closing
       }
-      this.#lost(ws, 4002, `Protocol error: ${(error as Error).message}`);
+      this.#lost(
+        ws,
+        CLOSE.clientProtocolError,
+        `Protocol error: ${(error as Error).message}`,
+      );
     } finally {
       this.#draining = false;
     }
@@ -587,11 +591,15 @@ export class EventClient implements AsyncDisposable {
         ws.onclose = null;
         ws.onmessage = null;
         try {
-          ws.close(4000, "Ping timeout");
+          ws.close(CLOSE.pingTimeout, "Ping timeout");
         } catch {
           // already closing
         }
-        this.#lost(ws, 4000, "Ping timeout: the server went silent");
+        this.#lost(
+          ws,
+          CLOSE.pingTimeout,
+          "Ping timeout: the server went silent",
+        );
       } else this.#armWatchdog(ws);
     }, Math.max(left, 10));
   }
@@ -604,11 +612,15 @@ export class EventClient implements AsyncDisposable {
       packet = decodeFrame(message);
     } catch (error) {
       try {
-        ws.close(4002, "Protocol error");
+        ws.close(CLOSE.clientProtocolError, "Protocol error");
       } catch {
         // already closing
       }
-      this.#lost(ws, 4002, `Protocol error: ${(error as Error).message}`);
+      this.#lost(
+        ws,
+        CLOSE.clientProtocolError,
+        `Protocol error: ${(error as Error).message}`,
+      );
       return;
     }
     switch (packet.t) {
@@ -634,7 +646,11 @@ export class EventClient implements AsyncDisposable {
         });
         return;
       default:
-        this.#lost(ws, 4002, `Protocol error: unexpected "${packet.t}"`);
+        this.#lost(
+          ws,
+          CLOSE.clientProtocolError,
+          `Protocol error: unexpected "${packet.t}"`,
+        );
     }
   }
 

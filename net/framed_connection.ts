@@ -126,6 +126,7 @@ const MIN_READ = 16 * 1024;
 const COALESCE = 1024 * 1024;
 
 const encoder = new TextEncoder();
+const ignore = () => {};
 
 /**
  * Whole messages over a TCP connection: Python's "send the length, then the
@@ -183,7 +184,9 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
   #closed = false;
   #error: unknown = undefined;
   #sending: Promise<unknown> = Promise.resolve();
+  #sendsPending = 0;
   #receiving: Promise<unknown> = Promise.resolve();
+  #receivesPending = 0;
   #signal?: AbortSignal;
   #onAbort?: () => void;
 
@@ -238,31 +241,39 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    const run = this.#sending.then(async () => {
+    // Sends run one after the other; the common case (none in flight)
+    // starts at once instead of waiting a turn behind a resolved promise.
+    const run = this.#sendsPending++ === 0
+      ? this.#transmit(header, payload)
+      : this.#sending.then(() => this.#transmit(header, payload));
+    this.#sending = run.catch(ignore);
+    return run;
+  }
+
+  async #transmit(header: Uint8Array, payload: Uint8Array): Promise<void> {
+    try {
       this.#check("send");
       const trailer = this.codec.trailer;
       const total = header.length + payload.length + trailer.length;
-      try {
-        if (total <= COALESCE) {
-          if (this.#sendBuf.length < total) {
-            this.#sendBuf = new Uint8Array(Math.max(total, 4096));
-          }
-          const buf = this.#sendBuf;
-          buf.set(header, 0);
-          buf.set(payload, header.length);
-          buf.set(trailer, header.length + payload.length);
-          await this.#writeAll(buf.subarray(0, total));
-        } else {
-          await this.#writeAll(header);
-          await this.#writeAll(payload);
-          await this.#writeAll(trailer);
+      if (total <= COALESCE) {
+        if (this.#sendBuf.length < total) {
+          this.#sendBuf = new Uint8Array(Math.max(total, 4096));
         }
-      } catch (error) {
-        throw this.#translate(error, "send");
+        const buf = this.#sendBuf;
+        buf.set(header, 0);
+        buf.set(payload, header.length);
+        buf.set(trailer, header.length + payload.length);
+        await this.#writeAll(buf.subarray(0, total));
+      } else {
+        await this.#writeAll(header);
+        await this.#writeAll(payload);
+        await this.#writeAll(trailer);
       }
-    });
-    this.#sending = run.catch(() => {});
-    return run;
+    } catch (error) {
+      throw this.#translate(error, "send");
+    } finally {
+      this.#sendsPending--;
+    }
   }
 
   /**
@@ -271,22 +282,34 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
    * `reuseBuffer`, frames up to 1 MiB are views valid until the next call).
    */
   receive(): Promise<Uint8Array | null> {
-    const run = this.#receiving.then(() => this.#receiveOne());
-    this.#receiving = run.catch(() => {});
+    const run = this.#receivesPending++ === 0
+      ? this.#receiveNext()
+      : this.#receiving.then(() => this.#receiveNext());
+    this.#receiving = run.catch(ignore);
     return run;
   }
 
   /** Yields frames until the peer closes; the loop ending (or breaking out) closes the connection. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    try {
-      while (true) {
-        const frame = await this.receive();
-        if (frame === null) return;
-        yield frame;
-      }
-    } finally {
-      this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    // Hand-written rather than an async generator: one promise per frame.
+    return {
+      next: () =>
+        this.receive().then(
+          (frame): IteratorResult<Uint8Array> => {
+            if (frame !== null) return { value: frame, done: false };
+            this.close();
+            return { value: undefined, done: true };
+          },
+          (error) => {
+            this.close();
+            throw error;
+          },
+        ),
+      return: (): Promise<IteratorResult<Uint8Array>> => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
   }
 
   /** Closes the connection (idempotent). Pending calls reject with a `TypeError`. */
@@ -304,6 +327,14 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  async #receiveNext(): Promise<Uint8Array | null> {
+    try {
+      return await this.#receiveOne();
+    } finally {
+      this.#receivesPending--;
+    }
   }
 
   async #receiveOne(): Promise<Uint8Array | null> {

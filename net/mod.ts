@@ -5,7 +5,8 @@
  * {@linkcode FramedConnection}, {@linkcode readExactly}), servers with
  * connection limits, idle timeouts, graceful shutdown and real threads
  * ({@linkcode serveTcp}), and UDP with size checks and retries
- * ({@linkcode serveUdp}, {@linkcode DatagramSocket}).
+ * ({@linkcode serveUdp}, {@linkcode DatagramSocket}); plus a WebSocket
+ * event server and client ({@linkcode serveEvents}, {@linkcode EventClient}).
  *
  * Servers listen on 127.0.0.1 unless told otherwise. Needs `--allow-net`;
  * UDP, `reusePort` and `serveTcp({ threads })` also need `--unstable-net`

@@ -13,9 +13,11 @@ import type { ByteStream } from "./framed_connection.ts";
  * {@linkcode readExactly} accept it) and adds what a server needs:
  *
  * - `idleTimeout`: a `read()` or `write()` that waits longer than this many
- *   milliseconds closes the connection and rejects with
- *   `Deno.errors.TimedOut` (Python's `socket.settimeout` for every call), so
- *   a silent or slow client cannot hold a slot forever.
+ *   milliseconds (with no other read or write making progress meanwhile)
+ *   closes the connection and rejects with `Deno.errors.TimedOut` (Python's
+ *   `socket.settimeout` for every call), so a silent or slow client cannot
+ *   hold a slot forever. Time the handler spends between calls is not
+ *   counted. The drop may come up to one timer tick late, never early.
  * - `signal`: aborts when the server starts shutting down; a long-running
  *   handler should finish its current exchange and return.
  *
@@ -56,6 +58,7 @@ export class ServedConnection implements ByteStream, Disposable {
   #timedOut = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pending = 0;
+  #lastProgress = 0;
 
   /** @internal Built by the server; not meant to be constructed by users. */
   constructor(
@@ -77,12 +80,27 @@ export class ServedConnection implements ByteStream, Disposable {
 
   /** Reads up to `p.length` bytes; `null` when the client closed its side. */
   read(p: Uint8Array): Promise<number | null> {
+    if (this.idleTimeout === undefined && !this.#closed) {
+      return this.raw.read(p).catch((error) => this.#rethrow("read", error));
+    }
     return this.#io("read", () => this.raw.read(p));
   }
 
   /** Writes some of `p`; resolves with the count written. */
   write(p: Uint8Array): Promise<number> {
+    if (this.idleTimeout === undefined && !this.#closed) {
+      return this.raw.write(p).catch((error) => this.#rethrow("write", error));
+    }
     return this.#io("write", () => this.raw.write(p));
+  }
+
+  #rethrow(action: string, error: unknown): never {
+    if (this.#closed) {
+      throw new TypeError(`Cannot ${action}: the connection is closed`, {
+        cause: error,
+      });
+    }
+    throw error;
   }
 
   /** Half-closes: the client reads end-of-stream, this side can still read. */
@@ -115,25 +133,12 @@ export class ServedConnection implements ByteStream, Disposable {
         : new TypeError(`Cannot ${action}: the connection is closed`);
     }
     const limit = this.idleTimeout;
-    if (limit === undefined) {
-      try {
-        return await op();
-      } catch (error) {
-        if (this.#closed) {
-          throw new TypeError(`Cannot ${action}: the connection is closed`, {
-            cause: error,
-          });
-        }
-        throw error;
-      }
-    }
+    if (limit === undefined) return await op(); // closed: op() rejects
     this.#pending++;
-    this.#clearTimer();
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timedOut = true;
-      this.close();
-    }, limit);
+    this.#lastProgress = performance.now();
+    // One timer per connection, re-armed lazily (#checkIdle) rather than
+    // created and cleared around every read and write.
+    this.#timer ??= setTimeout(this.#checkIdle, limit);
     try {
       return await op();
     } catch (error) {
@@ -146,9 +151,23 @@ export class ServedConnection implements ByteStream, Disposable {
       throw error;
     } finally {
       this.#pending--;
-      if (this.#pending === 0) this.#clearTimer();
+      this.#lastProgress = performance.now();
     }
   }
+
+  /** Drops the connection if an operation has waited `idleTimeout` ms without progress. */
+  #checkIdle = (): void => {
+    this.#timer = undefined;
+    if (this.#closed || this.#pending === 0) return; // next operation re-arms
+    const limit = this.idleTimeout!;
+    const idle = performance.now() - this.#lastProgress;
+    if (idle >= limit - 1) {
+      this.#timedOut = true;
+      this.close();
+    } else {
+      this.#timer = setTimeout(this.#checkIdle, limit - idle);
+    }
+  };
 
   #idleError(action: string, cause?: unknown): Error {
     return new Deno.errors.TimedOut(

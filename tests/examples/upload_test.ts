@@ -86,36 +86,64 @@ Deno.test("examples/upload_*.ts: many clients upload at once, each file stored a
     }
     assert.deepEqual(stored.sort(), expected.sort());
 
-    // A wrong checksum and an oversize announcement are refused, nothing kept.
+    // A wrong checksum is refused after the data, an oversize announcement
+    // before any data; nothing is kept.
     const codec = new LengthPrefixCodec({
       headerBytes: 4,
       maxFrameSize: 64 * 1024,
     });
-    for (
-      const [header, error] of [
-        [
-          { name: "bad.bin", size: 3, sha256: "0".repeat(64) },
-          /Checksum mismatch/,
-        ],
-        [
-          { name: "huge.bin", size: 2_000_000, sha256: "0".repeat(64) },
-          /Too large/,
-        ],
-      ] as const
-    ) {
+    const decode = (frame: Uint8Array | null) =>
+      JSON.parse(new TextDecoder().decode(frame!));
+    {
       using framed = new FramedConnection(
         await Deno.connect({ hostname: "127.0.0.1", port: Number(port) }),
         codec,
       );
-      await framed.send(JSON.stringify(header));
+      await framed.send(
+        JSON.stringify({ name: "bad.bin", size: 3, sha256: "0".repeat(64) }),
+      );
+      assert.deepEqual(decode(await framed.receive()), { ok: true });
       await framed.send(new Uint8Array([1, 2, 3]));
       await framed.send(new Uint8Array(0));
-      const reply = JSON.parse(
-        new TextDecoder().decode((await framed.receive())!),
-      );
+      const reply = decode(await framed.receive());
       assert.equal(reply.ok, false);
-      assert.match(reply.error, error);
+      assert.match(reply.error, /Checksum mismatch/);
     }
+    {
+      using framed = new FramedConnection(
+        await Deno.connect({ hostname: "127.0.0.1", port: Number(port) }),
+        codec,
+      );
+      await framed.send(
+        JSON.stringify({
+          name: "huge.bin",
+          size: 2_000_000,
+          sha256: "0".repeat(64),
+        }),
+      );
+      const reply = decode(await framed.receive());
+      assert.equal(reply.ok, false);
+      assert.match(reply.error, /Too large: 2000000 > 1000000 bytes/);
+    }
+    await Deno.writeFile(`${dir}/big.bin`, new Uint8Array(1_200_000));
+    const big = await runDeno(
+      [
+        "run",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        example("upload_client.ts"),
+        "--port",
+        port,
+        `${dir}/big.bin`,
+      ],
+      { timeout: 30_000 },
+    );
+    assert.equal(big.code, 1);
+    assert.equal(
+      big.stdout,
+      "big.bin: refused: Too large: 1200000 > 1000000 bytes\n",
+    );
+
     const names = [];
     for await (const entry of Deno.readDir(uploads)) names.push(entry.name);
     assert.equal(names.length, 12, "no partial or refused file is left");

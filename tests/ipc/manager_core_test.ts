@@ -16,7 +16,10 @@ import { memoryChannelPair } from "../../ipc/_manager_transport.ts";
 import { RemoteError } from "../../ipc/manager_error.ts";
 import { EOFError } from "../../ipc/_wire.ts";
 import { QueueEmpty, QueueFull } from "../../concurrency/queue_errors.ts";
+import { BrokenBarrierError } from "../../concurrency/barrier.ts";
 import type {
+  BarrierProxy,
+  ConditionProxy,
   DictProxy,
   EventProxy,
   ListProxy,
@@ -430,6 +433,67 @@ Deno.test("Event proxy: wait() resolves on set(), false on timeout", async () =>
     assert.equal(await other.isSet(), true);
     await event.clear();
     assert.equal(await event.isSet(), false);
+  });
+});
+
+Deno.test("Condition proxy: wait() releases the lock, notify() wakes it holding the lock again", async () => {
+  await withServer(async (_server, a, b) => {
+    const cond = await a.create<ConditionProxy>("Condition");
+    const other = makeProxy(b.link, cond.id, "Condition") as ConditionProxy;
+    await rejectsRemote(cond.wait(), "TypeError", /lock is not held/);
+    await rejectsRemote(cond.notify(), "TypeError", /lock is not held/);
+    await cond.acquire();
+    const waiting = cond.wait({ timeout: 5000 });
+    // The waiter gave the lock up, so another connection can take it.
+    assert.equal(await other.acquire({ timeout: 2000 }), true);
+    const state = probe(waiting);
+    assert.equal(await other.notify(), 1);
+    await flushMicrotasks();
+    assert.equal(state.settled, false); // it needs the lock back first
+    await other.release();
+    assert.equal(await waiting, true);
+    assert.equal(await other.acquire({ timeout: 0 }), false);
+    assert.equal(await cond.wait({ timeout: 10 }), false);
+    assert.equal(await cond.notifyAll(), 0);
+    await cond.release();
+  });
+});
+
+Deno.test("Condition proxy: over an existing Lock, given by its proxy id", async () => {
+  await withServer(async (_server, a) => {
+    const lock = await a.create<LockProxy>("Lock");
+    const cond = await a.create<ConditionProxy>("Condition", lock.id);
+    await cond.acquire();
+    assert.equal(await lock.locked(), true);
+    await cond.release();
+    assert.equal(await lock.locked(), false);
+    await rejectsRemote(
+      a.client.call(ROOT_ID, "create", ["Condition", [999]]),
+      "TypeError",
+      /does not exist/,
+    );
+  });
+});
+
+Deno.test("Barrier proxy: the last arrival releases all; a timeout breaks it for everyone", async () => {
+  await withServer(async (_server, a, b) => {
+    const barrier = await a.create<BarrierProxy>("Barrier", 3);
+    const other = makeProxy(b.link, barrier.id, "Barrier") as BarrierProxy;
+    const indexes = await Promise.all([
+      barrier.wait(),
+      other.wait(),
+      barrier.wait(),
+    ]);
+    assert.deepEqual(indexes.sort(), [0, 1, 2]);
+    assert.equal(await barrier.parties(), 3);
+    const first = other.wait();
+    await assert.rejects(barrier.wait({ timeout: 20 }), BrokenBarrierError);
+    await assert.rejects(first, BrokenBarrierError);
+    assert.equal(await barrier.broken(), true);
+    await assert.rejects(other.wait(), BrokenBarrierError);
+    await barrier.reset();
+    assert.equal(await barrier.broken(), false);
+    assert.equal(await barrier.nWaiting(), 0);
   });
 });
 

@@ -94,6 +94,43 @@ Deno.test("Manager.start(): ticket grabbing — 10 buyers, 1 ticket, a lock: exa
   assert.equal((await buyers.toArray()).length, 1);
 });
 
+Deno.test("Manager.start(): 3 producer and 3 consumer processes on a bounded proxied Queue lose and duplicate nothing", async () => {
+  await using manager = await Manager.start();
+  const queue = await manager.Queue<number>({ maxsize: 5 });
+  const seen = await manager.list<number>();
+  const consumers = Array.from(
+    { length: 3 },
+    () => new Process({ module: TASKS, fn: "consume", args: [queue, seen] }),
+  );
+  try {
+    await withTimeout(
+      Promise.all(consumers.map((p) => p.start())),
+      30_000,
+      "consumers start",
+    );
+    await runAll(
+      "produce",
+      [[queue, 1, 60], [queue, 2, 60], [queue, 3, 60]],
+      "3 producers",
+    );
+    for (let i = 0; i < consumers.length; i++) await queue.put(-1);
+    await withTimeout(
+      Promise.all(consumers.map((p) => p.join())),
+      30_000,
+      "consumers finish",
+    );
+    assert.ok(consumers.every((p) => p.exitCode === 0));
+  } finally {
+    for (const p of consumers) if (p.isAlive()) p.kill();
+  }
+  const items = (await seen.toArray()).sort((a, b) => a - b);
+  const expected = [1, 2, 3].flatMap((me) =>
+    Array.from({ length: 60 }, (_, i) => me * 1000 + i)
+  );
+  assert.deepEqual(items, expected);
+  assert.equal(await queue.qsize(), 0);
+});
+
 Deno.test("Manager.serve(): one process serves on 127.0.0.1, two others join with the authkey, a third with a wrong key is refused", async () => {
   const authkey = "tests-" + crypto.randomUUID();
   const [here, there] = Pipe();

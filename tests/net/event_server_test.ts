@@ -199,6 +199,53 @@ Deno.test("emit({ skip }) leaves out the sender; emit({ to }) reaches one client
   }
 });
 
+Deno.test("stress: 20 clients x 50 room messages each, skip sender: nothing lost, duplicated or reordered", async () => {
+  const server = startServer({
+    onConnection(socket) {
+      socket.join("busy");
+      socket.on("say", (msg) => {
+        server.emit("said", msg, { room: "busy", skip: socket });
+      });
+    },
+  });
+  const clients = await connectMany(server.url, 20);
+  try {
+    const PER = 50;
+    const got = clients.map(() => new Map<number, number[]>());
+    clients.forEach((c, i) =>
+      c.on("said", (msg) => {
+        const [from, n] = msg as [number, number];
+        const list = got[i].get(from) ?? [];
+        list.push(n);
+        got[i].set(from, list);
+      })
+    );
+    // every client fires all its messages at once, concurrently; the last
+    // one asks for an ack, which also means the server has relayed the rest
+    await withTimeout(
+      Promise.all(clients.map(async (c, i) => {
+        for (let n = 0; n < PER - 1; n++) c.emit("say", [i, n]);
+        await c.emit("say", [i, PER - 1], { ack: true });
+      })),
+      20_000,
+      "all messages relayed",
+    );
+    const markers = clients.map((c) => nextEvent(c, "marker", 10_000));
+    server.emit("marker");
+    await Promise.all(markers);
+    const expected = Array.from({ length: PER }, (_, n) => n);
+    got.forEach((bySender, i) => {
+      assert.equal(bySender.has(i), false, `client ${i} heard itself`);
+      assert.equal(bySender.size, 19, `client ${i} senders`);
+      for (const [from, list] of bySender) {
+        assert.deepEqual(list, expected, `client ${i} from ${from}`);
+      }
+    });
+  } finally {
+    await closeAll(server, clients);
+  }
+});
+
 Deno.test("leave() and closeRoom() remove members; a closed client leaves its rooms", async () => {
   let sockets: EventSocket[] = [];
   const server = startServer({

@@ -244,6 +244,24 @@ Deno.test("FramedConnection.receive() rejects a header announcing more than maxF
   await assert.rejects(framed.receive(), RangeError);
 });
 
+Deno.test("FramedConnection: a frame of exactly maxFrameSize passes, one byte more is refused on send", async () => {
+  const codec = new LengthPrefixCodec({ maxFrameSize: 10 });
+  const stream = chunkStream([codec.encode(new Uint8Array(10))]);
+  const framed = new FramedConnection(stream, codec);
+  assert.equal((await framed.receive())!.length, 10);
+  await assert.rejects(
+    framed.send(new Uint8Array(11)),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /11 bytes exceeds maxFrameSize 10/.test(e.message),
+  );
+  assert.equal(
+    framed.closed,
+    false,
+    "a refused send does not close the connection",
+  );
+});
+
 Deno.test("FramedConnection.receive() rejects an 8-byte header beyond MAX_SAFE_INTEGER as malformed", async () => {
   const codec = new LengthPrefixCodec({ headerBytes: 8 });
   const framed = new FramedConnection(

@@ -176,6 +176,27 @@ Deno.test("serveTcp({ idleTimeout }): 50 silent connections are dropped while a 
   assert.match((timedOut[0] as Error).message, /idle for over 1000 ms/);
 });
 
+Deno.test("serveTcp({ idleTimeout }): time the handler spends between reads is not idle time", async () => {
+  const errors: unknown[] = [];
+  await using server = await serveTcp({
+    port: 0,
+    idleTimeout: 100,
+    onError: (e) => errors.push(e),
+    handler: async (conn) => {
+      await new Promise((resolve) => setTimeout(resolve, 400)); // busy, no I/O
+      const buf = new Uint8Array(1);
+      await conn.read(buf); // the byte is already there
+      await conn.write(buf);
+    },
+  });
+  using client = await Deno.connect(server.addr);
+  await client.write(new Uint8Array([42]));
+  const buf = new Uint8Array(1);
+  assert.equal(await withTimeout(client.read(buf), 5000), 1);
+  assert.equal(buf[0], 42);
+  assert.deepEqual(errors, []);
+});
+
 Deno.test("serveTcp({ maxConnections }): extra clients wait until a slot frees", async () => {
   await using server = await serveTcp({
     port: 0,

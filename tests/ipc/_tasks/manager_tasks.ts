@@ -3,6 +3,7 @@ import type {
   DictProxy,
   ListProxy,
   LockProxy,
+  QueueProxy,
   ValueProxy,
 } from "../../../ipc/manager_proxy.ts";
 import { Manager } from "../../../ipc/manager.ts";
@@ -109,4 +110,27 @@ export async function addToCounter(
   n: number,
 ): Promise<void> {
   for (let i = 0; i < n; i++) await counter.add(1);
+}
+
+/** Puts `count` items tagged with `me` into the queue. */
+export async function produce(
+  queue: QueueProxy<number>,
+  me: number,
+  count: number,
+): Promise<void> {
+  for (let i = 0; i < count; i++) await queue.put(me * 1000 + i);
+}
+
+/** Gets items until a `-1` sentinel, recording each in `seen`. */
+export async function consume(
+  queue: QueueProxy<number>,
+  seen: ListProxy<number>,
+): Promise<void> {
+  const mine: number[] = [];
+  while (true) {
+    const item = await queue.get({ timeout: 30_000 });
+    if (item === -1) break;
+    mine.push(item);
+  }
+  await seen.extend(mine);
 }
