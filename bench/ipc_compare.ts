@@ -35,6 +35,7 @@ async function measure(conn: Connection): Promise<Result> {
     await conn.recvBytes();
   }
   const rtPerSec = RT_COUNT / ((performance.now() - t0) / 1000);
+  console.error(`  ${rtPerSec.toFixed(0)} round trips/s`);
   const big = new Uint8Array(BULK_SIZE).fill(2);
   await conn.sendBytes(big);
   await conn.recvBytes();
@@ -106,6 +107,10 @@ def echo(conn):
     except EOFError:
         pass
 
+def echo_child(parent_end, conn):
+    parent_end.close()  # else the parent's close() never reaches us as EOF
+    echo(conn)
+
 def tcp_echo(address, authkey):
     echo(Client(address, authkey=authkey))
 
@@ -131,7 +136,7 @@ if __name__ == "__main__":
     t = threading.Thread(target=echo, args=(b,)); t.start()
     out["threads"] = measure(a); a.close(); t.join()
     a, b = Pipe()
-    p = Process(target=echo, args=(b,)); p.start(); b.close()
+    p = Process(target=echo_child, args=(a, b)); p.start(); b.close()
     out["processes"] = measure(a); a.close(); p.join()
     import os
     key = os.urandom(32)
@@ -143,7 +148,10 @@ if __name__ == "__main__":
 `;
 
 async function python(): Promise<Record<string, Result> | undefined> {
-  const candidates = [`${Deno.env.get("HOME")}/.pyenv/versions/3.12.1/bin/python3`, "python3"];
+  const candidates = [
+    `${Deno.env.get("HOME")}/.pyenv/versions/3.12.1/bin/python3`,
+    "python3",
+  ];
   for (const exe of candidates) {
     try {
       const dir = await Deno.makeTempDir();
@@ -156,13 +164,18 @@ async function python(): Promise<Record<string, Result> | undefined> {
         stderr: "inherit",
       }).spawn();
       const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(JSON.stringify([RT_COUNT, RT_SIZE, BULK_SIZE, BULK_COUNT]) + "\n"));
+      await w.write(
+        new TextEncoder().encode(
+          JSON.stringify([RT_COUNT, RT_SIZE, BULK_SIZE, BULK_COUNT]) + "\n",
+        ),
+      );
       await w.close();
       const out = await child.output();
       await Deno.remove(dir, { recursive: true });
       if (out.success) {
         const version = new TextDecoder().decode(
-          (await new Deno.Command(exe, { args: ["--version"], stdout: "piped" }).output()).stdout,
+          (await new Deno.Command(exe, { args: ["--version"], stdout: "piped" })
+            .output()).stdout,
         ).trim();
         console.log(`Python: ${version} (${exe})`);
         return JSON.parse(new TextDecoder().decode(out.stdout));
@@ -174,24 +187,35 @@ async function python(): Promise<Record<string, Result> | undefined> {
   return undefined;
 }
 
-const weft = {
-  workers: await weftWorkers(),
-  processes: await weftProcesses(),
-  tcp: await weftTcp(),
-};
+const progress = (what: string) => console.error(`measuring ${what}...`);
+progress("weft Pipe between workers");
+const workers = await weftWorkers();
+progress("weft Pipe between processes");
+const processes = await weftProcesses();
+progress("weft TCP");
+const tcp = await weftTcp();
+progress("Python");
+const weft = { workers, processes, tcp };
 const py = await python();
 const rows: [string, Result, Result | undefined][] = [
-  ["Pipe between workers | Python: Pipe between threads", weft.workers, py?.threads],
+  ["Pipe between workers (Python: threads)", weft.workers, py?.threads],
   ["Pipe between processes", weft.processes, py?.processes],
   ["TCP Listener/Client (authkey), peer in a child process", weft.tcp, py?.tcp],
 ];
 const f = (n: number | undefined) => n === undefined ? "-" : n.toFixed(0);
-const r = (a: number, b: number | undefined) => b === undefined ? "-" : `${(a / b).toFixed(2)}x`;
-console.log(`\n${RT_COUNT} round trips of ${RT_SIZE} B; ${BULK_COUNT} round trips of 1 MiB (MB/s = MiB echoed per second)\n`);
-console.log("| case | weft rt/s | Python rt/s | ratio | weft MB/s | Python MB/s | ratio |");
+const r = (a: number, b: number | undefined) =>
+  b === undefined ? "-" : `${(a / b).toFixed(2)}x`;
+console.log(
+  `\n${RT_COUNT} round trips of ${RT_SIZE} B; ${BULK_COUNT} round trips of 1 MiB (MB/s = MiB echoed per second)\n`,
+);
+console.log(
+  "| case | weft rt/s | Python rt/s | ratio | weft MB/s | Python MB/s | ratio |",
+);
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const [name, w, p] of rows) {
   console.log(
-    `| ${name} | ${f(w.rtPerSec)} | ${f(p?.rtPerSec)} | ${r(w.rtPerSec, p?.rtPerSec)} | ${f(w.mbPerSec)} | ${f(p?.mbPerSec)} | ${r(w.mbPerSec, p?.mbPerSec)} |`,
+    `| ${name} | ${f(w.rtPerSec)} | ${f(p?.rtPerSec)} | ${
+      r(w.rtPerSec, p?.rtPerSec)
+    } | ${f(w.mbPerSec)} | ${f(p?.mbPerSec)} | ${r(w.mbPerSec, p?.mbPerSec)} |`,
   );
 }

@@ -1,10 +1,12 @@
 // Manager proxy round trips per second: weft's Manager vs Python's
-// multiprocessing.Manager, with a shared dict, 1 and 4 client processes,
-// on this machine, in one run. Each client waits at a proxied barrier, then
-// makes N sequential `get` calls on the dict proxy; throughput is
-// (clients x N) / (slowest client's time).
+// multiprocessing.Manager, with a shared dict, on this machine, in one run:
+// 1 and 4 client processes making sequential calls, and 1 client process
+// with 8 calls in flight (weft: 8 async loops over its one multiplexed
+// connection; Python: 8 threads, each with its own proxy connection). Each
+// client waits at a proxied barrier, then makes N `get` calls on the dict
+// proxy; throughput is (clients x N) / (slowest client's time).
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env bench/manager_compare.ts [--calls 4000] [--python python3]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env bench/manager_compare.ts [--calls 8000] [--rounds 3] [--python python3]
 //
 // The same file is the weft client process (`--client`), which reads its
 // proxies from stdin.
@@ -25,31 +27,48 @@ const PERMISSIONS = [
   "--allow-env",
 ];
 
+const WARMUP = 2000;
+
 async function client(): Promise<void> {
   const text = await new Response(Deno.stdin.readable).text();
   const { args } = JSON.parse(text);
-  const [dict, ready, go, times, calls] = reviveValue(args) as [
+  const [dict, ready, go, times, calls, inFlight] = reviveValue(args) as [
     DictProxy<string, number>,
     ValueProxy<number>,
     EventProxy,
     ListProxy<number>,
     number,
+    number,
   ];
-  for (let i = 0; i < 2000; i++) await dict.get("key");
+  const loop = async (n: number) => {
+    for (let i = 0; i < n; i++) await dict.get("key");
+  };
+  const run = (n: number) =>
+    Promise.all(
+      Array.from({ length: inFlight }, () => loop(Math.round(n / inFlight))),
+    );
+  await run(WARMUP);
   await ready.increment();
   await go.wait();
   const start = performance.now();
-  for (let i = 0; i < calls; i++) await dict.get("key");
+  await run(calls);
   await times.push(performance.now() - start);
 }
 
-async function weft(clients: number, calls: number): Promise<number> {
+async function weft(
+  clients: number,
+  calls: number,
+  inFlight: number,
+): Promise<number> {
   await using manager = await Manager.start();
   const dict = await manager.dict<string, number>({ key: 1 });
   const ready = await manager.Value(0);
   const go = await manager.Event();
   const times = await manager.list<number>();
-  const args = shareValue([dict, ready, go, times, calls], "process");
+  const args = shareValue(
+    [dict, ready, go, times, calls, inFlight],
+    "process",
+  );
   const children = Array.from({ length: clients }, () => {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", ...PERMISSIONS, import.meta.filename!, "--client"],
@@ -75,25 +94,35 @@ async function weft(clients: number, calls: number): Promise<number> {
 }
 
 const PYTHON_SOURCE = `
-import sys, time
+import sys, time, threading
 from multiprocessing import Manager, Process
 
-def client(d, barrier, times, calls):
-    for _ in range(2000):
+def loop(d, n):
+    for _ in range(n):
         d.get("key")
+
+def run(d, n, in_flight):
+    # A proxy opens one connection per thread: threads give calls in flight.
+    if in_flight == 1:
+        return loop(d, n)
+    ts = [threading.Thread(target=loop, args=(d, n // in_flight)) for _ in range(in_flight)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+
+def client(d, barrier, times, calls, in_flight):
+    run(d, ${WARMUP}, in_flight)
     barrier.wait()
     start = time.perf_counter()
-    for _ in range(calls):
-        d.get("key")
+    run(d, calls, in_flight)
     times.append(time.perf_counter() - start)
 
 if __name__ == "__main__":
-    clients, calls = int(sys.argv[1]), int(sys.argv[2])
+    clients, calls, in_flight = (int(a) for a in sys.argv[1:4])
     with Manager() as m:
         d = m.dict({"key": 1})
         barrier = m.Barrier(clients)
         times = m.list()
-        ps = [Process(target=client, args=(d, barrier, times, calls)) for _ in range(clients)]
+        ps = [Process(target=client, args=(d, barrier, times, calls, in_flight)) for _ in range(clients)]
         for p in ps: p.start()
         for p in ps: p.join()
         print(clients * calls / max(times))
@@ -103,9 +132,16 @@ async function python(
   executable: string,
   clients: number,
   calls: number,
+  inFlight: number,
 ): Promise<number> {
   const out = await new Deno.Command(executable, {
-    args: ["-c", PYTHON_SOURCE, String(clients), String(calls)],
+    args: [
+      "-c",
+      PYTHON_SOURCE,
+      String(clients),
+      String(calls),
+      String(inFlight),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -117,7 +153,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      calls: { type: "string", default: "4000" },
+      calls: { type: "string", default: "8000" },
       python: { type: "string", default: "python3" },
       rounds: { type: "string", default: "3" },
     },
@@ -131,29 +167,27 @@ async function main(): Promise<void> {
     }).output()).stdout,
   ).trim();
   console.log(
-    `Manager dict.get round trips/s (best of ${rounds}), ${calls} calls per client; weft on Deno ${Deno.version.deno} vs ${version}`,
+    `Manager dict.get round trips/s (best of ${rounds}), ${calls} calls in all per row; weft on Deno ${Deno.version.deno} vs ${version}`,
   );
   console.log(
-    "| clients | weft (calls/s) | Python (calls/s) | weft / Python |",
+    "| client processes | calls in flight each | weft (calls/s) | Python (calls/s) | weft / Python |",
   );
-  console.log(
-    "| ------: | -------------: | ---------------: | ------------: |",
-  );
-  for (const clients of [1, 4]) {
-    const perClient = Math.round(calls / clients);
+  console.log("| ---: | ---: | ---: | ---: | ---: |");
+  for (const [clients, inFlight] of [[1, 1], [4, 1], [1, 8]]) {
+    const perClient = Math.round(calls / clients / inFlight) * inFlight;
     let best = 0;
     let bestPython = 0;
     for (let round = 0; round < rounds; round++) {
-      best = Math.max(best, await weft(clients, perClient));
+      best = Math.max(best, await weft(clients, perClient, inFlight));
       bestPython = Math.max(
         bestPython,
-        await python(values.python!, clients, perClient),
+        await python(values.python!, clients, perClient, inFlight),
       );
     }
     console.log(
-      `| ${clients} | ${Math.round(best)} | ${Math.round(bestPython)} | ${
-        (best / bestPython).toFixed(2)
-      }x |`,
+      `| ${clients} | ${inFlight} | ${Math.round(best)} | ${
+        Math.round(bestPython)
+      } | ${(best / bestPython).toFixed(2)}x |`,
     );
   }
 }

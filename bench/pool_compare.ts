@@ -241,7 +241,7 @@ console.log(
   `load average at end: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}\n`,
 );
 console.log(
-  "| contender | tasks/s | vs piscina | round trip p50 (µs) | vs piscina |",
+  "| contender | tasks/s | vs piscina (higher is better) | round trip p50 (µs) | vs piscina (lower is better) |",
 );
 console.log("| --- | ---: | ---: | ---: | ---: |");
 for (const r of results) {

@@ -166,6 +166,12 @@ class Attempt {
       if (((s - this.#ticket) | 0) > 0) {
         // Our ticket was skipped (we looked dead for a moment): queue again.
         this.#hasTicket = false;
+        Atomics.compareExchange(
+          v,
+          HOLDER + (this.#ticket & (RING - 1)),
+          this.#me,
+          0,
+        );
         continue;
       }
       return NONE;
@@ -173,15 +179,33 @@ class Attempt {
     return NONE;
   }
 
+  /**
+   * Joins the queue. The ticket's HOLDER slot is claimed *before* NEXT is
+   * advanced, and only the slot's claimant advances NEXT past it, so a
+   * thread that dies in between leaves a slot whose dead claimant the next
+   * taker replaces, and one that dies after leaves its ident for
+   * `skipStale` to find: no ticket is ever anonymous.
+   */
   #takeTicket(): boolean {
     const v = this.#v;
-    const n = Atomics.load(v, NEXT);
-    if (((n - Atomics.load(v, SERVING)) | 0) >= RING) return false;
-    if (Atomics.compareExchange(v, NEXT, n, (n + 1) | 0) !== n) return false;
-    Atomics.store(v, HOLDER + (n & (RING - 1)), this.#me);
-    this.#ticket = n;
-    this.#hasTicket = true;
-    return true;
+    const me = this.#me;
+    for (let tries = 0; tries < 4; tries++) {
+      const n = Atomics.load(v, NEXT);
+      if (((n - Atomics.load(v, SERVING)) | 0) >= RING) return false;
+      const slot = HOLDER + (n & (RING - 1));
+      const prev = Atomics.compareExchange(v, slot, 0, me);
+      if (prev !== 0) {
+        if (isIdentAlive(prev)) continue; // someone is taking ticket n
+        if (Atomics.compareExchange(v, slot, prev, me) !== prev) continue;
+      }
+      if (Atomics.compareExchange(v, NEXT, n, (n + 1) | 0) === n) {
+        this.#ticket = n;
+        this.#hasTicket = true;
+        return true;
+      }
+      Atomics.compareExchange(v, slot, me, prev); // n was stale: undo
+    }
+    return false;
   }
 
   #consume(): void {

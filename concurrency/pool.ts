@@ -413,10 +413,6 @@ export class Pool implements AsyncDisposable {
       case "initError":
         this.#onInitError(entry, message.error);
         break;
-      case "results":
-        this.#settleResults(entry, message.results);
-        this.#afterResults(entry);
-        break;
       case "crash": {
         const cause = message.error;
         const detail = cause instanceof Error
@@ -510,6 +506,11 @@ export class Pool implements AsyncDisposable {
    */
   #onDeath(entry: PoolWorker, error: unknown, runningId?: number): void {
     if (entry.dead) return;
+    if (!entry.ready) {
+      // Died while loading: replacing it would loop forever.
+      this.#onInitError(entry, error);
+      return;
+    }
     const base = entry.slot * STATE_WORDS;
     const state = Atomics.load(this.#state, base + W_STATE);
     const current = runningId ??
@@ -550,6 +551,15 @@ export class Pool implements AsyncDisposable {
   }
 
   // ---- dispatch ----------------------------------------------------------
+
+  #idleWorker(): boolean {
+    for (const entry of this.#workers) {
+      if (entry && entry.ready && !entry.dead && entry.inflight.length === 0) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
@@ -740,7 +750,15 @@ export class Pool implements AsyncDisposable {
         signal.addEventListener("abort", task.onAbort, { once: true });
       }
       this.#queue.push(task);
-      this.#schedulePump();
+      // A lone task on an idle pool goes out now (latency); a burst of
+      // calls in one tick is batched by the microtask pump (throughput).
+      if (
+        this.#queue.length === 1 && !this.#pumpScheduled && this.#idleWorker()
+      ) {
+        this.#pump();
+      } else {
+        this.#schedulePump();
+      }
     });
   }
 

@@ -86,6 +86,9 @@ export class ManagerClient {
         const frame = await this.#channel.recv();
         if (frame === null) break;
         this.#settle(frame);
+        for (let more; (more = this.#channel.tryRecv()) !== undefined;) {
+          this.#settle(more);
+        }
       }
     } catch (error) {
       cause = error;

@@ -19,7 +19,6 @@ interface Config {
   authkey: string;
   hostname: string;
   port: number;
-  modules?: [string, string, string][];
 }
 
 async function readLine(

@@ -157,6 +157,11 @@ export class ManagerServer {
         }
         if (frame === null) break;
         this.#handle(session, frame);
+        // Handle everything already buffered in one go: the replies then
+        // leave together.
+        for (let more; (more = channel.tryRecv()) !== undefined;) {
+          this.#handle(session, more);
+        }
       }
     } finally {
       this.#endSession(session);

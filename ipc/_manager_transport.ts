@@ -51,6 +51,8 @@ export interface Channel {
   send(id: number, body: Uint8Array): void;
   /** The next frame, or `null` once the other side is gone. */
   recv(): Promise<Frame | null>;
+  /** A frame available without waiting, or `undefined`. */
+  tryRecv(): Frame | undefined;
   /** Closes both directions; idempotent. */
   close(): void;
   /** True once {@linkcode Channel.close} ran or the peer went away. */
@@ -97,6 +99,10 @@ class MemoryEnd implements Channel {
         ? { id, oversize: size }
         : { id, body: body.slice() },
     );
+  }
+
+  tryRecv(): Frame | undefined {
+    return this.#inbox.shift();
   }
 
   recv(): Promise<Frame | null> {
@@ -186,11 +192,16 @@ export class SocketChannel implements Channel {
 
   #push(bytes: Uint8Array): void {
     this.#outbox.push(bytes);
-    if (!this.#pumping) this.#pump();
+    if (!this.#pumping) {
+      // Start writing after the current burst of work, so replies (or
+      // requests) produced together leave in one write: the send syscall
+      // is most of the cost of a small frame.
+      this.#pumping = true;
+      queueMicrotask(() => this.#pump());
+    }
   }
 
   async #pump(): Promise<void> {
-    this.#pumping = true;
     try {
       while (this.#outbox.length > 0 && !this.#closed) {
         const batch = this.#outbox;
@@ -304,6 +315,19 @@ export class SocketChannel implements Channel {
       4,
     ).getUint32(0);
     return Math.max(1, 4 + Math.min(length, this.#maxFrame) - available);
+  }
+
+  /**
+   * A frame already buffered, or `undefined` (never reads). A malformed
+   * header closes the channel here; the next `recv` then reports EOF.
+   */
+  tryRecv(): Frame | undefined {
+    if (this.#closed) return undefined;
+    try {
+      return this.#parse();
+    } catch {
+      return undefined;
+    }
   }
 
   recv(): Promise<Frame | null> {

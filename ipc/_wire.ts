@@ -277,6 +277,7 @@ export class PortTransport implements Transport {
   #unrefTimer: ReturnType<typeof setTimeout> | undefined;
 
   #started = false;
+  #refd = false;
 
   constructor(port: MessagePort, pending: Uint8Array[] = [], eof = false) {
     this.#port = port;
@@ -312,11 +313,12 @@ export class PortTransport implements Transport {
   }
 
   #wait(): { promise: Promise<void>; cancel(): void } {
-    if (this.#unrefTimer !== undefined) {
-      clearTimeout(this.#unrefTimer);
-      this.#unrefTimer = undefined;
+    // A pending unref timer stays: it re-checks for waiters when it fires,
+    // so a busy channel never pays a ref()/unref() pair per message.
+    if (!this.#refd) {
+      this.#refd = true;
+      this.#port.ref?.();
     }
-    this.#port.ref?.();
     let wake!: () => void;
     const promise = new Promise<void>((resolve) => wake = resolve);
     this.#waiters.push(wake);
@@ -334,7 +336,10 @@ export class PortTransport implements Transport {
     if (this.#waiters.length > 0 || this.#unrefTimer !== undefined) return;
     this.#unrefTimer = setTimeout(() => {
       this.#unrefTimer = undefined;
-      if (this.#waiters.length === 0 && !this.#closed) this.#port.unref?.();
+      if (this.#waiters.length === 0 && !this.#closed && this.#refd) {
+        this.#refd = false;
+        this.#port.unref?.();
+      }
     }, 0);
   }
 

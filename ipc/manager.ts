@@ -311,7 +311,9 @@ export class Manager implements AsyncDisposable {
   /**
    * Serves a manager from this process on a TCP address (or Unix socket),
    * for other processes and machines that know the authkey. This process
-   * uses it through the returned `Manager` without a socket.
+   * uses it through the returned `Manager` without a socket. Proxies shared
+   * from here carry the bound address: listen on a concrete interface
+   * address (not `0.0.0.0`) if they travel to other machines.
    *
    * @example
    * ```ts
@@ -386,11 +388,12 @@ export class Manager implements AsyncDisposable {
     return this.#closing !== undefined || this.#client.closed;
   }
 
-  async #create<P>(
+  /** Creates (or finds by name) an object; resolves its id. */
+  async #create(
     typeid: string,
     args: unknown[],
     options?: CreateOptions,
-  ): Promise<P> {
+  ): Promise<number> {
     const name = options?.name;
     if (name !== undefined && typeof name !== "string") {
       throw new TypeError(`Cannot create ${typeid}: "name" must be a string`);
@@ -400,7 +403,7 @@ export class Manager implements AsyncDisposable {
       args,
       name,
     ]) as { id: number };
-    return id as unknown as P;
+    return id;
   }
 
   /** A shared `dict` (Map semantics, primitive keys), optionally pre-filled. */
@@ -408,7 +411,7 @@ export class Manager implements AsyncDisposable {
     initial?: Map<K, V> | [K, V][] | Record<string, V>,
     options?: CreateOptions,
   ): Promise<DictProxy<K, V>> {
-    const id = await this.#create<number>("dict", [initial], options);
+    const id = await this.#create("dict", [initial], options);
     return new DictProxy<K, V>(this.#link, id, "dict");
   }
 
@@ -417,7 +420,7 @@ export class Manager implements AsyncDisposable {
     initial?: T[],
     options?: CreateOptions,
   ): Promise<ListProxy<T>> {
-    const id = await this.#create<number>("list", [initial], options);
+    const id = await this.#create("list", [initial], options);
     return new ListProxy<T>(this.#link, id, "list");
   }
 
@@ -426,7 +429,7 @@ export class Manager implements AsyncDisposable {
     initial?: Partial<NoInfer<T>>,
     options?: CreateOptions,
   ): Promise<NamespaceProxy<T>> {
-    const id = await this.#create<number>("Namespace", [initial], options);
+    const id = await this.#create("Namespace", [initial], options);
     return new NamespaceProxy<T>(this.#link, id, "Namespace");
   }
 
@@ -435,7 +438,7 @@ export class Manager implements AsyncDisposable {
     initial: T,
     options?: CreateOptions,
   ): Promise<ValueProxy<T>> {
-    const id = await this.#create<number>("Value", [initial], options);
+    const id = await this.#create("Value", [initial], options);
     return new ValueProxy<T>(this.#link, id, "Value");
   }
 
@@ -443,7 +446,7 @@ export class Manager implements AsyncDisposable {
   async Queue<T = unknown>(
     options?: CreateOptions & { maxsize?: number },
   ): Promise<QueueProxy<T>> {
-    const id = await this.#create<number>(
+    const id = await this.#create(
       "Queue",
       [{ maxsize: options?.maxsize ?? 0 }],
       options,
@@ -453,13 +456,13 @@ export class Manager implements AsyncDisposable {
 
   /** A shared `Lock`. */
   async Lock(options?: CreateOptions): Promise<LockProxy> {
-    const id = await this.#create<number>("Lock", [], options);
+    const id = await this.#create("Lock", [], options);
     return new LockProxy(this.#link, id, "Lock");
   }
 
   /** A shared `RLock` (re-entrant per connection). */
   async RLock(options?: CreateOptions): Promise<RLockProxy> {
-    const id = await this.#create<number>("RLock", [], options);
+    const id = await this.#create("RLock", [], options);
     return new RLockProxy(this.#link, id, "RLock");
   }
 
@@ -468,7 +471,7 @@ export class Manager implements AsyncDisposable {
     value: number = 1,
     options?: CreateOptions,
   ): Promise<SemaphoreProxy> {
-    const id = await this.#create<number>("Semaphore", [value, false], options);
+    const id = await this.#create("Semaphore", [value, false], options);
     return new SemaphoreProxy(this.#link, id, "Semaphore");
   }
 
@@ -477,13 +480,13 @@ export class Manager implements AsyncDisposable {
     value: number = 1,
     options?: CreateOptions,
   ): Promise<SemaphoreProxy> {
-    const id = await this.#create<number>("Semaphore", [value, true], options);
+    const id = await this.#create("Semaphore", [value, true], options);
     return new SemaphoreProxy(this.#link, id, "Semaphore");
   }
 
   /** A shared `Event`. */
   async Event(options?: CreateOptions): Promise<EventProxy> {
-    const id = await this.#create<number>("Event", [], options);
+    const id = await this.#create("Event", [], options);
     return new EventProxy(this.#link, id, "Event");
   }
 
@@ -503,7 +506,7 @@ export class Manager implements AsyncDisposable {
         "Cannot create Condition: lock must be a Lock or RLock proxy",
       );
     }
-    const id = await this.#create<number>(
+    const id = await this.#create(
       "Condition",
       lock === undefined ? [] : [lock.id],
       options,
@@ -516,7 +519,7 @@ export class Manager implements AsyncDisposable {
     parties: number,
     options?: CreateOptions,
   ): Promise<BarrierProxy> {
-    const id = await this.#create<number>("Barrier", [parties], options);
+    const id = await this.#create("Barrier", [parties], options);
     return new BarrierProxy(this.#link, id, "Barrier");
   }
 
@@ -563,7 +566,7 @@ export class Manager implements AsyncDisposable {
     args: unknown[] = [],
     options?: CreateOptions,
   ): Promise<ObjectProxy<T>> {
-    const id = await this.#create<number>(typeid, args, options);
+    const id = await this.#create(typeid, args, options);
     return objectProxy<T>(this.#link, id, typeid);
   }
 

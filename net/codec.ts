@@ -101,6 +101,18 @@ export interface LengthPrefixCodecOptions {
  * Frames each message as an unsigned length header followed by the payload:
  * the format of Python's `sock.sendall(struct.pack('!I', len(data)) + data)`.
  *
+ * | bytes              | content                                              |
+ * | ------------------ | ---------------------------------------------------- |
+ * | 0 .. headerBytes-1 | payload length n, unsigned, big-endian by default    |
+ * | headerBytes .. +n  | payload                                              |
+ *
+ * | step | sender                         | receiver                                          |
+ * | ---- | ------------------------------ | ------------------------------------------------- |
+ * | 1    | writes header + payload (once) | reads until `headerBytes` bytes are buffered      |
+ * | 2    |                                | n > maxFrameSize: `RangeError`, connection closed |
+ * | 3    |                                | reads until n payload bytes are buffered          |
+ * | 4    |                                | EOF before that: `IncompleteReadError`            |
+ *
  * The header is read first, checked against `maxFrameSize` before a single
  * payload byte is buffered (a hostile peer announcing 4 GiB costs nothing),
  * and 8-byte lengths above `Number.MAX_SAFE_INTEGER` are rejected as

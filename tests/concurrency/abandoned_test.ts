@@ -105,3 +105,46 @@ Deno.test("guard() on an abandoned lock rejects with AbandonedLockError, lock he
   assert.equal(lock.locked, true);
   lock.release();
 });
+
+// White-box: the queue's ticket ring (words 4 NEXT, 5 SERVING, 72.. HOLDER).
+const NEXT = 4, HOLDER = 8 + 64;
+const DEAD = 0x7ffffff0; // an ident no live thread has
+
+Deno.test("a queue ticket left by a dead thread is skipped, not waited on forever", async () => {
+  const lock = new Lock();
+  const words = new Int32Array(lock.buffer, lock.byteOffset);
+  lock.acquireSync();
+  // a dead thread took ticket 0 and died before being served
+  Atomics.store(words, HOLDER + 0, DEAD);
+  Atomics.store(words, NEXT, 1);
+  const waiting = lock.acquire();
+  await sleep(20);
+  lock.release();
+  assert.equal(
+    await withTimeout(waiting, 10_000, "waiter behind a dead ticket"),
+    true,
+  );
+  lock.release();
+  assert.equal(lock.tryAcquire(), true); // queue drained
+  lock.release();
+});
+
+Deno.test("a ticket slot claimed by a thread that died before queueing is reclaimed", async () => {
+  const lock = new Lock();
+  const words = new Int32Array(lock.buffer, lock.byteOffset);
+  lock.acquireSync();
+  // a dead thread claimed the slot of ticket 0 but never advanced NEXT
+  Atomics.store(words, HOLDER + 0, DEAD);
+  const waiting = lock.acquire();
+  await withTimeout(
+    (async () => {
+      while (Atomics.load(words, NEXT) === 0) await sleep(2);
+    })(),
+    10_000,
+    "waiter to take over the slot and queue",
+  );
+  assert.equal(Atomics.load(words, HOLDER + 0), currentThreadId());
+  lock.release();
+  assert.equal(await withTimeout(waiting, 10_000), true);
+  lock.release();
+});

@@ -310,3 +310,35 @@ Deno.test("the main event loop keeps ticking while Lock.acquire() waits for a wo
     thread.terminate();
   }
 });
+
+Deno.test("Lock and Event posted to a plain Worker with share() arrive live", async () => {
+  const lock = new Lock();
+  const ready = new Event();
+  const counter = ints(2);
+  const worker = new Worker(
+    new URL("./_tasks/sync_plain_worker.ts", import.meta.url),
+    { type: "module" },
+  );
+  try {
+    const reply = new Promise<{ ident: number }>((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+    });
+    worker.postMessage(share({ lock, ready, counter }));
+    assert.equal(await withTimeout(ready.wait(), 10_000, "worker"), true);
+    assert.equal(lock.locked, true); // held by the worker, same memory
+    assert.equal(counter[0], 1);
+    const waiting = lock.acquire();
+    Atomics.store(counter, 1, 1);
+    Atomics.notify(counter, 1);
+    assert.equal(await withTimeout(waiting, 10_000), true);
+    const { ident } = await withTimeout(reply, 10_000);
+    assert.ok(ident > 1); // the plain worker registered its own thread id
+    lock.release();
+  } finally {
+    worker.terminate();
+  }
+});

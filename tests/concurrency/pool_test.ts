@@ -450,3 +450,62 @@ Deno.test("Pool.stats() reports queued and running tasks with name and age, and 
     assert.equal(pool.stats().completed, 3);
   });
 });
+
+Deno.test("Pool.imap() rejects the iteration with a task's error", async () => {
+  await withPool({}, async (pool) => {
+    const seen: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (
+          const n of pool.imap<number>("failOn", [1, 2, 3, 13, 5, 6])
+        ) seen.push(n);
+      })(),
+      /unlucky 13/,
+    );
+    assert.deepEqual(seen, [1, 2, 3]);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of pool.imapUnordered("failOn", [13])) {
+          /* nothing */
+        }
+      })(),
+      /unlucky 13/,
+    );
+    assert.equal(await pool.apply("inc", [1]), 2);
+  });
+});
+
+Deno.test("Pool whose module exits while loading fails its tasks instead of respawning forever", async () => {
+  const exiting = "data:text/javascript," +
+    encodeURIComponent("Deno.exit(2); export const f = () => 1;");
+  const pool = new Pool({ module: exiting, size: 1 });
+  try {
+    await assert.rejects(
+      withTimeout(pool.apply("f"), 20_000, "apply"),
+      /initializer or module failed/,
+    );
+    await withTimeout(pool.join(), 20_000, "join");
+    assert.equal(pool.stats().workers, 0);
+  } finally {
+    pool.terminate();
+  }
+});
+
+Deno.test("Pool with a missing module rejects tasks with the import error as cause", async () => {
+  const pool = new Pool({
+    module: new URL("./_tasks/pool_no_such_module.ts", import.meta.url),
+    size: 1,
+  });
+  try {
+    const error = await withTimeout(
+      pool.apply("f").catch((e: Error) => e),
+      20_000,
+      "apply",
+    );
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /initializer or module failed/);
+  } finally {
+    pool.terminate();
+    await pool.join();
+  }
+});

@@ -585,3 +585,25 @@ Deno.test("Queue passed as a Thread argument works in the thread (both direction
     outbox.close();
   }
 });
+
+Deno.test("Queue.join({ signal }): already aborted rejects; aborted while waiting rejects", async () => {
+  const q = new Queue<number>();
+  q.putNowait(1);
+  const reason = new Error("gave up");
+  await assert.rejects(
+    q.join({ signal: AbortSignal.abort(reason) }),
+    (e) => e === reason,
+  );
+  const controller = new AbortController();
+  const waiting = q.join({ signal: controller.signal });
+  await flushMicrotasks();
+  controller.abort(reason);
+  await assert.rejects(withTimeout(waiting, 5000), (e) => e === reason);
+  q.getNowait();
+  q.taskDone();
+  assert.equal(
+    await q.join({ signal: controller.signal }).catch((e) => e),
+    reason,
+  );
+  assert.equal(await q.join(), true);
+});

@@ -369,6 +369,28 @@ Deno.test("Lock proxy: acquire() aborted while waiting rejects and the next wait
   });
 });
 
+Deno.test("Lock proxy: an abort racing the grant never leaves the lock held by nobody", async () => {
+  await withServer(async (_server, a, b) => {
+    const lock = await a.create<LockProxy>("Lock");
+    const other = makeProxy(b.link, lock.id, "Lock") as LockProxy;
+    for (let round = 0; round < 20; round++) {
+      await lock.acquire();
+      const controller = new AbortController();
+      const waiting = other.acquire({ signal: controller.signal });
+      await flushMicrotasks(round % 5);
+      const released = lock.release();
+      controller.abort(new Error("late"));
+      await released;
+      await assert.rejects(waiting, /late/);
+      // Granted-then-aborted acquires are handed back by the client.
+      for (let i = 0; i < 100 && await lock.locked(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(await lock.locked(), false, `round ${round}`);
+    }
+  });
+});
+
 Deno.test("RLock proxy: re-entrant per connection; another connection cannot release it", async () => {
   await withServer(async (_server, a, b) => {
     const rlock = await a.create<RLockProxy>("RLock");

@@ -86,3 +86,8 @@ export function fillQueue(queue: Queue<number>, n: number): number {
   for (let i = 0; i < n; i++) queue.putSync(i);
   return n;
 }
+
+export function failOn(x: number): number {
+  if (x === 13) throw new Error("unlucky 13");
+  return x;
+}
