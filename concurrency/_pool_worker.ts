@@ -24,7 +24,7 @@ import {
   type WireResult,
   type WireTask,
 } from "./_pool_wire.ts";
-import { reviveValue } from "./_share.ts";
+import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
 import "./mod.ts"; // registers the reviver of every shareable type
 
 declare const self: {
@@ -127,6 +127,16 @@ function unwrapTransfer(value: unknown): unknown {
   return value;
 }
 
+/** True for an array holding only primitives (no walk needed). */
+function flatPrimitives(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    if (typeof v === "object" && v !== null) return false;
+  }
+  return true;
+}
+
 function needsRevive(args: unknown[]): boolean {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -153,8 +163,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function finish(id: number, ok: boolean, value: unknown, t0: number): void {
   const ms = performance.now() - t0;
-  if (ok) pending.push({ id, ok: true, value: unwrapTransfer(value), ms });
-  else pending.push({ id, ok: false, error: cloneableError(value), ms });
+  if (ok) {
+    let result = unwrapTransfer(value);
+    if (
+      typeof result === "object" && result !== null && !flatPrimitives(result)
+    ) {
+      // Queues, locks... returned by a task arrive live too.
+      try {
+        result = shareValue(result, "worker");
+        pendingTransfer.push(...transferablesOf(result));
+      } catch (error) {
+        pending.push({ id, ok: false, error: cloneableError(error), ms });
+        ok = false;
+      }
+    }
+    if (ok) pending.push({ id, ok: true, value: result, ms });
+  } else pending.push({ id, ok: false, error: cloneableError(value), ms });
   current = undefined;
   globals[TASK_CONTEXT] = undefined;
   Atomics.store(words, base + W_STATE, STATE_IDLE);

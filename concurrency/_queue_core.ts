@@ -322,6 +322,15 @@ export interface QueueHandle extends SharedHandle {
   data: SharedArrayBuffer;
 }
 
+/** Options for the waiting async calls of a queue (`put`, `get`, `join`). */
+export interface QueueWaitOptions {
+  /** Give up after this many milliseconds (`put`/`get` throw `QueueFull` /
+   * `QueueEmpty`; `join` resolves `false`). */
+  timeout?: number;
+  /** Abort the wait; the call rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
 /** Options for the blocking `...Sync` calls of a queue. */
 export interface QueueSyncOptions {
   /** Give up after this many milliseconds (throws `QueueEmpty`/`QueueFull`). */
@@ -442,7 +451,7 @@ export class QueueCore {
   }
 
   /** The handle for `target` (workers only). */
-  protected toHandle(target: ShareTarget): QueueHandle {
+  toHandle(target: ShareTarget): QueueHandle {
     if (target !== "worker") {
       throw new TypeError(
         `Cannot share ${this.#handleKind} with another process: it lives in shared memory (use a Manager queue)`,
@@ -789,7 +798,7 @@ export class QueueCore {
     return result;
   }
 
-  protected async putItem(
+  async putItem(
     item: unknown,
     priority: number,
     options?: WaitOptions,
@@ -820,7 +829,7 @@ export class QueueCore {
     }
   }
 
-  protected putItemSync(
+  putItemSync(
     item: unknown,
     priority: number,
     options?: QueueSyncOptions,
@@ -852,7 +861,7 @@ export class QueueCore {
     }
   }
 
-  protected putItemNowait(item: unknown, priority: number): void {
+  putItemNowait(item: unknown, priority: number): void {
     const enc = encodeItem(item);
     this.#checkFits(enc);
     if (this.#putOrPrepare(enc, priority, false) !== null) {
@@ -860,7 +869,7 @@ export class QueueCore {
     }
   }
 
-  protected async getItem(options?: WaitOptions): Promise<unknown> {
+  async getItem(options?: WaitOptions): Promise<unknown> {
     const timeout = checkTimeout(options?.timeout);
     const signal = options?.signal;
     throwIfAborted(signal);
@@ -885,7 +894,7 @@ export class QueueCore {
     }
   }
 
-  protected getItemSync(options?: QueueSyncOptions): unknown {
+  getItemSync(options?: QueueSyncOptions): unknown {
     const timeout = checkTimeout(options?.timeout);
     const h = this.#h;
     let got = this.#getOrPrepare(false);
@@ -916,7 +925,7 @@ export class QueueCore {
     }
   }
 
-  protected getItemNowait(): unknown {
+  getItemNowait(): unknown {
     const got = this.#getOrPrepare(false);
     if (typeof got !== "object") throw new QueueEmpty();
     return decodeItem(got);

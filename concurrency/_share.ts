@@ -36,12 +36,32 @@ export interface Shareable {
   [TO_HANDLE](target: ShareTarget): SharedHandle;
 }
 
+/** The key naming the module that registers a handle's reviver. */
+export const HANDLE_MODULE = "@@module";
+
 type Reviver = (handle: SharedHandle) => unknown;
 const revivers = new Map<string, Reviver>();
+const reviverModules = new Map<string, string>();
 
-/** Registers how handles of `kind` are rebuilt. Called once per module. */
-export function registerReviver(kind: string, reviver: Reviver): void {
+/**
+ * Registers how handles of `kind` are rebuilt. Called once, at load, by the
+ * module defining the type, which passes its own `import.meta.url`: every
+ * handle {@linkcode shareValue} makes then names that module, so a worker or
+ * process that never imported it can load it ({@linkcode importRevivers}).
+ */
+export function registerReviver(
+  kind: string,
+  reviver: Reviver,
+  moduleUrl?: string,
+): void {
   revivers.set(kind, reviver);
+  if (moduleUrl !== undefined) reviverModules.set(kind, moduleUrl);
+}
+
+function stampModule(handle: SharedHandle): SharedHandle {
+  const moduleUrl = reviverModules.get(handle[HANDLE_KIND]);
+  if (moduleUrl === undefined || HANDLE_MODULE in handle) return handle;
+  return { ...handle, [HANDLE_MODULE]: moduleUrl };
 }
 
 /** True if `value` implements {@linkcode TO_HANDLE}. */
@@ -109,7 +129,7 @@ const KEEP = Symbol("keep");
 export function shareValue(value: unknown, target: ShareTarget): unknown {
   return walk(
     value,
-    (v) => isShareable(v) ? v[TO_HANDLE](target) : KEEP,
+    (v) => isShareable(v) ? stampModule(v[TO_HANDLE](target)) : KEEP,
     new Map(),
   );
 }
@@ -125,14 +145,37 @@ export function reviveValue(value: unknown): unknown {
     if (!isHandle(v)) return KEEP;
     const reviver = revivers.get(v[HANDLE_KIND]);
     if (reviver === undefined) {
+      const where = typeof v[HANDLE_MODULE] === "string"
+        ? ` (import "${v[HANDLE_MODULE]}" or await importRevivers() first)`
+        : "";
       throw new TypeError(
         `Cannot revive shared "${
           v[HANDLE_KIND]
-        }": its module is not imported here`,
+        }": its module is not imported here${where}`,
       );
     }
     return reviver(v);
   }, new Map());
+}
+
+/**
+ * Imports the module of every handle inside `value` whose kind has no
+ * reviver here yet (each handle names it under {@linkcode HANDLE_MODULE}),
+ * so that {@linkcode reviveValue} can rebuild it. Worker and process
+ * bootstraps call this before reviving arguments.
+ */
+export async function importRevivers(value: unknown): Promise<void> {
+  const missing = new Set<string>();
+  walk(value, (v) => {
+    if (
+      isHandle(v) && !revivers.has(v[HANDLE_KIND]) &&
+      typeof v[HANDLE_MODULE] === "string"
+    ) {
+      missing.add(v[HANDLE_MODULE] as string);
+    }
+    return KEEP;
+  }, new Map());
+  for (const moduleUrl of missing) await import(moduleUrl);
 }
 
 /** Collects the MessagePorts inside a handle tree, for a transfer list. */

@@ -16,7 +16,12 @@
  * @module
  */
 
-import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
+import {
+  importRevivers,
+  reviveValue,
+  shareValue,
+  transferablesOf,
+} from "./_share.ts";
 import {
   adoptRegistry,
   releaseIdent,
@@ -63,10 +68,6 @@ function describe(error: unknown): Record<string, unknown> {
   }
 }
 
-function revive(args: unknown): unknown {
-  return reviveValue(args);
-}
-
 scope.onmessage = async (event: MessageEvent) => {
   scope.onmessage = null;
   const init = event.data as ThreadInit;
@@ -101,16 +102,10 @@ scope.onmessage = async (event: MessageEvent) => {
         `Cannot run thread: module "${init.module}" has no exported function "${init.fn}"`,
       );
     }
-    let args: unknown;
-    try {
-      args = revive(init.args);
-    } catch {
-      // Every other shareable type of the package (queues, pipes...). The
-      // specifier is computed so this fallback is loaded only when needed.
-      const all = ["mod", "ts"].join(".");
-      await import(new URL(`./${all}`, import.meta.url).href);
-      args = revive(init.args);
-    }
+    // Handles name the module of their type (queues, pipe ends, manager
+    // proxies...): load the ones this worker has not imported yet.
+    await importRevivers(init.args);
+    const args = reviveValue(init.args);
     const value = await fn(...(args as unknown[]));
     const shared = shareValue(value, "worker");
     end({ kind: "result", value: shared }, transferablesOf(shared));

@@ -372,4 +372,4 @@ registerReviver("Barrier", (h) => {
     buffer: h.buffer as SharedArrayBuffer,
     byteOffset: h.byteOffset as number,
   });
-});
+}, import.meta.url);

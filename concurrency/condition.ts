@@ -463,4 +463,4 @@ registerReviver("Condition", (h) => {
     buffer: h.buffer as SharedArrayBuffer,
     byteOffset: h.byteOffset as number,
   });
-});
+}, import.meta.url);

@@ -220,4 +220,4 @@ registerReviver("Event", (h) => {
     buffer: h.buffer as SharedArrayBuffer,
     byteOffset: h.byteOffset as number,
   });
-});
+}, import.meta.url);

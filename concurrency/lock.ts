@@ -429,4 +429,4 @@ registerReviver("Lock", (h) => {
     buffer: h.buffer as SharedArrayBuffer,
     byteOffset: h.byteOffset as number,
   });
-});
+}, import.meta.url);

@@ -16,12 +16,11 @@ import {
   TASK_CONTEXT,
   type TaskContext,
   type ToWorker,
-  TRANSFER_MARK,
   W_STARTED,
   W_STATE,
   W_TASK,
 } from "./_pool_wire.ts";
-import { shareValue, transferablesOf } from "./_share.ts";
+import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
 import { Deque } from "./_pool_deque.ts";
 
 /** Options of {@linkcode Pool}. */
@@ -143,6 +142,16 @@ function checkCount(
     fail(field, `an integer >= ${min}`, value);
   }
   return value;
+}
+
+/** True for an array holding only primitives (no walk needed). */
+function flatPrimitives(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    if (typeof v === "object" && v !== null) return false;
+  }
+  return true;
 }
 
 function checkName(field: string, value: unknown): string {
@@ -452,7 +461,20 @@ export class Pool implements AsyncDisposable {
         : inflight.splice(index, 1)[0];
       entry.done++;
       this.#avgMs = this.#avgMs * 0.9 + (results[i + 3] as number) * 0.1;
-      this.#settle(task, results[i + 1] === 1, results[i + 2]);
+      const ok = results[i + 1] === 1;
+      let value = results[i + 2];
+      if (
+        ok && typeof value === "object" && value !== null &&
+        !flatPrimitives(value)
+      ) {
+        try {
+          value = reviveValue(value);
+        } catch (error) {
+          this.#settle(task, false, error);
+          continue;
+        }
+      }
+      this.#settle(task, ok, value);
     }
   }
 
@@ -1306,8 +1328,8 @@ export function throwIfTaskAborted(): void {
 
 /** A task result whose transferables are moved back to the caller. */
 export interface TransferredResult<T> {
-  /** Marks the wrapper. */
-  readonly [TRANSFER_MARK]: true;
+  /** Marks the wrapper (the value of `TRANSFER_MARK` in the wire module). */
+  readonly "@@weftTransfer": true;
   /** The result. */
   readonly value: T;
   /** What to move. */
@@ -1334,5 +1356,5 @@ export function transferResult<T>(
   value: T,
   transfer: Transferable[],
 ): TransferredResult<T> {
-  return { [TRANSFER_MARK]: true, value, transfer };
+  return { "@@weftTransfer": true, value, transfer };
 }

@@ -11,6 +11,7 @@ import {
   type QueueHandle,
   type QueueOptions,
   type QueueSyncOptions,
+  type QueueWaitOptions,
 } from "./_queue_core.ts";
 import {
   registerReviver,
@@ -19,7 +20,6 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "./_share.ts";
-import type { WaitOptions } from "./_wait.ts";
 
 /** What a {@linkcode PriorityQueue} accepts: a number, or a tuple whose
  * first element is the priority. */
@@ -69,8 +69,9 @@ function priorityOf(item: unknown): number {
  * @typeParam T The item type: `[number | bigint, ...unknown[]]` or a number.
  */
 export class PriorityQueue<T extends PriorityItem = PriorityItem>
-  extends QueueCore
   implements Shareable {
+  #core: QueueCore;
+
   /**
    * Creates an empty queue in fresh shared memory.
    *
@@ -88,7 +89,7 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {RangeError} If an option is out of range.
    */
   constructor(options?: QueueOptions) {
-    super(KIND_PRIORITY, "PriorityQueue", options);
+    this.#core = new QueueCore(KIND_PRIORITY, "PriorityQueue", options);
   }
 
   /**
@@ -108,8 +109,8 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {RangeError} If the item encodes to more than `maxBufferSize` bytes.
    * @throws {TypeError} If the item is not cloneable or has no numeric priority.
    */
-  put(item: T, options?: WaitOptions): Promise<void> {
-    return this.putItem(item, priorityOf(item), options);
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    return this.#core.putItem(item, priorityOf(item), options);
   }
 
   /**
@@ -128,7 +129,7 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {QueueClosed} If the queue is (or gets) closed.
    */
   putSync(item: T, options?: QueueSyncOptions): void {
-    this.putItemSync(item, priorityOf(item), options);
+    this.#core.putItemSync(item, priorityOf(item), options);
   }
 
   /**
@@ -147,7 +148,7 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {QueueClosed} If the queue is closed.
    */
   putNowait(item: T): void {
-    this.putItemNowait(item, priorityOf(item));
+    this.#core.putItemNowait(item, priorityOf(item));
   }
 
   /**
@@ -168,8 +169,8 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {QueueEmpty} If `timeout` passes while still empty.
    * @throws {QueueClosed} If the queue is closed and drained.
    */
-  get(options?: WaitOptions): Promise<T> {
-    return this.getItem(options) as Promise<T>;
+  get(options?: QueueWaitOptions): Promise<T> {
+    return this.#core.getItem(options) as Promise<T>;
   }
 
   /**
@@ -188,7 +189,7 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {QueueClosed} If the queue is closed and drained.
    */
   getSync(options?: QueueSyncOptions): T {
-    return this.getItemSync(options) as T;
+    return this.#core.getItemSync(options) as T;
   }
 
   /**
@@ -207,7 +208,181 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
    * @throws {QueueClosed} If the queue is closed and drained.
    */
   getNowait(): T {
-    return this.getItemNowait() as T;
+    return this.#core.getItemNowait() as T;
+  }
+
+  /**
+   * Number of items queued right now (a snapshot: another thread may change
+   * it at once), like Python's `qsize()`.
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.putNowait(1);
+   * console.log(queue.qsize()); // 1
+   * ```
+   */
+  qsize(): number {
+    return this.#core.qsize();
+  }
+
+  /**
+   * True if no item is queued right now (a snapshot).
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * console.log(new PriorityQueue<number>().empty()); // true
+   * ```
+   */
+  empty(): boolean {
+    return this.#core.empty();
+  }
+
+  /**
+   * True if `maxsize` items are queued right now (a snapshot; always false
+   * for an unbounded queue).
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>({ maxsize: 1 });
+   * queue.putNowait(1);
+   * console.log(queue.full()); // true
+   * ```
+   */
+  full(): boolean {
+    return this.#core.full();
+  }
+
+  /**
+   * The `maxsize` given at construction (`0`: unbounded).
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * console.log(new PriorityQueue<number>({ maxsize: 5 }).maxsize); // 5
+   * ```
+   */
+  get maxsize(): number {
+    return this.#core.maxsize;
+  }
+
+  /**
+   * True once `close()` was called, by any thread.
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.close();
+   * console.log(queue.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /**
+   * Marks one item taken with a `get` as processed; `join()` resolves when
+   * every item put has been marked.
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.putNowait(1);
+   * queue.getNowait();
+   * queue.taskDone();
+   * console.log(queue.unfinishedTasks); // 0
+   * ```
+   *
+   * @throws {RangeError} If called more times than items were put.
+   */
+  taskDone(): void {
+    this.#core.taskDone();
+  }
+
+  /**
+   * Number of items put but not yet marked with `taskDone()`.
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.putNowait(1);
+   * console.log(queue.unfinishedTasks); // 1
+   * ```
+   */
+  get unfinishedTasks(): number {
+    return this.#core.unfinishedTasks;
+  }
+
+  /**
+   * Waits (asynchronously) until every item put has been marked done with
+   * `taskDone()`. Resolves `true`, or `false` if `timeout` passed first.
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.putNowait(1);
+   * setTimeout(() => {
+   *   queue.getNowait();
+   *   queue.taskDone();
+   * }, 10);
+   * console.log(await queue.join({ timeout: 5000 })); // true
+   * ```
+   *
+   * @throws {QueueClosed} If the queue is closed with unfinished tasks.
+   */
+  join(options?: QueueWaitOptions): Promise<boolean> {
+    return this.#core.join(options);
+  }
+
+  /**
+   * Like `join()` but blocks the calling thread (meant for workers).
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.putNowait(1);
+   * console.log(queue.joinSync({ timeout: 0 })); // false
+   * ```
+   *
+   * @throws {QueueClosed} If the queue is closed with unfinished tasks.
+   */
+  joinSync(options?: { timeout?: number }): boolean {
+    return this.#core.joinSync(options);
+  }
+
+  /**
+   * Closes the queue for every thread and wakes every waiter (see the
+   * class docs, "Close"). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { PriorityQueue } from "@weft/weft/concurrency";
+   *
+   * const queue = new PriorityQueue<number>();
+   * queue.close();
+   * queue.close();
+   * console.log(queue.closed); // true
+   * ```
+   */
+  close(): void {
+    this.#core.close();
   }
 
   /**
@@ -248,11 +423,11 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
 
   /** The handle this queue crosses to a worker as (see `share`). */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
-    return this.toHandle(target);
+    return this.#core.toHandle(target);
   }
 }
 
 registerReviver(
-  "PriorityQueue",
+  "Queue",
   (handle) => new PriorityQueue(handle as QueueHandle as QueueOptions),
 );

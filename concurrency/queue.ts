@@ -11,6 +11,7 @@ import {
   type QueueHandle,
   type QueueOptions,
   type QueueSyncOptions,
+  type QueueWaitOptions,
 } from "./_queue_core.ts";
 import {
   registerReviver,
@@ -19,9 +20,12 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "./_share.ts";
-import type { WaitOptions } from "./_wait.ts";
 
-export type { QueueOptions, QueueSyncOptions } from "./_queue_core.ts";
+export type {
+  QueueOptions,
+  QueueSyncOptions,
+  QueueWaitOptions,
+} from "./_queue_core.ts";
 
 /**
  * A first-in, first-out queue in shared memory: like Python's `queue.Queue`,
@@ -98,7 +102,9 @@ export type { QueueOptions, QueueSyncOptions } from "./_queue_core.ts";
  *
  * @typeParam T The item type.
  */
-export class Queue<T = unknown> extends QueueCore implements Shareable {
+export class Queue<T = unknown> implements Shareable {
+  #core: QueueCore;
+
   /**
    * Creates an empty queue in fresh shared memory.
    *
@@ -116,7 +122,7 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {RangeError} If an option is out of range.
    */
   constructor(options?: QueueOptions) {
-    super(KIND_FIFO, "Queue", options);
+    this.#core = new QueueCore(KIND_FIFO, "Queue", options);
   }
 
   /**
@@ -136,8 +142,8 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {RangeError} If the item encodes to more than `maxBufferSize` bytes.
    * @throws {TypeError} If the item is not cloneable.
    */
-  put(item: T, options?: WaitOptions): Promise<void> {
-    return this.putItem(item, 0, options);
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    return this.#core.putItem(item, 0, options);
   }
 
   /**
@@ -156,7 +162,7 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {QueueClosed} If the queue is (or gets) closed.
    */
   putSync(item: T, options?: QueueSyncOptions): void {
-    this.putItemSync(item, 0, options);
+    this.#core.putItemSync(item, 0, options);
   }
 
   /**
@@ -175,7 +181,7 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {QueueClosed} If the queue is closed.
    */
   putNowait(item: T): void {
-    this.putItemNowait(item, 0);
+    this.#core.putItemNowait(item, 0);
   }
 
   /**
@@ -196,8 +202,8 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {QueueEmpty} If `timeout` passes while still empty.
    * @throws {QueueClosed} If the queue is closed and drained.
    */
-  get(options?: WaitOptions): Promise<T> {
-    return this.getItem(options) as Promise<T>;
+  get(options?: QueueWaitOptions): Promise<T> {
+    return this.#core.getItem(options) as Promise<T>;
   }
 
   /**
@@ -216,7 +222,7 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {QueueClosed} If the queue is closed and drained.
    */
   getSync(options?: QueueSyncOptions): T {
-    return this.getItemSync(options) as T;
+    return this.#core.getItemSync(options) as T;
   }
 
   /**
@@ -235,7 +241,181 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
    * @throws {QueueClosed} If the queue is closed and drained.
    */
   getNowait(): T {
-    return this.getItemNowait() as T;
+    return this.#core.getItemNowait() as T;
+  }
+
+  /**
+   * Number of items queued right now (a snapshot: another thread may change
+   * it at once), like Python's `qsize()`.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.putNowait(1);
+   * console.log(queue.qsize()); // 1
+   * ```
+   */
+  qsize(): number {
+    return this.#core.qsize();
+  }
+
+  /**
+   * True if no item is queued right now (a snapshot).
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * console.log(new Queue<number>().empty()); // true
+   * ```
+   */
+  empty(): boolean {
+    return this.#core.empty();
+  }
+
+  /**
+   * True if `maxsize` items are queued right now (a snapshot; always false
+   * for an unbounded queue).
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>({ maxsize: 1 });
+   * queue.putNowait(1);
+   * console.log(queue.full()); // true
+   * ```
+   */
+  full(): boolean {
+    return this.#core.full();
+  }
+
+  /**
+   * The `maxsize` given at construction (`0`: unbounded).
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * console.log(new Queue<number>({ maxsize: 5 }).maxsize); // 5
+   * ```
+   */
+  get maxsize(): number {
+    return this.#core.maxsize;
+  }
+
+  /**
+   * True once `close()` was called, by any thread.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.close();
+   * console.log(queue.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /**
+   * Marks one item taken with a `get` as processed; `join()` resolves when
+   * every item put has been marked.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.putNowait(1);
+   * queue.getNowait();
+   * queue.taskDone();
+   * console.log(queue.unfinishedTasks); // 0
+   * ```
+   *
+   * @throws {RangeError} If called more times than items were put.
+   */
+  taskDone(): void {
+    this.#core.taskDone();
+  }
+
+  /**
+   * Number of items put but not yet marked with `taskDone()`.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.putNowait(1);
+   * console.log(queue.unfinishedTasks); // 1
+   * ```
+   */
+  get unfinishedTasks(): number {
+    return this.#core.unfinishedTasks;
+  }
+
+  /**
+   * Waits (asynchronously) until every item put has been marked done with
+   * `taskDone()`. Resolves `true`, or `false` if `timeout` passed first.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.putNowait(1);
+   * setTimeout(() => {
+   *   queue.getNowait();
+   *   queue.taskDone();
+   * }, 10);
+   * console.log(await queue.join({ timeout: 5000 })); // true
+   * ```
+   *
+   * @throws {QueueClosed} If the queue is closed with unfinished tasks.
+   */
+  join(options?: QueueWaitOptions): Promise<boolean> {
+    return this.#core.join(options);
+  }
+
+  /**
+   * Like `join()` but blocks the calling thread (meant for workers).
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.putNowait(1);
+   * console.log(queue.joinSync({ timeout: 0 })); // false
+   * ```
+   *
+   * @throws {QueueClosed} If the queue is closed with unfinished tasks.
+   */
+  joinSync(options?: { timeout?: number }): boolean {
+    return this.#core.joinSync(options);
+  }
+
+  /**
+   * Closes the queue for every thread and wakes every waiter (see the
+   * class docs, "Close"). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@weft/weft/concurrency";
+   *
+   * const queue = new Queue<number>();
+   * queue.close();
+   * queue.close();
+   * console.log(queue.closed); // true
+   * ```
+   */
+  close(): void {
+    this.#core.close();
   }
 
   /**
@@ -276,7 +456,7 @@ export class Queue<T = unknown> extends QueueCore implements Shareable {
 
   /** The handle this queue crosses to a worker as (see `share`). */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
-    return this.toHandle(target);
+    return this.#core.toHandle(target);
   }
 }
 

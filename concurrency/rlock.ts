@@ -11,10 +11,13 @@ import {
   AUX,
   AUX2,
   CORE_WORDS,
+  NEXT,
   NONE,
   queueEmpty,
+  SERVING,
   STATE,
   type Take,
+  WAITERS,
   wake,
 } from "./_sync_core.ts";
 import {
@@ -236,6 +239,23 @@ export class RLock implements Shareable {
    * @throws {AbandonedLockError} If taken over from a dead owner (held).
    */
   acquireSync(opts?: SyncWaitOptions): boolean {
+    const v = this.#v;
+    if (opts === undefined) {
+      // Fast paths with plain reads: STATE can only equal our ident if we
+      // wrote it, and a stale queue check only costs a trip to the slow
+      // path or one barge (see Lock.acquireSync).
+      if (v[STATE] === this.#me) {
+        v[AUX]++; // only the owner touches the count
+        return true;
+      }
+      if (
+        v[NEXT] === v[SERVING] &&
+        Atomics.compareExchange(v, STATE, 0, this.#me) === 0
+      ) {
+        v[AUX] = 1;
+        return true;
+      }
+    }
     const timeout = opts === undefined ? Infinity : syncTimeout(opts);
     if (this.#reenter()) return true;
     if (queueEmpty(this.#v)) {
@@ -285,14 +305,18 @@ export class RLock implements Shareable {
    */
   release(): void {
     const v = this.#v;
-    if (Atomics.load(v, STATE) !== this.#me) {
+    // Plain reads/writes: only the owner reads or writes the count, and
+    // STATE equals our ident only if we set it.
+    if (v[STATE] !== this.#me) {
       throw new TypeError(
         "Cannot release RLock: it is not owned by this thread",
       );
     }
-    if (Atomics.sub(v, AUX, 1) > 1) return;
+    const count = v[AUX] - 1;
+    v[AUX] = count;
+    if (count > 0) return;
     Atomics.store(v, STATE, 0);
-    wake(v);
+    if (Atomics.load(v, WAITERS) !== 0) wake(v);
   }
 
   /**
@@ -400,4 +424,4 @@ registerReviver("RLock", (h) => {
     buffer: h.buffer as SharedArrayBuffer,
     byteOffset: h.byteOffset as number,
   });
-});
+}, import.meta.url);

@@ -9,8 +9,10 @@ import {
   acquireSlowSync,
   AUX,
   CORE_WORDS,
+  NEXT,
   NONE,
   queueEmpty,
+  SERVING,
   STATE,
   type Take,
   wake,
@@ -220,6 +222,14 @@ export class Semaphore implements Shareable {
    * @returns `true` once a permit is taken, `false` on timeout.
    */
   acquireSync(opts?: SyncWaitOptions): boolean {
+    const v = this.#v;
+    if (opts === undefined && v[NEXT] === v[SERVING]) {
+      // Fast path; plain reads are only hints, the compare-exchange decides.
+      const c = v[STATE];
+      if (c > 0 && Atomics.compareExchange(v, STATE, c, c - 1) === c) {
+        return true;
+      }
+    }
     const timeout = opts === undefined ? Infinity : syncTimeout(opts);
     if (queueEmpty(this.#v) && this.#take() !== NONE) return true;
     if (timeout === 0) return false;
@@ -266,7 +276,7 @@ export class Semaphore implements Shareable {
       );
     }
     const v = this.#v;
-    const bound = Atomics.load(v, AUX);
+    const bound = v[AUX]; // constant after initialization
     if (bound === 0) {
       Atomics.add(v, STATE, n);
     } else {
@@ -408,4 +418,4 @@ registerReviver("Semaphore", (h) => {
   return h.bounded
     ? new BoundedSemaphore(1, location)
     : new Semaphore(1, location);
-});
+}, import.meta.url);

@@ -86,4 +86,4 @@ registerReviver("ManagerProxy", (handle) => {
     typeid: string;
   };
   return makeProxy(linkFor(address, fromHex(authkey)), id, typeid);
-});
+}, import.meta.url);

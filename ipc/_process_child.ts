@@ -18,7 +18,7 @@
  * @module
  */
 import { answerChallenge, deliverChallenge } from "../auth/handshake.ts";
-import { HANDLE_KIND, reviveValue } from "../concurrency/_share.ts";
+import { importRevivers, reviveValue } from "../concurrency/_share.ts";
 import { Connection } from "./connection.ts";
 
 interface Init {
@@ -40,24 +40,6 @@ async function readLine(): Promise<string> {
   }
   reader.releaseLock();
   return text.split("\n")[0];
-}
-
-function modulesOf(value: unknown, out: Set<string>, seen = new Set()): void {
-  if (typeof value !== "object" || value === null || seen.has(value)) return;
-  seen.add(value);
-  const record = value as Record<string, unknown>;
-  if (
-    typeof record[HANDLE_KIND] === "string" &&
-    typeof record["@@module"] === "string"
-  ) {
-    out.add(record["@@module"]);
-  }
-  const children = value instanceof Map
-    ? [...value.keys(), ...value.values()]
-    : value instanceof Set || Array.isArray(value)
-    ? [...value]
-    : Object.values(record);
-  for (const child of children) modulesOf(child, out, seen);
 }
 
 function fromHex(hex: string): Uint8Array {
@@ -91,10 +73,8 @@ async function main(): Promise<never> {
   let fn: (...args: unknown[]) => unknown;
   let args: unknown[];
   try {
-    const modules = new Set<string>();
-    modulesOf(init.args, modules);
-    await import("./mod.ts"); // registers revivers of every ipc type
-    for (const m of modules) await import(m);
+    // Handles name the module of their type: load what is not loaded yet.
+    await importRevivers(init.args);
     const mod = await import(init.module);
     const found = mod[init.fn];
     if (typeof found !== "function") {

@@ -225,14 +225,11 @@ export class StreamTransport implements Transport {
   async poll(timeoutMs: number): Promise<boolean> {
     if (this.#buffered > 0 || this.#eof || this.#closed) return true;
     const filled = this.#fill().then(() => true, () => true);
-    if (timeoutMs <= 0) {
-      await Promise.resolve();
-      return this.#buffered > 0 || this.#eof;
-    }
     if (!Number.isFinite(timeoutMs)) return await filled;
+    // timeout 0 still lets one event-loop turn deliver bytes already sent
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
     });
     try {
       return await Promise.race([filled, timedOut]);
@@ -360,7 +357,12 @@ export class PortTransport implements Transport {
         new EOFError("Cannot send: the connection is closed"),
       );
     }
-    this.#port.postMessage(frame);
+    // A view into a larger buffer would clone the whole buffer: copy it.
+    const whole = frame.byteOffset === 0 &&
+        frame.byteLength === frame.buffer.byteLength
+      ? frame
+      : frame.slice();
+    this.#port.postMessage(whole);
     return Promise.resolve();
   }
 

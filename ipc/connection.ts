@@ -155,6 +155,29 @@ export class Connection implements Disposable {
     return new Connection(new StreamTransport(conn), options);
   }
 
+  /**
+   * Wraps a `MessagePort` whose other end is also wrapped by a weft
+   * `Connection` (in this or another worker): each message is one frame,
+   * and `close()` tells the peer (EOF). `Pipe()` is this over a fresh
+   * `MessageChannel`.
+   *
+   * @example
+   * ```ts
+   * import { Connection } from "@weft/weft/ipc";
+   *
+   * const { port1, port2 } = new MessageChannel();
+   * const a = Connection.fromPort(port1);
+   * const b = Connection.fromPort(port2);
+   * await a.send([1, 2]);
+   * console.log(await b.recv()); // [ 1, 2 ]
+   * a.close();
+   * b.close();
+   * ```
+   */
+  static fromPort(port: MessagePort, options?: ConnectionOptions): Connection {
+    return new Connection(new PortTransport(port), options);
+  }
+
   /** True once {@linkcode Connection.close} ran (or the end was shared away). */
   get closed(): boolean {
     return this.#closed;
@@ -463,4 +486,4 @@ registerReviver(KIND, (handle) => {
     connectRelay(handle as unknown as RelayHandle),
     options,
   );
-});
+}, import.meta.url);

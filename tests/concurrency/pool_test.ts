@@ -509,3 +509,12 @@ Deno.test("Pool with a missing module rejects tasks with the import error as cau
     await pool.join();
   }
 });
+
+Deno.test("Pool: a Queue returned by a task arrives live", async () => {
+  await withPool({ size: 1 }, async (pool) => {
+    const queue = await pool.apply<Queue<string>>("makeQueue");
+    assert.ok(queue instanceof Queue);
+    assert.equal(queue.getNowait(), "made in a worker");
+    queue.close();
+  });
+});

@@ -78,3 +78,9 @@ export async function finishWhenTold(
   await conn.send(tag);
   conn.close();
 }
+
+export async function reportLaunch(conn: Connection): Promise<void> {
+  await conn.send({ pid: Deno.pid, env: Deno.env.toObject() });
+  await conn.recv(); // stay alive while the parent inspects our command line
+  conn.close();
+}

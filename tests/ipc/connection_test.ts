@@ -317,3 +317,16 @@ Deno.test("Connection [Symbol.dispose] closes it", () => {
 Deno.test("Connection rejects a bad maxMessageSize with RangeError", () => {
   assert.throws(() => Pipe(true, { maxMessageSize: -1 }), RangeError);
 });
+
+Deno.test("Connection.recv() calls made concurrently are served in call order", async () => {
+  const [a, b] = Pipe();
+  const pending = [b.recv(), b.recv(), b.recv()];
+  for (const v of ["x", "y", "z"]) await a.send(v);
+  assert.deepEqual(await withTimeout(Promise.all(pending), 10_000), [
+    "x",
+    "y",
+    "z",
+  ]);
+  a.close();
+  b.close();
+});

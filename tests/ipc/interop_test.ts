@@ -139,6 +139,46 @@ for (const [version, python] of Object.entries(PYTHONS)) {
   });
 
   Deno.test({
+    name: `Listener({ allowLegacyMd5: false }) ${
+      version === "3.11" ? "rejects" : "accepts"
+    } a Python ${version} Client${missing}`,
+    ignore: python === undefined,
+    async fn() {
+      const key = crypto.getRandomValues(new Uint8Array(32));
+      const errors: Error[] = [];
+      using listener = new Listener({
+        address: { hostname: "127.0.0.1", port: 0 },
+        authkey: key,
+        allowLegacyMd5: false,
+        onHandshakeError: (e) => errors.push(e),
+      });
+      const accepting = listener.accept();
+      accepting.catch(() => {});
+      const port = (listener.address as { port: number }).port;
+      const peer = new PythonPeer(python!, PY_CLIENT);
+      try {
+        await peer.writeLine(
+          JSON.stringify({ port, key: hex(key), sizes: [1] }),
+        );
+        if (version === "3.11") {
+          const out = await withTimeout(peer.finish(), 20_000, "python exit");
+          assert.deepEqual(out.rest, ["auth-failed"], out.stderr);
+        } else {
+          using conn = await withTimeout(accepting, 20_000, "accept");
+          await conn.sendBytes(await withTimeout(conn.recvBytes(), 20_000));
+          const out = await withTimeout(peer.finish(), 20_000, "python exit");
+          assert.deepEqual(out.rest, ["ok"], out.stderr);
+          assert.deepEqual(errors, []);
+        }
+      } finally {
+        peer.kill();
+        listener.close();
+        await accepting.catch(() => {});
+      }
+    },
+  });
+
+  Deno.test({
     name:
       `weft Client with a wrong authkey is rejected by a Python ${version} Listener; both sides fail cleanly${missing}`,
     ignore: python === undefined,

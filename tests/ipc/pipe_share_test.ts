@@ -99,3 +99,22 @@ Deno.test("a closed Connection cannot be shared (TypeError)", async () => {
   );
   b.close();
 });
+
+Deno.test("Pipe end reaches a Thread whose module has only type imports of ipc", async () => {
+  const [here, there] = Pipe();
+  const t = new Thread({
+    module: new URL("./_tasks/type_only_echo.ts", import.meta.url),
+    fn: "echoOnce",
+    args: [there],
+  });
+  try {
+    t.start();
+    await here.send({ hello: [1, 2] });
+    assert.deepEqual(await withTimeout(here.recv(), 20_000, "echo"), {
+      hello: [1, 2],
+    });
+    assert.equal(await withTimeout(t.join(), 20_000, "join"), "echoed");
+  } finally {
+    here.close();
+  }
+});

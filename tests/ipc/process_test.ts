@@ -1,6 +1,6 @@
 // Process: the tutorials' multiprocessing.Process programs as tests.
 import assert from "node:assert/strict";
-import { Pipe, Process } from "../../ipc/mod.ts";
+import { EOFError, Pipe, Process } from "../../ipc/mod.ts";
 import { runDeno, TEST_PERMISSIONS, withTimeout } from "../_helpers.ts";
 
 const FIXTURES = new URL("./_fixtures.ts", import.meta.url);
@@ -145,12 +145,59 @@ Deno.test("Process whose fn throws exits 1 and reports name, message and stack",
   assert.match(p.error?.stack ?? "", /_fixtures\.ts/);
 });
 
-Deno.test("Process.start() rejects when the export is missing; exitCode is 1", async () => {
-  const p = new Process({ module: FIXTURES, fn: "noSuchFunction" });
-  await assert.rejects(withTimeout(p.start(), 30_000), /noSuchFunction/);
-  await withTimeout(p.join(), 30_000);
-  assert.equal(p.exitCode, 1);
-  await assert.rejects(p.start(), TypeError); // started once already
+Deno.test("Process.start() rejects when the export is missing; exitCode is 1; an unused pipe relay is closed (peer sees EOF)", async () => {
+  const [here, there] = Pipe();
+  const p = new Process({
+    module: FIXTURES,
+    fn: "noSuchFunction",
+    args: [there],
+  });
+  try {
+    await assert.rejects(withTimeout(p.start(), 30_000), /noSuchFunction/);
+    await withTimeout(p.join(), 30_000);
+    assert.equal(p.exitCode, 1);
+    await assert.rejects(withTimeout(here.recv(), 30_000), EOFError);
+    await assert.rejects(p.start(), TypeError); // started once already
+  } finally {
+    here.close();
+  }
+});
+
+Deno.test("Process child command line and environment carry no secret (key and args go over stdin/socket)", async () => {
+  const [here, there] = Pipe();
+  const p = new Process({
+    module: FIXTURES,
+    fn: "reportLaunch",
+    args: [there],
+  });
+  try {
+    await withTimeout(p.start(), 30_000);
+    const { pid, env } = await withTimeout(
+      here.recv<{ pid: number; env: Record<string, string> }>(),
+      30_000,
+    );
+    const ps = await new Deno.Command("ps", {
+      args: ["-ww", "-o", "args=", "-p", String(pid)],
+      stdout: "piped",
+    }).output();
+    const cmdline = new TextDecoder().decode(ps.stdout).trim().split(/\s+/);
+    await here.send("go");
+    await withTimeout(p.join(), 30_000);
+    assert.ok(cmdline.some((a) => a.endsWith("_process_child.ts")));
+    assert.ok(
+      cmdline.every((a) =>
+        a.startsWith("-") || a === "run" || /deno|_process_child\.ts$/.test(a)
+      ),
+      cmdline.join(" "),
+    );
+    const everything = cmdline.join(" ") + JSON.stringify(env);
+    assert.doesNotMatch(everything, /[0-9a-f]{64}/); // no hex key
+    assert.doesNotMatch(everything, /_fixtures\.ts|reportLaunch/); // module/fn not on argv
+    assert.deepEqual(Object.keys(env).filter((k) => /weft/i.test(k)), []);
+  } finally {
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
 });
 
 // ---- signals

@@ -4,7 +4,7 @@ import {
   throwIfTaskAborted,
   transferResult,
 } from "../../../concurrency/pool.ts";
-import type { Queue } from "../../../concurrency/queue.ts";
+import { Queue } from "../../../concurrency/queue.ts";
 
 let initValue: unknown = "unset";
 
@@ -90,4 +90,10 @@ export function fillQueue(queue: Queue<number>, n: number): number {
 export function failOn(x: number): number {
   if (x === 13) throw new Error("unlucky 13");
   return x;
+}
+
+export function makeQueue(): Queue<string> {
+  const queue = new Queue<string>();
+  queue.putNowait("made in a worker");
+  return queue;
 }
