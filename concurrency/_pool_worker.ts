@@ -24,7 +24,12 @@ import {
   type WireResult,
   type WireTask,
 } from "./_pool_wire.ts";
-import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
+import {
+  importRevivers,
+  reviveValue,
+  shareValue,
+  transferablesOf,
+} from "./_share.ts";
 import "./mod.ts"; // registers the reviver of every shareable type
 
 declare const self: {
@@ -52,6 +57,7 @@ let pending: WireResult[] = [];
 let pendingTransfer: Transferable[] = [];
 let pendingSince = 0;
 let current: RunningTask | undefined;
+let loading: Promise<void> | undefined;
 
 /** The running task's context; its AbortController is made only if the
  * task asks for its signal (most tasks never do). */
@@ -323,14 +329,36 @@ async function init(message: InitMessage): Promise<void> {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (Array.isArray(message)) {
+    const tasks: WireTask[] = [];
+    let handles = false;
     for (let i = 0; i < message.length; i += 4) {
-      queue.push({
+      const args = message[i + 3] as unknown[];
+      if (!handles && needsRevive(args)) handles = true;
+      tasks.push({
         id: message[i] as number,
         fn: message[i + 1] as string,
         mode: message[i + 2] as 0 | 1 | 2,
-        args: message[i + 3] as unknown[],
+        args,
       });
     }
+    if (handles || loading !== undefined) {
+      // Shared objects whose module is not loaded here yet (pipe ends,
+      // manager proxies...): import it first, keeping batches in order.
+      const previous = loading ?? Promise.resolve();
+      const next: Promise<void> = previous
+        .then(() =>
+          handles ? importRevivers(tasks.map((t) => t.args)) : undefined
+        )
+        .catch(() => {}) // reviveValue then reports what is missing
+        .then(() => {
+          if (loading === next) loading = undefined;
+          queue.push(...tasks);
+          drain();
+        });
+      loading = next;
+      return;
+    }
+    queue.push(...tasks);
     drain();
     return;
   }

@@ -397,6 +397,7 @@ export class LifoQueue<T = unknown> implements Shareable {
 }
 
 registerReviver(
-  "Queue",
+  "LifoQueue",
   (handle) => new LifoQueue(handle as QueueHandle as QueueOptions),
+  import.meta.url,
 );

@@ -20,7 +20,12 @@ import {
   W_STATE,
   W_TASK,
 } from "./_pool_wire.ts";
-import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
+import {
+  importRevivers,
+  reviveValue,
+  shareValue,
+  transferablesOf,
+} from "./_share.ts";
 import { Deque } from "./_pool_deque.ts";
 
 /** Options of {@linkcode Pool}. */
@@ -469,8 +474,13 @@ export class Pool implements AsyncDisposable {
       ) {
         try {
           value = reviveValue(value);
-        } catch (error) {
-          this.#settle(task, false, error);
+        } catch {
+          // A shared object whose module this thread has not loaded yet.
+          const raw = value;
+          importRevivers(raw).then(() => reviveValue(raw)).then(
+            (live) => this.#settle(task, true, live),
+            (error) => this.#settle(task, false, error),
+          );
           continue;
         }
       }

@@ -428,6 +428,7 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
 }
 
 registerReviver(
-  "Queue",
+  "PriorityQueue",
   (handle) => new PriorityQueue(handle as QueueHandle as QueueOptions),
+  import.meta.url,
 );

@@ -463,4 +463,5 @@ export class Queue<T = unknown> implements Shareable {
 registerReviver(
   "Queue",
   (handle) => new Queue(handle as QueueHandle as QueueOptions),
+  import.meta.url,
 );

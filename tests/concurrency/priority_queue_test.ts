@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { PriorityQueue, QueueEmpty } from "../../concurrency/mod.ts";
+import {
+  LifoQueue,
+  PriorityQueue,
+  Queue,
+  QueueEmpty,
+  revive,
+  share,
+} from "../../concurrency/mod.ts";
 import { withTimeout } from "../_helpers.ts";
 import { startQueueWorker } from "./_tasks/queue_helpers.ts";
 
@@ -83,5 +90,19 @@ Deno.test("PriorityQueue: main thread puts, a worker gets in priority order", as
   } finally {
     q.close();
     reader.worker.terminate();
+  }
+});
+
+Deno.test("share()/revive() rebuild each queue kind as its own class over the same memory", () => {
+  const queues = [
+    new Queue<number>(),
+    new LifoQueue<number>(),
+    new PriorityQueue<number>(),
+  ];
+  for (const q of queues) {
+    const back = revive<typeof q>(structuredClone(share(q)));
+    assert.equal(back.constructor, q.constructor);
+    back.putNowait(7);
+    assert.equal(q.getNowait(), 7);
   }
 });
