@@ -56,6 +56,20 @@ import {
 } from "./_wait.ts";
 import { HANDLE_KIND, type SharedHandle, type ShareTarget } from "./_share.ts";
 
+/**
+ * Static key on `Queue` and its subclasses: which order a class serves
+ * items in and the name its handles and errors use.
+ */
+export const QUEUE_ORDER: unique symbol = Symbol("weft.queueOrder");
+/** Method key on `Queue` and its subclasses: the priority of an item. */
+export const PRIORITY_OF: unique symbol = Symbol("weft.priorityOf");
+
+/** What {@linkcode QUEUE_ORDER} holds. */
+export interface QueueOrder {
+  readonly kind: QueueKind;
+  readonly name: string;
+}
+
 export const KIND_FIFO = 0;
 export const KIND_LIFO = 1;
 export const KIND_PRIORITY = 2;

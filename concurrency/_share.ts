@@ -52,10 +52,10 @@ const reviverModules = new Map<string, string>();
 export function registerReviver(
   kind: string,
   reviver: Reviver,
-  moduleUrl?: string,
+  moduleUrl: string,
 ): void {
   revivers.set(kind, reviver);
-  if (moduleUrl !== undefined) reviverModules.set(kind, moduleUrl);
+  reviverModules.set(kind, moduleUrl);
 }
 
 function stampModule(handle: SharedHandle): SharedHandle {

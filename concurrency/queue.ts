@@ -7,9 +7,12 @@
 import {
   iterate,
   KIND_FIFO,
+  PRIORITY_OF,
+  QUEUE_ORDER,
   QueueCore,
   type QueueHandle,
   type QueueOptions,
+  type QueueOrder,
   type QueueSyncOptions,
   type QueueWaitOptions,
 } from "./_queue_core.ts";
@@ -103,6 +106,12 @@ export type {
  * @typeParam T The item type.
  */
 export class Queue<T = unknown> implements Shareable {
+  /** The order this class serves items in (each subclass sets its own). */
+  static readonly [QUEUE_ORDER]: QueueOrder = {
+    kind: KIND_FIFO,
+    name: "Queue",
+  };
+
   #core: QueueCore;
 
   /**
@@ -122,7 +131,14 @@ export class Queue<T = unknown> implements Shareable {
    * @throws {RangeError} If an option is out of range.
    */
   constructor(options?: QueueOptions) {
-    this.#core = new QueueCore(KIND_FIFO, "Queue", options);
+    const { kind, name } = (new.target as typeof Queue)[QUEUE_ORDER];
+    this.#core = new QueueCore(kind, name, options);
+  }
+
+  /** The priority `item` is stored under: 0 (arrival order) but in a
+   * `PriorityQueue`. */
+  protected [PRIORITY_OF](_item: T): number {
+    return 0;
   }
 
   /**
@@ -143,7 +159,7 @@ export class Queue<T = unknown> implements Shareable {
    * @throws {TypeError} If the item is not cloneable.
    */
   put(item: T, options?: QueueWaitOptions): Promise<void> {
-    return this.#core.putItem(item, 0, options);
+    return this.#core.putItem(item, this[PRIORITY_OF](item), options);
   }
 
   /**
@@ -162,7 +178,7 @@ export class Queue<T = unknown> implements Shareable {
    * @throws {QueueClosed} If the queue is (or gets) closed.
    */
   putSync(item: T, options?: QueueSyncOptions): void {
-    this.#core.putItemSync(item, 0, options);
+    this.#core.putItemSync(item, this[PRIORITY_OF](item), options);
   }
 
   /**
@@ -181,7 +197,7 @@ export class Queue<T = unknown> implements Shareable {
    * @throws {QueueClosed} If the queue is closed.
    */
   putNowait(item: T): void {
-    this.#core.putItemNowait(item, 0);
+    this.#core.putItemNowait(item, this[PRIORITY_OF](item));
   }
 
   /**
