@@ -24,8 +24,8 @@ export const HANDLE_KIND = "@@weft";
 
 /** A plain, structured-cloneable description of a shared object. */
 export interface SharedHandle {
-  /** The registered kind, e.g. `"Lock"`. */
-  readonly [HANDLE_KIND]: string;
+  /** The registered kind, e.g. `"Lock"` (the key is {@linkcode HANDLE_KIND}). */
+  readonly "@@weft": string;
   /** Anything else the reviver needs (SharedArrayBuffers, ports, numbers). */
   readonly [field: string]: unknown;
 }

@@ -1,6 +1,29 @@
 import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
 
 /**
+ * The sharing protocol every weft object that crosses to a worker or process
+ * follows (locks, queues, pipe ends, manager proxies): `[TO_HANDLE](target)`
+ * returns a {@linkcode SharedHandle}, a small cloneable description of the
+ * same shared state, for a `ShareTarget` (`"worker"` or `"process"`).
+ * {@linkcode share} and {@linkcode revive} use it; you rarely call it
+ * yourself.
+ *
+ * @example Every weft primitive is Shareable
+ * ```ts
+ * import { Lock, type Shareable, TO_HANDLE } from "@weft/weft/concurrency";
+ *
+ * const lock: Shareable = new Lock();
+ * console.log(lock[TO_HANDLE]("worker")["@@weft"]); // "Lock"
+ * ```
+ */
+export {
+  type Shareable,
+  type SharedHandle,
+  type ShareTarget,
+  TO_HANDLE,
+} from "./_share.ts";
+
+/**
  * Prepares a value that contains weft objects (locks, queues, pipe ends,
  * manager proxies...) for `postMessage` to a Web Worker: each one becomes a
  * small cloneable handle over the same shared memory. The receiving side

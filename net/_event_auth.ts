@@ -51,6 +51,8 @@ const encoder = new TextEncoder();
  */
 export class EventAuthError extends Error {
   /**
+   * Creates the error with a message saying what failed.
+   *
    * @param message What failed.
    * @param options Standard error options (`cause`).
    */

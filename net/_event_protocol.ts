@@ -300,6 +300,8 @@ export class AckTimeoutError extends Error {
   /** The timeout that passed, in milliseconds. */
   readonly timeout: number;
   /**
+   * Creates the error for `event`, unanswered after `timeout` ms.
+   *
    * @param event The event name.
    * @param timeout The timeout in milliseconds.
    */
