@@ -481,16 +481,10 @@ export class EventClient implements AsyncDisposable {
       if (ws !== this.#ws || this.#state === "open") return;
       // A server that accepted TCP but never finishes the upgrade or the
       // handshake: give up on this attempt without waiting for it.
-      ws.onclose = null;
-      ws.onmessage = null;
-      try {
-        ws.close(CLOSE.attemptTimeout, "Connection attempt timed out");
-      } catch {
-        // not open yet: closing a connecting socket aborts it
-      }
-      this.#lost(
+      this.#drop(
         ws,
         CLOSE.attemptTimeout,
+        "Connection attempt timed out",
         `connection attempt timed out after ${this.#connectTimeout} ms`,
       );
     }, this.#connectTimeout);
@@ -544,14 +538,10 @@ export class EventClient implements AsyncDisposable {
       }
     } catch (error) {
       if (ws !== this.#ws) return;
-      try {
-        ws.close(CLOSE.clientProtocolError, "Protocol error");
-      } catch {
-        // already closing
-      }
-      this.#lost(
+      this.#drop(
         ws,
         CLOSE.clientProtocolError,
+        "Protocol error",
         `Protocol error: ${(error as Error).message}`,
       );
     } finally {
@@ -588,16 +578,10 @@ export class EventClient implements AsyncDisposable {
       if (Date.now() - this.#lastSeen >= this.#window) {
         // The server went silent: drop this socket without waiting for a
         // closing handshake it may never answer, and reconnect.
-        ws.onclose = null;
-        ws.onmessage = null;
-        try {
-          ws.close(CLOSE.pingTimeout, "Ping timeout");
-        } catch {
-          // already closing
-        }
-        this.#lost(
+        this.#drop(
           ws,
           CLOSE.pingTimeout,
+          "Ping timeout",
           "Ping timeout: the server went silent",
         );
       } else this.#armWatchdog(ws);
@@ -611,14 +595,10 @@ export class EventClient implements AsyncDisposable {
       if (size) throw new Error(`message of ${size} bytes`);
       packet = decodeFrame(message);
     } catch (error) {
-      try {
-        ws.close(CLOSE.clientProtocolError, "Protocol error");
-      } catch {
-        // already closing
-      }
-      this.#lost(
+      this.#drop(
         ws,
         CLOSE.clientProtocolError,
+        "Protocol error",
         `Protocol error: ${(error as Error).message}`,
       );
       return;
@@ -663,6 +643,28 @@ export class EventClient implements AsyncDisposable {
         reportError(error);
       }
     }
+  }
+
+  /**
+   * Gives up on `ws` at once: closes it with `code` without waiting for a
+   * closing handshake (a connecting socket is aborted), then handles the
+   * loss. Its handlers are detached; they would ignore it anyway once it is
+   * no longer the current socket.
+   */
+  #drop(
+    ws: WebSocket,
+    code: number,
+    closeReason: string,
+    lostReason: string,
+  ): void {
+    ws.onclose = null;
+    ws.onmessage = null;
+    try {
+      ws.close(code, closeReason);
+    } catch {
+      // not open yet, or already closing
+    }
+    this.#lost(ws, code, lostReason);
   }
 
   /** A connection attempt or connection ended: reconnect or give up. */
