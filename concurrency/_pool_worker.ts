@@ -30,7 +30,6 @@ import {
   shareValue,
   transferablesOf,
 } from "./_share.ts";
-import "./mod.ts"; // registers the reviver of every shareable type
 
 declare const self: {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -317,6 +316,7 @@ async function init(message: InitMessage): Promise<void> {
     mod = await import(message.module);
     if (message.initializer !== undefined) {
       const initializer = lookup(message.initializer);
+      await importRevivers(message.initArgs);
       await initializer(...(reviveValue(message.initArgs) as unknown[]));
     }
   } catch (error) {

@@ -27,13 +27,6 @@ import {
   releaseIdent,
   setCurrentThread,
 } from "./_thread_registry.ts";
-// Register the revivers of the primitives this package defines.
-import "./lock.ts";
-import "./rlock.ts";
-import "./semaphore.ts";
-import "./event.ts";
-import "./condition.ts";
-import "./barrier.ts";
 
 /** The init message a `Thread` posts to its worker. */
 export interface ThreadInit {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Pool, Queue } from "../../concurrency/mod.ts";
+import { Event, Pool, Queue } from "../../concurrency/mod.ts";
 import { withTimeout } from "../_helpers.ts";
 
 const module = new URL("./_tasks/pool_tasks.ts", import.meta.url);
@@ -217,6 +217,18 @@ Deno.test("Pool initializer runs in each worker with initArgs", async () => {
         await pool.map("getInit", [0, 1, 2, 3], { chunksize: 1 }),
         Array(4).fill({ tag: "ready" }),
       );
+    },
+  );
+});
+
+Deno.test("Pool initializer gets a shared Event in initArgs live", async () => {
+  const ready = new Event();
+  await withPool(
+    { initializer: "setInit", initArgs: [ready] },
+    async (pool) => {
+      assert.equal(await pool.apply("initEventIsSet", []), false);
+      ready.set(); // seen by the worker through shared memory
+      assert.equal(await pool.apply("initEventIsSet", []), true);
     },
   );
 });

@@ -5,6 +5,7 @@ import {
   transferResult,
 } from "../../../concurrency/pool.ts";
 import { Queue } from "../../../concurrency/queue.ts";
+import type { Event } from "../../../concurrency/event.ts";
 
 let initValue: unknown = "unset";
 
@@ -96,4 +97,9 @@ export function makeQueue(): Queue<string> {
   const queue = new Queue<string>();
   queue.putNowait("made in a worker");
   return queue;
+}
+
+/** Whether the Event kept by `setInit` is set, read in the worker. */
+export function initEventIsSet(): boolean {
+  return (initValue as Event).isSet();
 }
