@@ -1,0 +1,72 @@
+// Small Python look-alikes shared by the lesson programs: `time.ctime()`,
+// a blocking `time.sleep()` for worker code, Python's spelling of booleans
+// and the `--scale` factor that shortens every tutorial pause in tests.
+
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/** Python's `time.sleep(seconds)` for worker code: blocks this thread. */
+export function sleepSync(seconds: number, scale = 1): void {
+  const ms = seconds * 1000 * scale;
+  if (ms > 0) Atomics.wait(nap, 0, 0, ms);
+}
+
+/** Python's `time.sleep(seconds)` for the main thread: never blocks it. */
+export function sleep(seconds: number, scale = 1): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000 * scale));
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = [
+  "Jan",
+  "Feb",
+  "Mar",
+  "Apr",
+  "May",
+  "Jun",
+  "Jul",
+  "Aug",
+  "Sep",
+  "Oct",
+  "Nov",
+  "Dec",
+];
+
+/** Python's `time.ctime()`: `"Wed Nov 25 21:30:05 2026"` in local time. */
+export function ctime(date = new Date()): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${
+    String(date.getDate()).padStart(2, " ")
+  } ${two(date.getHours())}:${two(date.getMinutes())}:${
+    two(date.getSeconds())
+  } ${date.getFullYear()}`;
+}
+
+/** Python's `str(bool)`: `True` / `False`. */
+export function py(value: boolean): string {
+  return value ? "True" : "False";
+}
+
+/** Python's `random.randint(a, b)` (both ends included). */
+export function randint(a: number, b: number): number {
+  return a + Math.floor(Math.random() * (b - a + 1));
+}
+
+/** Python's `repr()` of a JSON-like value: `[12, {'name': 'alice'}, 'hello']`. */
+export function pyRepr(value: unknown): string {
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "boolean") return py(value);
+  if (typeof value === "string") return `'${value.replaceAll("'", "\\'")}'`;
+  if (typeof value === "number" || typeof value === "bigint") {
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
+  if (value instanceof Map) {
+    return `{${
+      [...value].map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")
+    }}`;
+  }
+  return `{${
+    Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")
+  }}`;
+}
