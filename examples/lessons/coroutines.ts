@@ -151,7 +151,8 @@ const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
             return new Response("x".repeat(size));
           },
         );
-        const base = `http://127.0.0.1:${server.addr.port}`;
+        const { port } = server.addr as Deno.NetAddr;
+        const base = `http://127.0.0.1:${port}`;
         urls = Object.keys(pages).map((name) => `${base}/${name}`);
       }
       const start = performance.now();
