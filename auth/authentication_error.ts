@@ -11,12 +11,14 @@
  * `multiprocessing.AuthenticationError`. The message never contains the
  * authkey.
  *
- * @example
+ * @example Catching it by class or by name
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AuthenticationError } from "@weft/weft/auth";
  *
  * const error = new AuthenticationError("Cannot authenticate: digest sent was rejected");
- * console.log(error.name, error instanceof Error); // AuthenticationError true
+ * assert.equal(error.name, "AuthenticationError");
+ * assert.ok(error instanceof Error);
  * ```
  */
 export class AuthenticationError extends Error {

@@ -37,22 +37,24 @@ export interface HandshakeOptions {
 /**
  * Bytes of a random challenge after the `{sha256}` prefix (Python: 40).
  *
- * @example
+ * @example At least 32 random bytes, as Python requires
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CHALLENGE_LENGTH } from "@weft/weft/auth";
  *
- * console.log(CHALLENGE_LENGTH >= 32); // true
+ * assert.equal(CHALLENGE_LENGTH, 40);
  * ```
  */
 export const CHALLENGE_LENGTH = 40;
 /**
  * Cap on every message read during the handshake (as Python: 256).
  *
- * @example
+ * @example Python's limit
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HANDSHAKE_MAX_MESSAGE } from "@weft/weft/auth";
  *
- * console.log(HANDSHAKE_MAX_MESSAGE); // 256
+ * assert.equal(HANDSHAKE_MAX_MESSAGE, 256);
  * ```
  */
 export const HANDSHAKE_MAX_MESSAGE = 256;
@@ -71,11 +73,13 @@ const MAX_DIGEST_NAME = 8;
  * The authkey as bytes (a string is UTF-8 encoded); rejects empty and
  * non-byte keys with a TypeError.
  *
- * @example
+ * @example A string key is UTF-8 encoded
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authKeyBytes } from "@weft/weft/auth";
  *
- * console.log(authKeyBytes("ab")); // Uint8Array(2) [ 97, 98 ]
+ * assert.deepEqual(authKeyBytes("ab"), new Uint8Array([97, 98]));
+ * assert.throws(() => authKeyBytes(""), TypeError);
  * ```
  */
 export function authKeyBytes(authkey: AuthKey): Uint8Array {
@@ -176,8 +180,9 @@ async function exchange<T>(step: () => Promise<T>): Promise<T> {
  * messages above is read or written, so no application byte crosses before
  * both sides pass. Error messages never contain the key.
  *
- * @example
+ * @example The server checks a client that knows the key
  * ```ts
+ * import assert from "node:assert/strict";
  * import { answerChallenge, deliverChallenge } from "@weft/weft/auth";
  * import { Pipe } from "@weft/weft/ipc";
  *
@@ -186,7 +191,8 @@ async function exchange<T>(step: () => Promise<T>): Promise<T> {
  *   deliverChallenge(server, "secret"),
  *   answerChallenge(client, "secret"),
  * ]);
- * console.log("authenticated");
+ * await client.send("hello"); // authenticated: application messages follow
+ * assert.equal(await server.recv(), "hello");
  * server.close();
  * client.close();
  * ```
@@ -241,8 +247,9 @@ export async function deliverChallenge(
  * Python 3.11 servers (legacy HMAC-MD5), Python 3.12+ servers and weft
  * servers. The step table is on {@linkcode deliverChallenge}.
  *
- * @example
+ * @example A wrong key fails on both sides
  * ```ts
+ * import assert from "node:assert/strict";
  * import { answerChallenge, AuthenticationError, deliverChallenge } from "@weft/weft/auth";
  * import { Pipe } from "@weft/weft/ipc";
  *
@@ -251,7 +258,9 @@ export async function deliverChallenge(
  *   deliverChallenge(server, "right key"),
  *   answerChallenge(client, "wrong key"),
  * ]);
- * console.log(results.every((r) => r.status === "rejected" && r.reason instanceof AuthenticationError)); // true
+ * for (const r of results) {
+ *   assert.ok(r.status === "rejected" && r.reason instanceof AuthenticationError);
+ * }
  * server.close();
  * client.close();
  * ```
@@ -308,4 +317,126 @@ export async function answerChallenge(
       "Cannot authenticate: digest sent was rejected",
     );
   }
+}
+
+/** Options of {@linkcode serverHandshake} and {@linkcode clientHandshake}. */
+export interface HandshakePairOptions extends HandshakeOptions {
+  /**
+   * Deadline for the whole handshake in ms (default: none). When it
+   * passes, the connection is closed (if it has a `close()`) and the call
+   * rejects with `AuthenticationError`.
+   */
+  timeout?: number;
+}
+
+async function runPair(
+  conn: MessageConnection & { close?(): void },
+  steps: () => Promise<void>,
+  timeout: number | undefined,
+): Promise<void> {
+  if (timeout === undefined || timeout === Infinity) {
+    try {
+      return await steps();
+    } catch (error) {
+      conn.close?.();
+      throw error;
+    }
+  }
+  if (!(timeout > 0)) {
+    throw new TypeError(
+      `Invalid timeout: expected a positive number of ms, got ${timeout}`,
+    );
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      conn.close?.();
+      reject(
+        new AuthenticationError(
+          `Cannot authenticate: the handshake timed out after ${timeout} ms`,
+        ),
+      );
+    }, timeout);
+  });
+  const running = steps();
+  try {
+    await Promise.race([running, deadline]);
+  } catch (error) {
+    running.catch(() => {});
+    conn.close?.();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The whole server side of the authkey handshake in one call, as Python's
+ * `Listener.accept()` runs it: {@linkcode deliverChallenge} (is the peer
+ * legitimate?) then {@linkcode answerChallenge} (prove that we are), within
+ * `timeout` ms. On failure the connection is closed (when it has a
+ * `close()`) and the call rejects with `AuthenticationError`.
+ *
+ * @example Both directions with one call per side
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clientHandshake, serverHandshake } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const [server, client] = Pipe();
+ * await Promise.all([
+ *   serverHandshake(server, "key", { timeout: 5000 }),
+ *   clientHandshake(client, "key", { timeout: 5000 }),
+ * ]);
+ * assert.equal(server.closed || client.closed, false); // both authenticated
+ * server.close();
+ * client.close();
+ * ```
+ */
+export function serverHandshake(
+  conn: MessageConnection & { close?(): void },
+  authkey: AuthKey,
+  options: HandshakePairOptions = {},
+): Promise<void> {
+  const key = authKeyBytes(authkey);
+  return runPair(conn, async () => {
+    await deliverChallenge(conn, key, options);
+    await answerChallenge(conn, key, options);
+  }, options.timeout);
+}
+
+/**
+ * The whole client side of the authkey handshake in one call, as Python's
+ * `Client()` runs it: {@linkcode answerChallenge} then
+ * {@linkcode deliverChallenge}, within `timeout` ms. On failure the
+ * connection is closed (when it has a `close()`) and the call rejects with
+ * `AuthenticationError`.
+ *
+ * @example A wrong key closes the connection
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AuthenticationError, clientHandshake, serverHandshake } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const [server, client] = Pipe();
+ * const [s, c] = await Promise.allSettled([
+ *   serverHandshake(server, "key"),
+ *   clientHandshake(client, "other key"),
+ * ]);
+ * assert.ok(c.status === "rejected" && c.reason instanceof AuthenticationError);
+ * assert.equal(s.status, "rejected");
+ * assert.equal(client.closed, true); // closed on failure
+ * server.close();
+ * ```
+ */
+export function clientHandshake(
+  conn: MessageConnection & { close?(): void },
+  authkey: AuthKey,
+  options: HandshakePairOptions = {},
+): Promise<void> {
+  const key = authKeyBytes(authkey);
+  return runPair(conn, async () => {
+    await answerChallenge(conn, key, options);
+    await deliverChallenge(conn, key, options);
+  }, options.timeout);
 }

@@ -3,8 +3,9 @@
  * challenge/response in both directions, HMAC-SHA256 (Python 3.12+) by
  * default and the legacy HMAC-MD5 of Python ≤ 3.11 accepted.
  *
- * @example
+ * @example The same key passes, a different key is rejected
  * ```ts
+ * import assert from "node:assert/strict";
  * import { answerChallenge, AuthenticationError, deliverChallenge } from "@weft/weft/auth";
  * import { Pipe } from "@weft/weft/ipc";
  *
@@ -14,7 +15,7 @@
  *   deliverChallenge(server, "k"),
  *   answerChallenge(client, "other"),
  * ]);
- * console.log(failed[0].status === "rejected" && failed[0].reason instanceof AuthenticationError); // true
+ * assert.ok(failed[0].status === "rejected" && failed[0].reason instanceof AuthenticationError);
  * server.close();
  * client.close();
  * ```
@@ -23,3 +24,4 @@
  */
 export * from "./authentication_error.ts";
 export * from "./handshake.ts";
+export * from "./raw_challenge.ts";

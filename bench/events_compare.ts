@@ -14,6 +14,9 @@
  * and the best of each metric is kept: on a shared machine the noise only
  * ever makes a run slower.
  *
+ * weft runs twice: every client on WebSocket, then every client on HTTP
+ * long-polling (weft's own client in both cases).
+ *
  * Peers, each with its server and clients in one process like weft here:
  * - raw Deno WebSocket (Deno.serve + Deno.upgradeWebSocket + WebSocket, a
  *   bare JSON message and a hand-made id for the echo): the floor under
@@ -45,15 +48,15 @@ interface Result {
   roundTrips: number;
 }
 
-async function weft(): Promise<Result> {
-  await using server = serveEvents({
-    onConnection(socket) {
-      socket.join("room");
-      socket.on("echo", (data) => data);
-    },
-  });
+async function weft(transport: "websocket" | "polling"): Promise<Result> {
+  await using server = serveEvents({ onError: () => {} });
+  server.on("connect", (sid) => server.enterRoom(sid, "room"));
+  server.on("echo", (_sid, data) => data);
   const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, () => connectEvents(server.url)),
+    Array.from(
+      { length: CLIENTS },
+      () => connectEvents(server.url, { transports: [transport] }),
+    ),
   );
   try {
     let received = 0;
@@ -73,7 +76,7 @@ async function weft(): Promise<Result> {
     const fanout = (performance.now() - t0) / 1000;
     t0 = performance.now();
     for (let i = 0; i < ROUND_TRIPS; i++) {
-      await clients[0].emit("echo", { i }, { ack: true });
+      await clients[0].call("echo", { i });
     }
     const rtt = (performance.now() - t0) / 1000;
     return {
@@ -82,7 +85,7 @@ async function weft(): Promise<Result> {
       roundTrips: ROUND_TRIPS / rtt,
     };
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(clients.map((c) => c.disconnect()));
   }
 }
 
@@ -151,7 +154,10 @@ async function rawDeno(): Promise<Result> {
 
 /** Installs socket.io into a temp folder; returns a runner or why not. */
 async function socketIoPeer(): Promise<
-  { run: () => Promise<Result | string>; dispose: () => Promise<void> } | string
+  {
+    run: (transport: string) => Promise<Result | string>;
+    dispose: () => Promise<void>;
+  } | string
 > {
   const dir = await Deno.makeTempDir({ prefix: "weft-bench-socketio-" });
   const dispose = () => Deno.remove(dir, { recursive: true });
@@ -178,13 +184,14 @@ async function socketIoPeer(): Promise<
       new URL("./events_peer_socketio.mjs", import.meta.url),
       script,
     );
-    const run = async (): Promise<Result | string> => {
+    const run = async (transport: string): Promise<Result | string> => {
       const out = await new Deno.Command("node", {
         args: [
           script,
           String(CLIENTS),
           String(BROADCASTS),
           String(ROUND_TRIPS),
+          transport,
         ],
         cwd: dir,
         stdout: "piped",
@@ -220,38 +227,50 @@ console.log(
 );
 const peer = await socketIoPeer();
 const names = [
-  "weft serveEvents/connectEvents",
+  "weft, WebSocket",
+  "weft, long-polling",
   "raw Deno WebSocket (no protocol)",
-  "socket.io 4 on Node 20",
+  "socket.io 4 on Node 20, WebSocket",
+  "socket.io 4 on Node 20, polling",
 ];
-const bests: (Result | string | undefined)[] = [
-  undefined,
-  undefined,
-  undefined,
-];
+const bests: (Result | string | undefined)[] = names.map(() => undefined);
 for (let run = 0; run < RUNS; run++) {
-  bests[0] = best(bests[0], await weft());
-  bests[1] = best(bests[1], await rawDeno());
-  bests[2] = best(bests[2], typeof peer === "string" ? peer : await peer.run());
+  bests[0] = best(bests[0], await weft("websocket"));
+  bests[1] = best(bests[1], await weft("polling"));
+  bests[2] = best(bests[2], await rawDeno());
+  bests[3] = best(
+    bests[3],
+    typeof peer === "string" ? peer : await peer.run("websocket"),
+  );
+  bests[4] = best(
+    bests[4],
+    typeof peer === "string" ? peer : await peer.run("polling"),
+  );
 }
 if (typeof peer !== "string") await peer.dispose();
 const results = names.map((name, i) => [name, bests[i]!] as const);
-const base = results[0][1] as Result;
+// each row's ratio: weft's WebSocket row against it (weft polling against
+// socket.io polling)
+const ratioBase = [0, 1, 0, 0, 1];
 console.log(
   `${"".padEnd(34)} ${"deliveries/s".padStart(14)} ${
     "broadcasts/s".padStart(13)
   } ${"round trips/s".padStart(14)}  weft ratio (fan-out / rtt)`,
 );
-for (const [name, r] of results) {
+results.forEach(([name, r], i) => {
   if (typeof r === "string") {
     console.log(`${name.padEnd(34)} ${r}`);
-    continue;
+    return;
   }
+  const base = results[ratioBase[i]][1];
+  const ratio = typeof base === "string"
+    ? ""
+    : `${(base.deliveries / r.deliveries).toFixed(2)}x / ${
+      (base.roundTrips / r.roundTrips).toFixed(2)
+    }x`;
   console.log(
     `${name.padEnd(34)} ${fmt(r.deliveries).padStart(14)} ${
       fmt(r.broadcasts).padStart(13)
-    } ${fmt(r.roundTrips).padStart(14)}  ${
-      (base.deliveries / r.deliveries).toFixed(2)
-    }x / ${(base.roundTrips / r.roundTrips).toFixed(2)}x`,
+    } ${fmt(r.roundTrips).padStart(14)}  ${ratio}`,
   );
-}
+});

@@ -1,9 +1,9 @@
 // socket.io peer for bench/events_compare.ts (Node, not Deno): the same two
-// measurements as weft's, with server and clients in one process and the
-// WebSocket transport only. Run by the compare script from a temp folder
+// measurements as weft's, with server and clients in one process, on the
+// transport given (WebSocket by default). Run by the compare script from a temp folder
 // where socket.io and socket.io-client are installed; prints one JSON line.
 //
-//   node events_peer_socketio.mjs <clients> <broadcasts> <roundTrips>
+//   node events_peer_socketio.mjs <clients> <broadcasts> <roundTrips> [websocket|polling]
 import { createServer } from "node:http";
 
 // Loaded by name at run time from the temp folder's node_modules (a bare
@@ -12,9 +12,10 @@ const load = (name) => import(name);
 const { Server } = await load("socket.io");
 const { io: connect } = await load("socket.io-client");
 
-const [clients, broadcasts, roundTrips] = process.argv.slice(2).map(Number);
+const [clients, broadcasts, roundTrips] = process.argv.slice(2, 5).map(Number);
+const transport = process.argv[5] ?? "websocket";
 const http = createServer();
-const io = new Server(http, { transports: ["websocket"], serveClient: false });
+const io = new Server(http, { transports: [transport], serveClient: false });
 io.on("connection", (socket) => {
   socket.on("join", (room, ack) => {
     socket.join(room);
@@ -29,7 +30,7 @@ const sockets = await Promise.all(
   Array.from({ length: clients }, () =>
     new Promise((resolve, reject) => {
       const s = connect(url, {
-        transports: ["websocket"],
+        transports: [transport],
         reconnection: false,
       });
       s.once("connect", () => resolve(s));

@@ -1,17 +1,32 @@
 // Round trips/s and MB/s for weft's Pipe (between workers, between
-// processes) and TCP Connection (Listener <-> Client in a child process),
-// side by side with Python's multiprocessing.Pipe (threads, processes) and
-// connection.Listener/Client, in one run. Prints a ratio table.
+// processes), TCP Connection (Listener <-> Client in a child process) and
+// sequential Manager dict.get calls, side by side with Python's
+// multiprocessing.Pipe (threads, processes), connection.Listener/Client and
+// Manager, and with raw Deno ping-pong (plain read/write of 64 B between
+// two processes over TCP and over a Unix socket, no framing) as the
+// platform's own limit, all in one run. Prints two ratio tables.
 //
 //   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write \
-//     --allow-run --allow-env --allow-sys bench/ipc_compare.ts [--quick]
+//     --allow-run --allow-env --allow-sys bench/ipc_compare.ts [--quick] [--rounds 3]
+//
+// (A plain --allow-net adds the raw Unix-socket reference.) Each case runs
+// once per round, interleaved with the others; the table keeps each case's
+// best round.
 //
 // Python: python3.12 (or python3) from PATH/pyenv; its numbers come from a
 // script on stdin that prints JSON.
 import { Thread } from "../concurrency/thread.ts";
-import { type Connection, Listener, Pipe, Process } from "../ipc/mod.ts";
+import {
+  type Connection,
+  Listener,
+  Manager,
+  Pipe,
+  Process,
+} from "../ipc/mod.ts";
 
 const quick = Deno.args.includes("--quick");
+const roundsAt = Deno.args.indexOf("--rounds");
+const ROUNDS = roundsAt >= 0 ? Number(Deno.args[roundsAt + 1]) : quick ? 1 : 3;
 const RT_COUNT = quick ? 500 : 3000;
 const RT_SIZE = 64;
 const BULK_SIZE = 1 << 20;
@@ -25,7 +40,7 @@ interface Result {
 
 async function measure(conn: Connection): Promise<Result> {
   const small = new Uint8Array(RT_SIZE).fill(1);
-  for (let i = 0; i < 50; i++) { // warm-up
+  for (let i = 0; i < 500; i++) { // warm-up
     await conn.sendBytes(small);
     await conn.recvBytes();
   }
@@ -94,6 +109,133 @@ async function weftTcp(): Promise<Result> {
   }
 }
 
+/** Raw Deno ping-pong of RT_SIZE bytes with a child process. */
+async function rawPingPong(kind: "tcp" | "unix"): Promise<number> {
+  const dir = kind === "unix" ? await Deno.makeTempDir() : undefined;
+  const listener = kind === "unix"
+    ? Deno.listen({ transport: "unix", path: `${dir}/raw.sock` })
+    : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const address = kind === "unix"
+    ? { path: `${dir}/raw.sock` }
+    : { port: (listener.addr as Deno.NetAddr).port };
+  const p = new Process({
+    module: TASKS,
+    fn: "rawEcho",
+    args: [address, RT_SIZE],
+  });
+  await p.start();
+  const conn = await listener.accept();
+  if (kind === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  const out = new Uint8Array(RT_SIZE).fill(1);
+  const buf = new Uint8Array(RT_SIZE);
+  const once = async () => {
+    let sent = 0;
+    while (sent < RT_SIZE) sent += await conn.write(out.subarray(sent));
+    let got = 0;
+    while (got < RT_SIZE) {
+      const n = await conn.read(buf.subarray(got));
+      if (n === null) throw new Error("raw echo ended");
+      got += n;
+    }
+  };
+  try {
+    for (let i = 0; i < 50; i++) await once();
+    const t0 = performance.now();
+    for (let i = 0; i < RT_COUNT; i++) await once();
+    const rt = RT_COUNT / ((performance.now() - t0) / 1000);
+    console.error(`  ${rt.toFixed(0)} round trips/s`);
+    return rt;
+  } finally {
+    conn.close();
+    listener.close();
+    await p.join();
+    if (dir) await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Raw reference between threads: Atomics ping-pong with a worker (no
+ * framing, no copy), both sides sleeping in `Atomics.waitAsync` after
+ * spinning up to `spinMs`.
+ */
+async function rawAtomics(spinMs: number): Promise<number> {
+  const sab = new SharedArrayBuffer(8);
+  const v = new Int32Array(sab);
+  const t = new Thread({
+    module: TASKS,
+    fn: "atomicsEcho",
+    args: [sab, spinMs],
+  });
+  t.start();
+  const keep = setInterval(() => {}, 1 << 30);
+  const once = async (i: number) => {
+    Atomics.store(v, 0, i);
+    Atomics.notify(v, 0);
+    const until = performance.now() + spinMs;
+    while (Atomics.load(v, 1) !== i) {
+      if (performance.now() < until) continue;
+      const r = Atomics.waitAsync(v, 1, i - 1);
+      if (r.async) await r.value;
+    }
+  };
+  try {
+    let i = 0;
+    for (; i < 500; i++) await once(i + 1);
+    const t0 = performance.now();
+    for (let k = 0; k < RT_COUNT; k++) await once(++i);
+    const rt = RT_COUNT / ((performance.now() - t0) / 1000);
+    console.error(`  ${rt.toFixed(0)} round trips/s`);
+    return rt;
+  } finally {
+    Atomics.store(v, 0, -1);
+    Atomics.notify(v, 0);
+    clearInterval(keep);
+    await t.join();
+  }
+}
+
+/** Sequential dict.get calls from this process to a Manager process. */
+async function weftManager(): Promise<number> {
+  await using manager = await Manager.start();
+  const dict = await manager.dict<string, number>({ key: 1 });
+  for (let i = 0; i < 200; i++) await dict.get("key");
+  const t0 = performance.now();
+  for (let i = 0; i < RT_COUNT; i++) await dict.get("key");
+  const rt = RT_COUNT / ((performance.now() - t0) / 1000);
+  console.error(`  ${rt.toFixed(0)} calls/s`);
+  return rt;
+}
+
+/** Manager frames ping-ponged over `SocketChannel` alone (no server). */
+async function managerTransport(): Promise<number> {
+  const { SocketChannel } = await import("../ipc/_manager_transport.ts");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = new Process({
+    module: TASKS,
+    fn: "channelEcho",
+    args: [(listener.addr as Deno.NetAddr).port],
+  });
+  await p.start();
+  const channel = new SocketChannel(await listener.accept());
+  const body = new Uint8Array(RT_SIZE).fill(1);
+  const once = async (id: number) => {
+    channel.send(id, body);
+    await channel.recv();
+  };
+  try {
+    for (let i = 0; i < 50; i++) await once(i);
+    const t0 = performance.now();
+    for (let i = 0; i < RT_COUNT; i++) await once(i);
+    const rt = RT_COUNT / ((performance.now() - t0) / 1000);
+    console.error(`  ${rt.toFixed(0)} round trips/s`);
+    return rt;
+  } finally {
+    channel.close();
+    listener.close();
+    await p.join();
+  }
+}
+
 const PY = `
 import json, sys, time, threading
 from multiprocessing import Pipe, Process
@@ -144,6 +286,13 @@ if __name__ == "__main__":
         p = Process(target=tcp_echo, args=(l.address, key)); p.start()
         c = l.accept()
         out["tcp"] = measure(c); c.close(); p.join()
+    from multiprocessing import Manager
+    with Manager() as m:
+        d = m.dict({"key": 1})
+        for _ in range(200): d.get("key")
+        t0 = time.perf_counter()
+        for _ in range(RT_COUNT): d.get("key")
+        out["manager"] = {"rtPerSec": RT_COUNT / (time.perf_counter() - t0), "mbPerSec": 0}
     print(json.dumps(out))
 `;
 
@@ -188,19 +337,54 @@ async function python(): Promise<Record<string, Result> | undefined> {
 }
 
 const progress = (what: string) => console.error(`measuring ${what}...`);
-progress("weft Pipe between workers");
-const workers = await weftWorkers();
-progress("weft Pipe between processes");
-const processes = await weftProcesses();
-progress("weft TCP");
-const tcp = await weftTcp();
-progress("Python");
-const weft = { workers, processes, tcp };
-const py = await python();
+// Deno checks a Unix socket path as the net descriptor "unix:<path>": only
+// a plain --allow-net covers it
+const unixAllowed = Deno.permissions.querySync({ name: "net" }).state ===
+  "granted";
+const best = (a: Result | undefined, b: Result): Result =>
+  a === undefined ? b : {
+    rtPerSec: Math.max(a.rtPerSec, b.rtPerSec),
+    mbPerSec: Math.max(a.mbPerSec, b.mbPerSec),
+  };
+const rt = (n: number): Result => ({ rtPerSec: n, mbPerSec: 0 });
+// Every case runs once per round, interleaved; each keeps its best round,
+// so a burst of load from elsewhere hits weft, raw and Python alike.
+let workers, processes, tcp, manager, managerWire, rawTcp, rawUnix;
+let rawSleep, rawSpin;
+let py: Record<string, Result> | undefined;
+for (let round = 1; round <= ROUNDS; round++) {
+  console.error(`round ${round} of ${ROUNDS}`);
+  progress("weft Pipe between workers");
+  workers = best(workers, await weftWorkers());
+  progress("weft Pipe between processes");
+  processes = best(processes, await weftProcesses());
+  progress("weft TCP");
+  tcp = best(tcp, await weftTcp());
+  progress("weft Manager dict.get (sequential)");
+  manager = best(manager, rt(await weftManager()));
+  progress("manager transport alone (SocketChannel frames, no server)");
+  managerWire = best(managerWire, rt(await managerTransport()));
+  progress("raw Atomics ping-pong with a worker (sleeping only)");
+  rawSleep = best(rawSleep, rt(await rawAtomics(0)));
+  progress("raw Atomics ping-pong with a worker (spin 50 µs, then sleep)");
+  rawSpin = best(rawSpin, rt(await rawAtomics(0.05)));
+  progress("raw Deno ping-pong over TCP");
+  rawTcp = best(rawTcp, rt(await rawPingPong("tcp")));
+  if (unixAllowed) {
+    progress("raw Deno ping-pong over a Unix socket");
+    rawUnix = best(rawUnix, rt(await rawPingPong("unix")));
+  }
+  progress("Python");
+  const got = await python();
+  if (got !== undefined) {
+    py ??= {};
+    for (const [k, v] of Object.entries(got)) py[k] = best(py[k], v);
+  }
+}
 const rows: [string, Result, Result | undefined][] = [
-  ["Pipe between workers (Python: threads)", weft.workers, py?.threads],
-  ["Pipe between processes", weft.processes, py?.processes],
-  ["TCP Listener/Client (authkey), peer in a child process", weft.tcp, py?.tcp],
+  ["Pipe between workers (Python: threads)", workers!, py?.threads],
+  ["Pipe between processes", processes!, py?.processes],
+  ["TCP Listener/Client (authkey), peer in a child process", tcp!, py?.tcp],
 ];
 const f = (n: number | undefined) => n === undefined ? "-" : n.toFixed(0);
 const r = (a: number, b: number | undefined) =>
@@ -219,3 +403,44 @@ for (const [name, w, p] of rows) {
     } | ${f(w.mbPerSec)} | ${f(p?.mbPerSec)} | ${r(w.mbPerSec, p?.mbPerSec)} |`,
   );
 }
+console.log(
+  `| Manager dict.get, sequential, 1 client | ${f(manager!.rtPerSec)} | ${
+    f(py?.manager?.rtPerSec)
+  } | ${r(manager!.rtPerSec, py?.manager?.rtPerSec)} | - | - | - |`,
+);
+console.log(
+  `\nAgainst the platform, same run: raw Deno ping-pong of ${RT_SIZE} B between two processes (plain read/write, no framing), and of a counter between this thread and a worker (Atomics only)\n`,
+);
+console.log("| case | weft rt/s | raw Deno rt/s | ratio |");
+console.log("|---|---:|---:|---:|");
+const raws: [string, number, number, string][] = [
+  [
+    "Pipe between workers",
+    workers!.rtPerSec,
+    rawSleep!.rtPerSec,
+    "Atomics, sleeping only",
+  ],
+  [
+    "Pipe between workers",
+    workers!.rtPerSec,
+    rawSpin!.rtPerSec,
+    "Atomics, spin 50 µs then sleep",
+  ],
+  ["Pipe between processes", processes!.rtPerSec, rawTcp!.rtPerSec, "TCP"],
+  ["TCP Listener/Client", tcp!.rtPerSec, rawTcp!.rtPerSec, "TCP"],
+  ["Manager dict.get, sequential", manager!.rtPerSec, rawTcp!.rtPerSec, "TCP"],
+  [
+    "Manager transport alone (frames echoed, no server)",
+    managerWire!.rtPerSec,
+    rawTcp!.rtPerSec,
+    "TCP",
+  ],
+];
+for (const [name, w, raw, kind] of raws) {
+  console.log(`| ${name} | ${f(w)} | ${f(raw)} (${kind}) | ${r(w, raw)} |`);
+}
+console.log(
+  `| (raw Deno over a Unix socket${
+    unixAllowed ? "" : ": needs a plain --allow-net"
+  }) | - | ${f(rawUnix?.rtPerSec)} | - |`,
+);

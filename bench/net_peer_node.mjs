@@ -2,7 +2,7 @@
 // work as weft in one process: a server and clients on 127.0.0.1.
 //   node net_peer_node.mjs rr CONNS MS     100 B length-prefixed request/response
 //   node net_peer_node.mjs udp CLIENTS MS  UDP echo ping-pong
-// Prints one JSON line: {"ops": N, "seconds": S}.
+// Prints one JSON line: {"ops": N, "seconds": S, "cpu": CPU seconds used}.
 import net from "node:net";
 import dgram from "node:dgram";
 
@@ -41,6 +41,7 @@ async function rr() {
   const payload = Buffer.alloc(100, 97);
   let ops = 0;
   const deadline = Date.now() + ms;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: count }, () =>
@@ -59,8 +60,10 @@ async function rr() {
       })),
   );
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu0);
+  const cpu = (used.user + used.system) / 1e6;
   server.close();
-  console.log(JSON.stringify({ ops, seconds }));
+  console.log(JSON.stringify({ ops, seconds, cpu }));
 }
 
 async function udp() {
@@ -74,6 +77,7 @@ async function udp() {
   const payload = Buffer.alloc(100, 97);
   let ops = 0;
   const deadline = Date.now() + ms;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: count }, () =>
@@ -88,8 +92,10 @@ async function udp() {
       })),
   );
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu0);
+  const cpu = (used.user + used.system) / 1e6;
   server.close();
-  console.log(JSON.stringify({ ops, seconds }));
+  console.log(JSON.stringify({ ops, seconds, cpu }));
 }
 
 await (mode === "udp" ? udp() : rr());

@@ -26,11 +26,9 @@ export const MAGIC = {
   Lock: 0x57464c4b, // "WFLK"
   RLock: 0x5746524c, // "WFRL"
   Semaphore: 0x57465345, // "WFSE"
-  BoundedSemaphore: 0x57464253, // "WFBS"
   Event: 0x57464556, // "WFEV"
   Condition: 0x5746434e, // "WFCN"
   Barrier: 0x57464252, // "WFBR"
-  ThreadState: 0x57465453, // "WFTS"
   Registry: 0x57465247, // "WFRG"
 } as const;
 

@@ -38,9 +38,32 @@
  * @module
  */
 
-import { deadlineOf, remaining, waitAsync, waitSync } from "./_wait.ts";
-import { isIdentAlive } from "./_thread_registry.ts";
-import { MAGIC } from "./_layout.ts";
+import {
+  blockOn,
+  deadlineOf,
+  driveAsync,
+  remaining,
+  throwIfStopping,
+  type WaitLoop,
+} from "./_wait.ts";
+import { DEATHS, isIdentAlive, registryView } from "./_thread_registry.ts";
+
+/**
+ * What the engine needs to know of its client: when STATE is free for a
+ * taker, and whether a take may leave more for the next queued waiter
+ * (permits of a semaphore) or not (a lock, which its release hands on).
+ */
+export interface Acquirable {
+  /** True if `state` lets a taker in (lock: 0; semaphore: > 0). */
+  isFree(state: number): boolean;
+  /** True if one take may leave room for another (semaphores). */
+  readonly shared: boolean;
+}
+
+/** A lock's STATE: 0 free, else the owner's ident. */
+export const LOCK: Acquirable = { isFree: (s) => s === 0, shared: false };
+/** A semaphore's STATE: the permits left. */
+export const PERMITS: Acquirable = { isFree: (s) => s > 0, shared: true };
 
 export const STATE = 1;
 export const SEQ = 2;
@@ -59,8 +82,14 @@ export const CORE_WORDS = HOLDER + RING;
 export const STARVE_MS = 1;
 /** Loads a blocking acquirer spins before it sleeps. */
 const SPIN = 100;
-/** Longest single sleep, so dead owners are noticed. */
+/** Longest single blocking sleep, so dead owners are noticed. */
 export const SLICE_MS = 50;
+/**
+ * Longest single async sleep: async waiters are woken by the death watcher
+ * ({@linkcode watchDeaths}) when any thread ends, so their slice is only a
+ * safety net.
+ */
+export const ASYNC_SLICE_MS = 1000;
 
 /** `take()` results. */
 export const NONE = 0;
@@ -124,21 +153,31 @@ class Attempt {
   #v: Int32Array;
   #take: Take;
   #me: number;
+  #kind: Acquirable;
+  #slice: number;
   #start = performance.now();
   #ticket = 0;
   #hasTicket = false;
 
-  constructor(v: Int32Array, take: Take, me: number) {
+  constructor(
+    v: Int32Array,
+    take: Take,
+    me: number,
+    kind: Acquirable,
+    slice: number,
+  ) {
     this.#v = v;
     this.#take = take;
     this.#me = me;
+    this.#kind = kind;
+    this.#slice = slice;
   }
 
   /** How long the next sleep may last: until the queue-join point, or a slice. */
   sleepCap(): number {
-    if (this.#hasTicket) return SLICE_MS;
+    if (this.#hasTicket) return this.#slice;
     const wait = STARVE_MS - (performance.now() - this.#start);
-    return wait > 0 ? wait : SLICE_MS;
+    return wait > 0 ? wait : this.#slice;
   }
 
   /** Tries once; returns TAKEN/ABANDONED or NONE. */
@@ -218,8 +257,8 @@ class Attempt {
     // The next ticket may proceed at once only if permits are left (a lock
     // is held by us now; its release will wake the queue).
     if (
-      Atomics.load(v, WAITERS) > 1 && Atomics.load(v, 0) === MAGIC.Semaphore &&
-      Atomics.load(v, STATE) > 0
+      this.#kind.shared && Atomics.load(v, WAITERS) > 1 &&
+      this.#kind.isFree(Atomics.load(v, STATE))
     ) wakeAll(v);
   }
 
@@ -242,12 +281,9 @@ class Attempt {
  * Brief adaptive spin before sleeping: most critical sections are shorter
  * than a sleep/wake round trip. Takes only while no ticket is queued.
  */
-export function spinTake(v: Int32Array, take: Take): number {
-  // A lock is free at 0; a semaphore has permits above 0.
-  const lock = Atomics.load(v, 0) !== MAGIC.Semaphore;
+export function spinTake(v: Int32Array, take: Take, kind: Acquirable): number {
   for (let i = 0; i < SPIN; i++) {
-    const s = Atomics.load(v, STATE);
-    if ((lock ? s !== 0 : s <= 0) || !queueEmpty(v)) continue;
+    if (!kind.isFree(Atomics.load(v, STATE)) || !queueEmpty(v)) continue;
     const r = take();
     if (r !== NONE) return r;
   }
@@ -255,19 +291,22 @@ export function spinTake(v: Int32Array, take: Take): number {
 }
 
 /**
- * Blocking slow path. Returns TAKEN/ABANDONED, or NONE on timeout.
+ * The slow path, written once ({@linkcode WaitLoop}): returns
+ * TAKEN/ABANDONED, or NONE on timeout. The waiter is counted in WAITERS
+ * and leaves the ticket queue however the loop ends (an abort or a thread
+ * stop is thrown into it).
  */
-export function acquireSlowSync(
+function* acquireLoop(
   v: Int32Array,
   take: Take,
   me: number,
   timeoutMs: number,
-): number {
-  const r = spinTake(v, take);
-  if (r !== NONE) return r;
+  kind: Acquirable,
+  slice: number,
+): WaitLoop<number> {
   const deadline = deadlineOf(timeoutMs);
   Atomics.add(v, WAITERS, 1);
-  const attempt = new Attempt(v, take, me);
+  const attempt = new Attempt(v, take, me, kind, slice);
   try {
     for (;;) {
       const seq = Atomics.load(v, SEQ);
@@ -275,11 +314,30 @@ export function acquireSlowSync(
       if (r !== NONE) return r;
       const left = remaining(deadline);
       if (left === 0) return NONE;
-      waitSync(v, SEQ, seq, Math.min(left, attempt.sleepCap()));
+      yield {
+        view: v,
+        index: SEQ,
+        expected: seq,
+        timeout: Math.min(left, attempt.sleepCap()),
+      };
     }
   } finally {
     attempt.finish();
   }
+}
+
+/** Blocking slow path (spins first). */
+export function acquireSlowSync(
+  v: Int32Array,
+  take: Take,
+  me: number,
+  timeoutMs: number,
+  kind: Acquirable,
+): number {
+  throwIfStopping();
+  const r = spinTake(v, take, kind);
+  if (r !== NONE) return r;
+  return blockOn(acquireLoop(v, take, me, timeoutMs, kind, SLICE_MS));
 }
 
 /**
@@ -292,20 +350,51 @@ export async function acquireSlowAsync(
   me: number,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  kind: Acquirable,
 ): Promise<number> {
-  const deadline = deadlineOf(timeoutMs);
-  Atomics.add(v, WAITERS, 1);
-  const attempt = new Attempt(v, take, me);
+  watched.set(v, (watched.get(v) ?? 0) + 1);
+  watchDeaths();
   try {
-    for (;;) {
-      const seq = Atomics.load(v, SEQ);
-      const r = attempt.step();
-      if (r !== NONE) return r;
-      const left = remaining(deadline);
-      if (left === 0) return NONE;
-      await waitAsync(v, SEQ, seq, Math.min(left, attempt.sleepCap()), signal);
-    }
+    return await driveAsync(
+      acquireLoop(v, take, me, timeoutMs, kind, ASYNC_SLICE_MS),
+      signal,
+    );
   } finally {
-    attempt.finish();
+    const n = watched.get(v)! - 1;
+    if (n === 0) watched.delete(v);
+    else watched.set(v, n);
   }
+}
+
+/** Blocks this thread has async acquirers on, with their counts. */
+const watched = new Map<Int32Array, number>();
+let watching = false;
+
+/**
+ * While this thread has async acquirers, one async wait on the registry's
+ * DEATHS word: when any thread ends, every watched block gets a wake-up,
+ * so its waiters look for a dead owner or ticket holder at once instead of
+ * polling every 50 ms. (Blocking waiters cannot wait on two words; they
+ * keep the 50 ms slice.)
+ */
+function watchDeaths(): void {
+  if (watching) return;
+  watching = true;
+  const registry = registryView();
+  const arm = (seen: number) => {
+    if (watched.size === 0) {
+      watching = false;
+      return;
+    }
+    const r = Atomics.waitAsync(registry, DEATHS, seen);
+    if (r.async) r.value.then(fire);
+    else fire();
+  };
+  const fire = () => {
+    // Read before waking, so a death during the wake-ups is not missed.
+    const seen = Atomics.load(registry, DEATHS);
+    for (const v of watched.keys()) wakeAll(v);
+    arm(seen);
+  };
+  arm(Atomics.load(registry, DEATHS));
 }

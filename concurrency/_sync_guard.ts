@@ -11,7 +11,7 @@ import {
   throwIfAborted,
   type WaitOptions,
 } from "./_wait.ts";
-import type { ShareTarget } from "./_share.ts";
+import type { ShareTarget } from "../_internal/share.ts";
 
 /** Validated async wait options. */
 export function asyncOptions(

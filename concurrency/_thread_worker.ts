@@ -1,35 +1,37 @@
 /**
- * Worker bootstrap of `Thread` (private). Receives one init message, takes
- * the thread's ident, imports the user module, revives the arguments (shared
- * objects arrive live), calls the export, and posts the result or the error
- * (name, message, stack). `Deno.exit()` and `close()` inside the thread are
- * wrapped so the parent learns about them (the platform tells it nothing).
+ * Worker bootstrap of `Thread` (private). Receives one init message, becomes
+ * thread `ident` (see `_worker_life.ts`), imports the user module, revives
+ * the arguments (shared objects arrive live), calls the export, and ends
+ * with its outcome. A later `{ t: "stop" }` message asks it to stop.
  *
- * Messages to the parent:
+ * Messages to the parent (tag field `t`, see `_internal/run_export.ts`):
  *
- * | kind     | fields                              |
- * | -------- | ----------------------------------- |
- * | "result" | `value` (shared with `shareValue`)  |
- * | "error"  | `error` {name,message,stack} or `thrown` |
- * | "exit"   | `code` (Deno.exit / close called)   |
+ * | t         | fields                                   |
+ * | --------- | ---------------------------------------- |
+ * | "result"  | `value` (shared with `shareValue`)       |
+ * | "error"   | `error` {name,message,stack} or `thrown` |
+ * | "exit"    | `code` (`Deno.exit` / `close` called)    |
+ * | "crash"   | like "error": an uncaught error          |
+ * | "stopped" | the thread honoured a stop request       |
+ *
+ * Every one of them is the thread's last: it is posted right before the
+ * thread frees its ident and closes its worker.
  *
  * @module
  */
 
+import { errorToWire, loadExport, TAG } from "../_internal/run_export.ts";
 import {
   importRevivers,
   reviveValue,
   shareValue,
   transferablesOf,
-} from "./_share.ts";
-import {
-  adoptRegistry,
-  releaseIdent,
-  setCurrentThread,
-} from "./_thread_registry.ts";
+} from "../_internal/share.ts";
+import { endThread, enterThread, stopThread } from "./_worker_life.ts";
 
 /** The init message a `Thread` posts to its worker. */
 export interface ThreadInit {
+  t: "init";
   registry: SharedArrayBuffer;
   ident: number;
   name: string;
@@ -39,70 +41,31 @@ export interface ThreadInit {
 }
 
 const scope = globalThis as unknown as {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  close(): void;
   onmessage: ((e: MessageEvent) => void) | null;
 };
 
-function describe(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) {
-    return {
-      error: {
-        name: error.name,
-        message: error.message,
-        stack: error.stack,
-      },
-    };
-  }
+async function run(init: ThreadInit): Promise<void> {
   try {
-    return { thrown: structuredClone(error) };
-  } catch {
-    return { thrown: String(error) };
-  }
-}
-
-scope.onmessage = async (event: MessageEvent) => {
-  scope.onmessage = null;
-  const init = event.data as ThreadInit;
-  adoptRegistry(init.registry);
-  setCurrentThread(init.ident, init.name);
-  let ended = false;
-  const end = (message: Record<string, unknown>, transfer?: Transferable[]) => {
-    if (ended) return;
-    ended = true;
-    try {
-      scope.postMessage(message, transfer);
-    } catch (error) {
-      scope.postMessage({ kind: "error", ...describe(error) });
-    }
-    releaseIdent(init.ident);
-  };
-  const exit = Deno.exit;
-  Deno.exit = ((code?: number) => {
-    end({ kind: "exit", code: code ?? 0 });
-    return exit(code);
-  }) as typeof Deno.exit;
-  const close = scope.close.bind(scope);
-  scope.close = () => {
-    end({ kind: "exit", code: 0 });
-    close();
-  };
-  try {
-    const mod = await import(init.module);
-    const fn = mod[init.fn];
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot run thread: module "${init.module}" has no exported function "${init.fn}"`,
-      );
-    }
+    const fn = await loadExport(init.module, init.fn);
     // Handles name the module of their type (queues, pipe ends, manager
     // proxies...): load the ones this worker has not imported yet.
     await importRevivers(init.args);
     const args = reviveValue(init.args);
     const value = await fn(...(args as unknown[]));
     const shared = shareValue(value, "worker");
-    end({ kind: "result", value: shared }, transferablesOf(shared));
+    endThread({ [TAG]: "result", value: shared }, transferablesOf(shared));
   } catch (error) {
-    end({ kind: "error", ...describe(error) });
+    endThread({ [TAG]: "error", ...errorToWire(error) });
+  }
+}
+
+scope.onmessage = (event: MessageEvent) => {
+  const message = event.data as { t: string };
+  if (message.t === "init") {
+    const init = message as ThreadInit;
+    enterThread(init.registry, init.ident, init.name);
+    run(init);
+  } else if (message.t === "stop") {
+    stopThread();
   }
 };

@@ -4,24 +4,24 @@
  * @module
  */
 
+import { blockHandle, registerBlock } from "./_shared_block.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
-import { asyncOptions, refuseProcess, syncTimeout } from "./_sync_guard.ts";
+import { asyncOptions, syncTimeout } from "./_sync_guard.ts";
 import {
-  registerReviver,
   type Shareable,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
-import { adoptRegistry, registryBuffer } from "./_thread_registry.ts";
+} from "../_internal/share.ts";
 import {
+  blockOn,
   deadlineOf,
+  driveAsync,
   remaining,
-  waitAsync,
+  type WaitLoop,
   type WaitOptions,
-  waitSync,
 } from "./_wait.ts";
-import type { SharedLocation } from "./lock.ts";
+import type { SharedLocation } from "./options.ts";
 
 // Word 1 packs the round: bit 30 broken, bits 16..29 generation, 0..15 count.
 const STATE = 1;
@@ -45,6 +45,7 @@ const nextGen = (g: number) => ((g + 1) & 0x3fff) << 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Barrier, BrokenBarrierError } from "@weft/weft/concurrency";
  *
  * const barrier = new Barrier(2);
@@ -52,7 +53,7 @@ const nextGen = (g: number) => ((g + 1) & 0x3fff) << 16;
  * try {
  *   await barrier.wait();
  * } catch (error) {
- *   console.log(error instanceof BrokenBarrierError); // true
+ *   assert.equal(error instanceof BrokenBarrierError, true);
  * }
  * ```
  */
@@ -98,11 +99,12 @@ export class BrokenBarrierError extends Error {
  *
  * @example Two tasks meet
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Barrier } from "@weft/weft/concurrency";
  *
  * const barrier = new Barrier(2);
  * const indexes = await Promise.all([barrier.wait(), barrier.wait()]);
- * console.log(indexes.sort()); // [ 0, 1 ]
+ * assert.deepEqual(indexes.sort(), [0, 1]);
  * ```
  */
 export class Barrier implements Shareable {
@@ -116,9 +118,10 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
-   * console.log(new Barrier(3).parties); // 3
+   * assert.equal(new Barrier(3).parties, 3);
    * ```
    *
    * @param parties How many must arrive to release a round.
@@ -159,9 +162,10 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
-   * console.log(new Barrier(2).nWaiting); // 0
+   * assert.equal(new Barrier(2).nWaiting, 0);
    * ```
    */
   get nWaiting(): number {
@@ -173,11 +177,12 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
    * const b = new Barrier(2);
    * b.abort();
-   * console.log(b.broken); // true
+   * assert.equal(b.broken, true);
    * ```
    */
   get broken(): boolean {
@@ -228,10 +233,11 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
    * const barrier = new Barrier(1);
-   * console.log(await barrier.wait()); // 0
+   * assert.equal(await barrier.wait(), 0);
    * ```
    *
    * @param opts `timeout` in ms (breaks the barrier), `signal` to abort.
@@ -242,6 +248,15 @@ export class Barrier implements Shareable {
     const { timeout, signal } = asyncOptions(opts);
     const { index, gen, last } = this.#arrive();
     if (last) return index;
+    return await driveAsync(this.#waitLoop(index, gen, timeout), signal);
+  }
+
+  /**
+   * The wait loop, written once: this party's index once the generation
+   * passed. A timeout, an abort or a stop of this thread breaks the
+   * barrier (the others must not wait for a party that left).
+   */
+  *#waitLoop(index: number, gen: number, timeout: number): WaitLoop<number> {
     const deadline = deadlineOf(timeout);
     const v = this.#v;
     for (;;) {
@@ -253,7 +268,7 @@ export class Barrier implements Shareable {
         throw new BrokenBarrierError("Cannot pass barrier: the wait timed out");
       }
       try {
-        await waitAsync(v, STATE, w, left, signal);
+        yield { view: v, index: STATE, expected: w, timeout: left };
       } catch (error) {
         this.abort();
         throw error;
@@ -266,9 +281,10 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
-   * console.log(new Barrier(1).waitSync()); // 0
+   * assert.equal(new Barrier(1).waitSync(), 0);
    * ```
    *
    * @param opts `timeout` in ms (breaks the barrier).
@@ -279,18 +295,7 @@ export class Barrier implements Shareable {
     const timeout = syncTimeout(opts);
     const { index, gen, last } = this.#arrive();
     if (last) return index;
-    const deadline = deadlineOf(timeout);
-    const v = this.#v;
-    for (;;) {
-      const w = Atomics.load(v, STATE);
-      if (this.#check(gen) === "passed") return index;
-      const left = remaining(deadline);
-      if (left === 0) {
-        this.abort();
-        throw new BrokenBarrierError("Cannot pass barrier: the wait timed out");
-      }
-      waitSync(v, STATE, w, left);
-    }
+    return blockOn(this.#waitLoop(index, gen, timeout));
   }
 
   /**
@@ -299,11 +304,12 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
    * const b = new Barrier(3);
    * b.abort();
-   * console.log(b.broken); // true
+   * assert.equal(b.broken, true);
    * ```
    */
   abort(): void {
@@ -322,12 +328,13 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
    *
    * const b = new Barrier(2);
    * b.abort();
    * b.reset();
-   * console.log(b.broken); // false
+   * assert.equal(b.broken, false);
    * ```
    */
   reset(): void {
@@ -349,27 +356,20 @@ export class Barrier implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Barrier, revive, share } from "@weft/weft/concurrency";
    *
    * const copy = revive<Barrier>(structuredClone(share(new Barrier(4))));
-   * console.log(copy.parties); // 4
+   * assert.equal(copy.parties, 4);
    * ```
    */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
-    refuseProcess("Barrier", target);
-    return {
-      "@@weft": "Barrier",
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      registry: registryBuffer(),
-    };
+    return blockHandle("Barrier", target, this);
   }
 }
 
-registerReviver("Barrier", (h) => {
-  adoptRegistry(h.registry);
-  return new Barrier(1, {
-    buffer: h.buffer as SharedArrayBuffer,
-    byteOffset: h.byteOffset as number,
-  });
-}, import.meta.url);
+registerBlock(
+  "Barrier",
+  (location) => new Barrier(1, location),
+  import.meta.url,
+);

@@ -4,26 +4,27 @@
  * @module
  */
 
+import { blockHandle, registerBlock } from "./_shared_block.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
 import { asyncOptions, refuseProcess, syncTimeout } from "./_sync_guard.ts";
 import {
-  registerReviver,
   reviveValue,
   type Shareable,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
-import { adoptRegistry, registryBuffer } from "./_thread_registry.ts";
+} from "../_internal/share.ts";
 import {
   deadlineOf,
   remaining,
+  shieldFromStop,
   type SyncWaitOptions,
   waitAsync,
   type WaitOptions,
   waitSync,
 } from "./_wait.ts";
-import { Lock, type SharedLocation } from "./lock.ts";
+import { Lock } from "./lock.ts";
+import type { SharedLocation } from "./options.ts";
 import { RLock } from "./rlock.ts";
 
 const SEQ = 1;
@@ -62,6 +63,7 @@ const WORDS = 4;
  *
  * @example Waiting for a value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Condition } from "@weft/weft/concurrency";
  *
  * const cond = new Condition();
@@ -73,7 +75,7 @@ const WORDS = 4;
  * }, 5);
  * using _ = await cond.guard();
  * await cond.waitFor(() => box.length > 0, { timeout: 1000 });
- * console.log(box[0]); // 42
+ * assert.equal(box[0], 42);
  * ```
  */
 export class Condition implements Shareable {
@@ -87,10 +89,11 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition, Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
-   * console.log(new Condition(lock).lock === lock); // true
+   * assert.equal(new Condition(lock).lock === lock, true);
    * ```
    *
    * @param lock The lock waiters hold.
@@ -173,12 +176,13 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * cond.acquireSync();
    * cond.release();
-   * console.log(cond.lock.locked); // false
+   * assert.equal(cond.lock.locked, false);
    * ```
    */
   release(): void {
@@ -254,11 +258,12 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * using _ = await cond.guard();
-   * console.log(await cond.wait({ timeout: 10 })); // false
+   * assert.equal(await cond.wait({ timeout: 10 }), false);
    * ```
    *
    * @param opts `timeout` in ms (resolve `false`), `signal` to abort.
@@ -277,7 +282,7 @@ export class Condition implements Shareable {
       result = await waitAsync(v, SEQ, seq, timeout, signal);
     } finally {
       Atomics.sub(v, WAITERS, 1);
-      await this.#lock.acquire();
+      await shieldFromStop(() => this.#lock.acquire());
       this.#restore(count);
     }
     return result !== "timed-out";
@@ -288,11 +293,12 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * using _ = cond.guardSync();
-   * console.log(cond.waitSync({ timeout: 5 })); // false
+   * assert.equal(cond.waitSync({ timeout: 5 }), false);
    * ```
    *
    * @param opts `timeout` in ms.
@@ -311,7 +317,7 @@ export class Condition implements Shareable {
       result = waitSync(v, SEQ, seq, timeout);
     } finally {
       Atomics.sub(v, WAITERS, 1);
-      this.#lock.acquireSync();
+      shieldFromStop(() => this.#lock.acquireSync());
       this.#restore(count);
     }
     return result !== "timed-out";
@@ -323,11 +329,12 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * using _ = await cond.guard();
-   * console.log(await cond.waitFor(() => 7)); // 7
+   * assert.equal(await cond.waitFor(() => 7), 7);
    * ```
    *
    * @typeParam T The predicate's result.
@@ -356,11 +363,12 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * using _ = cond.guardSync();
-   * console.log(cond.waitForSync(() => false, { timeout: 5 })); // false
+   * assert.equal(cond.waitForSync(() => false, { timeout: 5 }), false);
    * ```
    *
    * @typeParam T The predicate's result.
@@ -436,31 +444,26 @@ export class Condition implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition, revive, share } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * const copy = revive<Condition>(structuredClone(share(cond)));
    * cond.acquireSync();
-   * console.log(copy.lock.locked); // true
+   * assert.equal(copy.lock.locked, true);
    * cond.release();
    * ```
    */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
     refuseProcess("Condition", target);
-    return {
-      "@@weft": "Condition",
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
+    return blockHandle("Condition", target, this, {
       lock: this.#lock[TO_HANDLE](target),
-      registry: registryBuffer(),
-    };
+    });
   }
 }
 
-registerReviver("Condition", (h) => {
-  adoptRegistry(h.registry);
-  return new Condition(reviveValue(h.lock) as Lock | RLock, {
-    buffer: h.buffer as SharedArrayBuffer,
-    byteOffset: h.byteOffset as number,
-  });
-}, import.meta.url);
+registerBlock(
+  "Condition",
+  (location, h) => new Condition(reviveValue(h.lock) as Lock | RLock, location),
+  import.meta.url,
+);

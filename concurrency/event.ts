@@ -4,25 +4,25 @@
  * @module
  */
 
+import { blockHandle, registerBlock } from "./_shared_block.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
-import { asyncOptions, refuseProcess, syncTimeout } from "./_sync_guard.ts";
+import { asyncOptions, syncTimeout } from "./_sync_guard.ts";
 import {
-  registerReviver,
   type Shareable,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
-import { adoptRegistry, registryBuffer } from "./_thread_registry.ts";
+} from "../_internal/share.ts";
 import {
+  blockOn,
   deadlineOf,
+  driveAsync,
   remaining,
   type SyncWaitOptions,
-  waitAsync,
+  type WaitLoop,
   type WaitOptions,
-  waitSync,
 } from "./_wait.ts";
-import type { SharedLocation } from "./lock.ts";
+import type { SharedLocation } from "./options.ts";
 
 const FLAG = 1;
 const WORDS = 2;
@@ -48,11 +48,13 @@ const WORDS = 2;
  *
  * @example Boss and worker
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Event } from "@weft/weft/concurrency";
  *
  * const ready = new Event();
  * setTimeout(() => ready.set(), 5);
- * console.log(await ready.wait({ timeout: 1000 }), ready.isSet()); // true true
+ * assert.equal(await ready.wait({ timeout: 1000 }), true);
+ * assert.equal(ready.isSet(), true);
  * ```
  */
 export class Event implements Shareable {
@@ -65,9 +67,10 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
    *
-   * console.log(new Event().isSet()); // false
+   * assert.equal(new Event().isSet(), false);
    * ```
    *
    * @param location Shared memory to use.
@@ -92,11 +95,12 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
    *
    * const e = new Event();
    * e.set();
-   * console.log(e.isSet()); // true
+   * assert.equal(e.isSet(), true);
    * ```
    *
    * @returns The flag.
@@ -110,11 +114,12 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
    *
    * const e = new Event();
    * e.set();
-   * console.log(await e.wait()); // true
+   * assert.equal(await e.wait(), true);
    * ```
    */
   set(): void {
@@ -128,12 +133,13 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
    *
    * const e = new Event();
    * e.set();
    * e.clear();
-   * console.log(e.isSet()); // false
+   * assert.equal(e.isSet(), false);
    * ```
    */
   clear(): void {
@@ -145,9 +151,10 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
    *
-   * console.log(await new Event().wait({ timeout: 10 })); // false
+   * assert.equal(await new Event().wait({ timeout: 10 }), false);
    * ```
    *
    * @param opts `timeout` in ms (resolve `false`), `signal` to abort.
@@ -155,12 +162,18 @@ export class Event implements Shareable {
    */
   async wait(opts?: WaitOptions): Promise<boolean> {
     const { timeout, signal } = asyncOptions(opts);
+    if (Atomics.load(this.#v, FLAG) !== 0) return true;
+    return await driveAsync(this.#waitLoop(timeout), signal);
+  }
+
+  /** The wait loop, written once: `true` once set, `false` on timeout. */
+  *#waitLoop(timeout: number): WaitLoop<boolean> {
     const deadline = deadlineOf(timeout);
     const v = this.#v;
     while (Atomics.load(v, FLAG) === 0) {
       const left = remaining(deadline);
       if (left === 0) return false;
-      await waitAsync(v, FLAG, 0, left, signal);
+      yield { view: v, index: FLAG, expected: 0, timeout: left };
     }
     return true;
   }
@@ -170,24 +183,20 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
    *
    * const e = new Event();
-   * console.log(e.waitSync({ timeout: 5 })); // false
+   * assert.equal(e.waitSync({ timeout: 5 }), false);
    * ```
    *
    * @param opts `timeout` in ms, or `blocking: false` to only look.
    * @returns `true` once set, `false` on timeout.
    */
   waitSync(opts?: SyncWaitOptions): boolean {
-    const deadline = deadlineOf(syncTimeout(opts));
-    const v = this.#v;
-    while (Atomics.load(v, FLAG) === 0) {
-      const left = remaining(deadline);
-      if (left === 0) return false;
-      waitSync(v, FLAG, 0, left);
-    }
-    return true;
+    const timeout = syncTimeout(opts);
+    if (Atomics.load(this.#v, FLAG) !== 0) return true;
+    return blockOn(this.#waitLoop(timeout));
   }
 
   /**
@@ -195,29 +204,18 @@ export class Event implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Event, revive, share } from "@weft/weft/concurrency";
    *
    * const e = new Event();
    * const copy = revive<Event>(structuredClone(share(e)));
    * e.set();
-   * console.log(copy.isSet()); // true
+   * assert.equal(copy.isSet(), true);
    * ```
    */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
-    refuseProcess("Event", target);
-    return {
-      "@@weft": "Event",
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      registry: registryBuffer(),
-    };
+    return blockHandle("Event", target, this);
   }
 }
 
-registerReviver("Event", (h) => {
-  adoptRegistry(h.registry);
-  return new Event({
-    buffer: h.buffer as SharedArrayBuffer,
-    byteOffset: h.byteOffset as number,
-  });
-}, import.meta.url);
+registerBlock("Event", (location) => new Event(location), import.meta.url);

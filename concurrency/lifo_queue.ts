@@ -6,13 +6,12 @@
 
 import {
   KIND_LIFO,
-  QUEUE_ORDER,
   type QueueHandle,
   type QueueOptions,
-  type QueueOrder,
 } from "./_queue_core.ts";
-import { registerReviver } from "./_share.ts";
+import { registerReviver } from "../_internal/share.ts";
 import { Queue } from "./queue.ts";
+import { QUEUE_ORDER, type QueueOrder } from "./_queue_keys.ts";
 
 /**
  * A last-in, first-out queue (a stack) in shared memory: like Python's
@@ -23,12 +22,15 @@ import { Queue } from "./queue.ts";
  *
  * @example The most recent item comes out first
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LifoQueue, Queue } from "@weft/weft/concurrency";
  *
  * const stack = new LifoQueue<string>({ maxsize: 10 });
  * for (const word of ["a", "b", "c"]) stack.putNowait(word);
- * console.log(stack.getNowait(), stack.getNowait(), stack.getNowait()); // c b a
- * console.log(stack instanceof Queue); // true
+ * assert.equal(stack.getNowait(), "c");
+ * assert.equal(stack.getNowait(), "b");
+ * assert.equal(stack.getNowait(), "a");
+ * assert.equal(stack instanceof Queue, true);
  * ```
  *
  * @typeParam T The item type.

@@ -4,12 +4,14 @@
  * @module
  */
 
+import { blockHandle, registerBlock } from "./_shared_block.ts";
 import {
   ABANDONED,
   acquireSlowAsync,
   acquireSlowSync,
   AUX2,
   CORE_WORDS,
+  LOCK,
   NEXT,
   NONE,
   queueEmpty,
@@ -24,29 +26,26 @@ import {
   asyncOptions,
   guardTimeout,
   onceGuard,
-  refuseProcess,
   syncTimeout,
 } from "./_sync_guard.ts";
-import { attachBlock, type BlockLocation, MAGIC } from "./_layout.ts";
+import { attachBlock, MAGIC } from "./_layout.ts";
 import {
-  registerReviver,
   type Shareable,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
-import {
-  adoptRegistry,
-  currentIdent,
-  isIdentAlive,
-  registryBuffer,
-} from "./_thread_registry.ts";
-import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+} from "../_internal/share.ts";
+import { currentIdent, isIdentAlive } from "./_thread_registry.ts";
+import type {
+  SharedLocation,
+  SyncWaitOptions,
+  WaitOptions,
+} from "./options.ts";
 
 /**
  * Thrown (or rejected) by an acquire that found the lock held by a thread
- * that has ended — its function returned or threw, or its worker was
- * terminated — and took the lock over, like `EOWNERDEAD` of a POSIX robust
+ * that has ended for certain — its function returned or threw, it exited,
+ * crashed, or honoured `Thread.terminate()` — and took the lock over, like `EOWNERDEAD` of a POSIX robust
  * mutex.
  *
  * **The caller holds the lock when it receives this error.** The data the
@@ -89,10 +88,11 @@ export class AbandonedLockError extends Error {
 
 const TRUE = Promise.resolve(true);
 
-export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
-
-/** Where a primitive's shared memory lives (defaults to a fresh buffer). */
-export type SharedLocation = BlockLocation;
+export type {
+  SharedLocation,
+  SyncWaitOptions,
+  WaitOptions,
+} from "./options.ts";
 
 /**
  * A mutual-exclusion lock in shared memory, like Python's `threading.Lock`
@@ -122,11 +122,14 @@ export type SharedLocation = BlockLocation;
  * acquirer (all state changes are sequentially consistent `Atomics`).
  *
  * ## Abandoned locks
- * The lock word records the acquirer's thread ident. If that thread ends
- * while holding the lock, the next acquirer (within about 50 ms) takes it and
- * gets an {@linkcode AbandonedLockError} while holding it. Only threads
- * started by `Thread` have an observable end; a lock acquired in a plain
- * `new Worker` is never considered abandoned. If you use the "one thread
+ * The lock word records the acquirer's thread ident. If that thread's end is
+ * certain while it holds the lock, the next acquirer takes it and gets an
+ * {@linkcode AbandonedLockError} while holding it (async waiters learn of
+ * the end at once, blocking ones within about 50 ms). A thread that was
+ * asked to stop but may still run keeps the lock: Deno cannot stop a busy
+ * worker (see `Thread.terminate()`). Only threads started by `Thread` or
+ * `Pool` have an observable end; a lock acquired in a plain `new Worker` is
+ * never considered abandoned. If you use the "one thread
  * acquires, another releases" hand-off pattern, the acquirer must stay alive
  * until the release.
  *
@@ -137,6 +140,7 @@ export type SharedLocation = BlockLocation;
  *
  * @example Guarding a shared counter
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lock } from "@weft/weft/concurrency";
  *
  * const lock = new Lock();
@@ -145,7 +149,8 @@ export type SharedLocation = BlockLocation;
  *   using _ = await lock.guard();
  *   counter[0]++;
  * }
- * console.log(lock.locked, counter[0]); // false 1
+ * assert.equal(lock.locked, false);
+ * assert.equal(counter[0], 1);
  * ```
  */
 export class Lock implements Shareable {
@@ -162,13 +167,14 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const buffer = new SharedArrayBuffer(Lock.byteLength);
    * const a = new Lock({ buffer });
    * const b = new Lock({ buffer }); // the same lock
    * a.tryAcquire();
-   * console.log(b.locked); // true
+   * assert.equal(b.locked, true);
    * a.release();
    * ```
    *
@@ -210,10 +216,11 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    */
   get locked(): boolean {
@@ -230,11 +237,12 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
-   * console.log(await lock.acquire({ timeout: 100 })); // true
-   * console.log(await lock.acquire({ timeout: 10 })); // false
+   * assert.equal(await lock.acquire({ timeout: 100 }), true);
+   * assert.equal(await lock.acquire({ timeout: 10 }), false);
    * lock.release();
    * ```
    *
@@ -256,9 +264,16 @@ export class Lock implements Shareable {
         if (r !== NONE) return Promise.resolve(this.#result(r));
       }
       if (timeout === 0) return Promise.resolve(false);
-      const r = spinTake(v, this.#take);
+      const r = spinTake(v, this.#take, LOCK);
       if (r !== NONE) return Promise.resolve(this.#result(r));
-      return acquireSlowAsync(this.#v, this.#take, this.#me, timeout, signal)
+      return acquireSlowAsync(
+        this.#v,
+        this.#take,
+        this.#me,
+        timeout,
+        signal,
+        LOCK,
+      )
         .then((r) => this.#result(r));
     } catch (error) {
       return Promise.reject(error);
@@ -270,11 +285,12 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
-   * console.log(lock.acquireSync()); // true
-   * console.log(lock.acquireSync({ blocking: false })); // false
+   * assert.equal(lock.acquireSync(), true);
+   * assert.equal(lock.acquireSync({ blocking: false }), false);
    * lock.release();
    * ```
    *
@@ -299,7 +315,9 @@ export class Lock implements Shareable {
       if (r !== NONE) return this.#result(r);
     }
     if (timeout === 0) return false;
-    return this.#result(acquireSlowSync(v, this.#take, this.#me, timeout));
+    return this.#result(
+      acquireSlowSync(v, this.#take, this.#me, timeout, LOCK),
+    );
   }
 
   /**
@@ -307,10 +325,12 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
-   * console.log(lock.tryAcquire(), lock.tryAcquire()); // true false
+   * assert.equal(lock.tryAcquire(), true);
+   * assert.equal(lock.tryAcquire(), false);
    * lock.release();
    * ```
    *
@@ -326,12 +346,13 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
    * lock.tryAcquire();
    * lock.release();
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @throws {TypeError} If the lock is not held.
@@ -350,14 +371,15 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
    * {
    *   using _ = await lock.guard();
-   *   console.log(lock.locked); // true
+   *   assert.equal(lock.locked, true);
    * }
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @param opts `timeout` in ms, `signal` to abort.
@@ -377,12 +399,13 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
    * {
    *   using _ = lock.guardSync();
-   *   console.log(lock.locked); // true
+   *   assert.equal(lock.locked, true);
    * }
    * ```
    *
@@ -403,30 +426,19 @@ export class Lock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Lock, revive, share } from "@weft/weft/concurrency";
    *
    * const lock = new Lock();
    * const copy = revive<Lock>(structuredClone(share(lock)));
    * lock.tryAcquire();
-   * console.log(copy.locked); // true
+   * assert.equal(copy.locked, true);
    * lock.release();
    * ```
    */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
-    refuseProcess("Lock", target);
-    return {
-      "@@weft": "Lock",
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      registry: registryBuffer(),
-    };
+    return blockHandle("Lock", target, this);
   }
 }
 
-registerReviver("Lock", (h) => {
-  adoptRegistry(h.registry);
-  return new Lock({
-    buffer: h.buffer as SharedArrayBuffer,
-    byteOffset: h.byteOffset as number,
-  });
-}, import.meta.url);
+registerBlock("Lock", (location) => new Lock(location), import.meta.url);

@@ -6,14 +6,13 @@
 
 import {
   KIND_PRIORITY,
-  PRIORITY_OF,
-  QUEUE_ORDER,
+  type Priority,
   type QueueHandle,
   type QueueOptions,
-  type QueueOrder,
 } from "./_queue_core.ts";
-import { registerReviver } from "./_share.ts";
+import { registerReviver } from "../_internal/share.ts";
 import { Queue } from "./queue.ts";
+import { PRIORITY_OF, QUEUE_ORDER, type QueueOrder } from "./_queue_keys.ts";
 
 /** What a {@linkcode PriorityQueue} accepts: a number, or a tuple whose
  * first element is the priority. */
@@ -22,10 +21,25 @@ export type PriorityItem =
   | bigint
   | readonly [number | bigint, ...unknown[]];
 
-function priorityOf(item: unknown): number {
+/** Beyond this magnitude a bigint's remainder may not fit a double. */
+const EXACT_LIMIT = 1n << 106n;
+
+/** A bigint as `[nearest double, exact remainder]` (both doubles). */
+function splitBigint(p: bigint): Priority {
+  if (p >= EXACT_LIMIT || p <= -EXACT_LIMIT) {
+    throw new RangeError(
+      "Cannot put item in PriorityQueue: a bigint priority must be within ±2^106 to be ordered exactly",
+    );
+  }
+  const high = Number(p);
+  const low = Number(p - BigInt(high));
+  return low === 0 ? high : [high, low];
+}
+
+function priorityOf(item: unknown): Priority {
   let p: unknown = item;
   if (Array.isArray(item)) p = item[0];
-  if (typeof p === "bigint") p = Number(p);
+  if (typeof p === "bigint") return splitBigint(p);
   if (typeof p !== "number" || Number.isNaN(p)) {
     throw new TypeError(
       "Cannot put item in PriorityQueue: give a [priority, ...] tuple or a number (not NaN)",
@@ -46,18 +60,23 @@ function priorityOf(item: unknown): number {
  * put a bare number. `get` returns the whole tuple. The lowest priority
  * comes out first; **equal priorities come out in insertion order** (FIFO)
  * — unlike Python, which compares the rest of the tuple and raises if it
- * cannot. Priorities must not be NaN.
+ * cannot. Priorities must not be NaN. Bigint priorities are ordered exactly
+ * (`2n ** 60n + 1n` after `2n ** 60n`) within ±2^106; beyond that `put`
+ * throws a `RangeError`.
  *
  * @example Lowest first, FIFO among equals
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PriorityQueue } from "@weft/weft/concurrency";
  *
  * const jobs = new PriorityQueue<[number, string]>();
  * jobs.putNowait([2, "code"]);
  * jobs.putNowait([1, "eat"]);
  * jobs.putNowait([2, "sleep"]);
- * console.log(jobs.getNowait(), jobs.getNowait(), jobs.getNowait());
- * // [1, "eat"] [2, "code"] [2, "sleep"]
+ * assert.deepEqual(
+ *   [jobs.getNowait(), jobs.getNowait(), jobs.getNowait()],
+ *   [[1, "eat"], [2, "code"], [2, "sleep"]],
+ * );
  * ```
  *
  * @typeParam T The item type: `[number | bigint, ...unknown[]]` or a number.
@@ -71,8 +90,11 @@ export class PriorityQueue<T extends PriorityItem = PriorityItem>
   };
 
   /** The item's priority: its first element, or the item itself.
-   * @throws {TypeError} If there is no numeric priority (or it is NaN). */
-  protected override [PRIORITY_OF](item: T): number {
+   * @throws {TypeError} If there is no numeric priority (or it is NaN).
+   * @throws {RangeError} If a bigint priority is beyond ±2^106. */
+  protected override [PRIORITY_OF](
+    item: T,
+  ): number | readonly [number, number] {
     return priorityOf(item);
   }
 }

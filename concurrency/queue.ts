@@ -6,13 +6,15 @@
 
 import {
   iterate,
-  KIND_FIFO,
   PRIORITY_OF,
   QUEUE_ORDER,
+  type QueueOrder,
+} from "./_queue_keys.ts";
+import {
+  KIND_FIFO,
   QueueCore,
   type QueueHandle,
   type QueueOptions,
-  type QueueOrder,
   type QueueSyncOptions,
   type QueueWaitOptions,
 } from "./_queue_core.ts";
@@ -22,7 +24,7 @@ import {
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
+} from "../_internal/share.ts";
 
 export type {
   QueueOptions,
@@ -65,12 +67,17 @@ export type {
  * once the call settles.
  *
  * ## Fairness
- * Waiters are woken together and race for the item; there is no FIFO
- * order among waiters.
+ * A `put` wakes one waiting getter and a `get` one waiting putter, in the
+ * order they started waiting (two FIFO ticket rings in shared memory, as
+ * CPython's `notify()`-one and tokio's fair semaphore). A newcomer that
+ * finds an item may take it first; the getter it was meant for then waits
+ * again. Beyond 128 sleepers on one side the extra ones are woken all at
+ * once.
  *
  * ## Close
  * `close()` (any thread) ends the queue for everyone: later puts throw
- * {@linkcode QueueClosed}; gets drain what is queued, then throw it; every
+ * {@linkcode QueueClosed} (carrying the item in `error.item`); gets drain
+ * what is queued, then throw it; every
  * sleeping waiter wakes up and throws it; `join()` throws it if tasks are
  * unfinished. `[Symbol.dispose]` calls `close()`.
  *
@@ -79,13 +86,14 @@ export type {
  * `get` returns that item (the queue's internal lock orders them).
  *
  * ## Platform
- * The internal lock is held only for a copy; a worker terminated in the
- * middle of a `put`/`get` (rare, but e.g. a `Pool` task killed on timeout)
- * can leave it held forever. `getSync`/`putSync` on the main thread freeze
- * its event loop while they wait.
+ * The internal lock is held only for a copy and its waits cannot be
+ * interrupted, so a thread never stops inside it (weft stops threads only
+ * at an event-loop turn or in a weft wait). `getSync`/`putSync` on the main
+ * thread freeze its event loop while they wait.
  *
  * @example Producer and consumer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Queue } from "@weft/weft/concurrency";
  *
  * const queue = new Queue<{ n: number }>({ maxsize: 2 });
@@ -99,7 +107,7 @@ export type {
  * })();
  * for (let n = 1; n <= 5; n++) await queue.put({ n });
  * await queue.join();
- * console.log(await consumer); // 15
+ * assert.equal(await consumer, 15);
  * queue.close();
  * ```
  *
@@ -119,10 +127,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<string>({ maxsize: 10 });
-   * console.log(queue.maxsize, queue.empty()); // 10 true
+   * assert.equal(queue.maxsize, 10);
+   * assert.equal(queue.empty(), true);
    * ```
    *
    * @param options `maxsize` (items, 0 = unbounded), `bufferSize`,
@@ -137,7 +147,7 @@ export class Queue<T = unknown> implements Shareable {
 
   /** The priority `item` is stored under: 0 (arrival order) but in a
    * `PriorityQueue`. */
-  protected [PRIORITY_OF](_item: T): number {
+  protected [PRIORITY_OF](_item: T): number | readonly [number, number] {
     return 0;
   }
 
@@ -146,11 +156,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number[]>();
    * await queue.put([1, 2, 3], { timeout: 1000 });
-   * console.log(queue.qsize()); // 1
+   * assert.equal(queue.qsize(), 1);
    * ```
    *
    * @throws {QueueFull} If `timeout` passes while still full.
@@ -167,11 +178,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<string>({ maxsize: 1 });
    * queue.putSync("a");
-   * console.log(queue.full()); // true
+   * assert.equal(queue.full(), true);
    * ```
    *
    * @throws {QueueFull} If `blocking` is false or `timeout` passes while full.
@@ -186,11 +198,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.putNowait(7);
-   * console.log(queue.getNowait()); // 7
+   * assert.equal(queue.getNowait(), 7);
    * ```
    *
    * @throws {QueueFull} If the queue is full.
@@ -205,13 +218,14 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue, QueueEmpty } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<string>();
    * try {
    *   await queue.get({ timeout: 10 });
    * } catch (error) {
-   *   console.log(error instanceof QueueEmpty); // true
+   *   assert.equal(error instanceof QueueEmpty, true);
    * }
    * ```
    *
@@ -227,11 +241,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<bigint>();
    * queue.putNowait(10n);
-   * console.log(queue.getSync({ timeout: 100 })); // 10n
+   * assert.equal(queue.getSync({ timeout: 100 }), 10n);
    * ```
    *
    * @throws {QueueEmpty} If `blocking` is false or `timeout` passes while empty.
@@ -246,11 +261,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<Map<string, number>>();
    * queue.putNowait(new Map([["a", 1]]));
-   * console.log(queue.getNowait().get("a")); // 1
+   * assert.equal(queue.getNowait().get("a"), 1);
    * ```
    *
    * @throws {QueueEmpty} If the queue is empty.
@@ -266,11 +282,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.putNowait(1);
-   * console.log(queue.qsize()); // 1
+   * assert.equal(queue.qsize(), 1);
    * ```
    */
   qsize(): number {
@@ -282,9 +299,10 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
-   * console.log(new Queue<number>().empty()); // true
+   * assert.equal(new Queue<number>().empty(), true);
    * ```
    */
   empty(): boolean {
@@ -297,11 +315,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>({ maxsize: 1 });
    * queue.putNowait(1);
-   * console.log(queue.full()); // true
+   * assert.equal(queue.full(), true);
    * ```
    */
   full(): boolean {
@@ -313,9 +332,10 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
-   * console.log(new Queue<number>({ maxsize: 5 }).maxsize); // 5
+   * assert.equal(new Queue<number>({ maxsize: 5 }).maxsize, 5);
    * ```
    */
   get maxsize(): number {
@@ -327,11 +347,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.close();
-   * console.log(queue.closed); // true
+   * assert.equal(queue.closed, true);
    * ```
    */
   get closed(): boolean {
@@ -344,13 +365,14 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.putNowait(1);
    * queue.getNowait();
    * queue.taskDone();
-   * console.log(queue.unfinishedTasks); // 0
+   * assert.equal(queue.unfinishedTasks, 0);
    * ```
    *
    * @throws {RangeError} If called more times than items were put.
@@ -364,11 +386,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.putNowait(1);
-   * console.log(queue.unfinishedTasks); // 1
+   * assert.equal(queue.unfinishedTasks, 1);
    * ```
    */
   get unfinishedTasks(): number {
@@ -381,6 +404,7 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
@@ -389,7 +413,7 @@ export class Queue<T = unknown> implements Shareable {
    *   queue.getNowait();
    *   queue.taskDone();
    * }, 10);
-   * console.log(await queue.join({ timeout: 5000 })); // true
+   * assert.equal(await queue.join({ timeout: 5000 }), true);
    * ```
    *
    * @throws {QueueClosed} If the queue is closed with unfinished tasks.
@@ -403,11 +427,12 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.putNowait(1);
-   * console.log(queue.joinSync({ timeout: 0 })); // false
+   * assert.equal(queue.joinSync({ timeout: 0 }), false);
    * ```
    *
    * @throws {QueueClosed} If the queue is closed with unfinished tasks.
@@ -422,12 +447,13 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.close();
    * queue.close();
-   * console.log(queue.closed); // true
+   * assert.equal(queue.closed, true);
    * ```
    */
   close(): void {
@@ -440,13 +466,16 @@ export class Queue<T = unknown> implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
    * const queue = new Queue<number>();
    * queue.putNowait(1);
    * queue.putNowait(2);
    * queue.close();
-   * for await (const n of queue) console.log(n); // 1, then 2
+   * const seen: number[] = [];
+   * for await (const n of queue) seen.push(n);
+   * assert.deepEqual(seen, [1, 2]);
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {

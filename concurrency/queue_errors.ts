@@ -13,13 +13,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Queue, QueueEmpty } from "@weft/weft/concurrency";
  *
  * const queue = new Queue<number>();
  * try {
  *   queue.getNowait();
  * } catch (error) {
- *   console.log(error instanceof QueueEmpty); // true
+ *   assert.equal(error instanceof QueueEmpty, true);
  * }
  * ```
  */
@@ -41,6 +42,7 @@ export class QueueEmpty extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Queue, QueueFull } from "@weft/weft/concurrency";
  *
  * const queue = new Queue<number>({ maxsize: 1 });
@@ -48,7 +50,7 @@ export class QueueEmpty extends Error {
  * try {
  *   queue.putNowait(2);
  * } catch (error) {
- *   console.log(error instanceof QueueFull); // true
+ *   assert.equal(error instanceof QueueFull, true);
  * }
  * ```
  */
@@ -68,28 +70,36 @@ export class QueueFull extends Error {
  * called (by any thread) — like Python 3.13's `queue.ShutDown`. A `put`
  * after `close()` throws it at once; a `get` first drains the items still
  * queued and throws it once the queue is empty; waiters asleep at the time
- * of `close()` wake up and throw it.
+ * of `close()` wake up and throw it. The error of a `put` carries the item
+ * it could not store in {@linkcode QueueClosed.item}.
  *
- * @example
+ * @example A put after close gets its item back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Queue, QueueClosed } from "@weft/weft/concurrency";
  *
  * const queue = new Queue<string>();
  * queue.close();
- * try {
- *   await queue.put("late");
- * } catch (error) {
- *   console.log(error instanceof QueueClosed); // true
- * }
+ * const error = await queue.put("late").catch((e) => e);
+ * assert.ok(error instanceof QueueClosed);
+ * assert.equal(error.item, "late");
  * ```
  */
 export class QueueClosed extends Error {
+  /**
+   * The item a `put` could not store because the queue was closed
+   * (`undefined` for a `get`; check `"item" in error` to tell an
+   * `undefined` item apart).
+   */
+  declare readonly item?: unknown;
+
   /** Creates the error; `message` defaults to a sentence about the close. */
   constructor(
     message = "Cannot use queue: it is closed",
-    options?: ErrorOptions,
+    options?: ErrorOptions & { item?: unknown },
   ) {
     super(message, options);
     this.name = "QueueClosed";
+    if (options !== undefined && "item" in options) this.item = options.item;
   }
 }

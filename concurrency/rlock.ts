@@ -4,6 +4,7 @@
  * @module
  */
 
+import { blockHandle, registerBlock } from "./_shared_block.ts";
 import {
   ABANDONED,
   acquireSlowAsync,
@@ -11,6 +12,7 @@ import {
   AUX,
   AUX2,
   CORE_WORDS,
+  LOCK,
   NEXT,
   NONE,
   queueEmpty,
@@ -24,25 +26,19 @@ import {
   asyncOptions,
   guardTimeout,
   onceGuard,
-  refuseProcess,
   syncTimeout,
 } from "./_sync_guard.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
 import {
-  registerReviver,
   type Shareable,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
-import {
-  adoptRegistry,
-  currentIdent,
-  isIdentAlive,
-  registryBuffer,
-} from "./_thread_registry.ts";
+} from "../_internal/share.ts";
+import { currentIdent, isIdentAlive } from "./_thread_registry.ts";
 import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
-import { AbandonedLockError, type SharedLocation } from "./lock.ts";
+import { AbandonedLockError } from "./lock.ts";
+import type { SharedLocation } from "./options.ts";
 
 /**
  * A re-entrant lock in shared memory, like Python's `threading.RLock`: the
@@ -65,10 +61,11 @@ import { AbandonedLockError, type SharedLocation } from "./lock.ts";
  * Writes before the final `release()` are visible to the next owner.
  *
  * ## Abandoned locks
- * If the owning thread ends (its function returns or throws, or its worker is
- * terminated) while holding the RLock, the next acquirer takes it over within
- * about 50 ms (recursion count reset to 1) and receives an
- * {@linkcode AbandonedLockError} while holding it, like a POSIX robust mutex.
+ * If the owning thread's end is certain (its function returned or threw, it
+ * exited or crashed, or it honoured `Thread.terminate()`) while it holds the
+ * RLock, the next acquirer takes it over (recursion count reset to 1) and
+ * receives an {@linkcode AbandonedLockError} while holding it, like a POSIX
+ * robust mutex. A thread asked to stop that may still run keeps it.
  *
  * ## Platform
  * `acquireSync` blocks the calling thread (meant for workers). Shareable with
@@ -76,6 +73,7 @@ import { AbandonedLockError, type SharedLocation } from "./lock.ts";
  *
  * @example Re-entering from a nested call
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RLock } from "@weft/weft/concurrency";
  *
  * const lock = new RLock();
@@ -87,7 +85,8 @@ import { AbandonedLockError, type SharedLocation } from "./lock.ts";
  *   using _ = lock.guardSync();
  *   return inner(); // a plain Lock would deadlock here
  * }
- * console.log(outer(), lock.locked); // done false
+ * assert.equal(outer(), "done");
+ * assert.equal(lock.locked, false);
  * ```
  */
 export class RLock implements Shareable {
@@ -103,10 +102,11 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock({ buffer: new SharedArrayBuffer(RLock.byteLength) });
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @param location Shared memory to use (`byteOffset` multiple of 4).
@@ -149,9 +149,10 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
-   * console.log(new RLock().locked); // false
+   * assert.equal(new RLock().locked, false);
    * ```
    */
   get locked(): boolean {
@@ -163,11 +164,12 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
    * lock.acquireSync();
-   * console.log(lock.owned); // true
+   * assert.equal(lock.owned, true);
    * lock.release();
    * ```
    */
@@ -191,6 +193,7 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
@@ -198,7 +201,7 @@ export class RLock implements Shareable {
    * await lock.acquire(); // same thread: immediate
    * lock.release();
    * lock.release();
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @param opts `timeout` in ms (resolve `false`), `signal` to abort.
@@ -214,7 +217,14 @@ export class RLock implements Shareable {
         if (r !== NONE) return Promise.resolve(this.#result(r));
       }
       if (timeout === 0) return Promise.resolve(false);
-      return acquireSlowAsync(this.#v, this.#take, this.#me, timeout, signal)
+      return acquireSlowAsync(
+        this.#v,
+        this.#take,
+        this.#me,
+        timeout,
+        signal,
+        LOCK,
+      )
         .then((r) => this.#result(r));
     } catch (error) {
       return Promise.reject(error);
@@ -226,10 +236,12 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
-   * console.log(lock.acquireSync(), lock.acquireSync()); // true true
+   * assert.equal(lock.acquireSync(), true);
+   * assert.equal(lock.acquireSync(), true);
    * lock.release();
    * lock.release();
    * ```
@@ -264,7 +276,7 @@ export class RLock implements Shareable {
     }
     if (timeout === 0) return false;
     return this.#result(
-      acquireSlowSync(this.#v, this.#take, this.#me, timeout),
+      acquireSlowSync(this.#v, this.#take, this.#me, timeout, LOCK),
     );
   }
 
@@ -273,10 +285,12 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
-   * console.log(lock.tryAcquire(), lock.tryAcquire()); // true true
+   * assert.equal(lock.tryAcquire(), true);
+   * assert.equal(lock.tryAcquire(), true);
    * lock.release();
    * lock.release();
    * ```
@@ -293,12 +307,13 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
    * lock.acquireSync();
    * lock.release();
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @throws {TypeError} If the calling thread does not own the lock.
@@ -349,6 +364,7 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
@@ -356,7 +372,7 @@ export class RLock implements Shareable {
    *   using _ = await lock.guard();
    *   using _again = await lock.guard();
    * }
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @param opts `timeout` in ms, `signal` to abort.
@@ -375,13 +391,14 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
    * {
    *   using _ = lock.guardSync();
    * }
-   * console.log(lock.locked); // false
+   * assert.equal(lock.locked, false);
    * ```
    *
    * @param opts `timeout` in ms.
@@ -400,28 +417,17 @@ export class RLock implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { revive, RLock, share } from "@weft/weft/concurrency";
    *
    * const lock = new RLock();
    * const copy = revive<RLock>(structuredClone(share(lock)));
-   * console.log(copy.locked); // false
+   * assert.equal(copy.locked, false);
    * ```
    */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
-    refuseProcess("RLock", target);
-    return {
-      "@@weft": "RLock",
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      registry: registryBuffer(),
-    };
+    return blockHandle("RLock", target, this);
   }
 }
 
-registerReviver("RLock", (h) => {
-  adoptRegistry(h.registry);
-  return new RLock({
-    buffer: h.buffer as SharedArrayBuffer,
-    byteOffset: h.byteOffset as number,
-  });
-}, import.meta.url);
+registerBlock("RLock", (location) => new RLock(location), import.meta.url);

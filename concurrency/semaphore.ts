@@ -4,6 +4,7 @@
  * @module
  */
 
+import { blockHandle, registerBlock } from "./_shared_block.ts";
 import {
   acquireSlowAsync,
   acquireSlowSync,
@@ -11,6 +12,7 @@ import {
   CORE_WORDS,
   NEXT,
   NONE,
+  PERMITS,
   queueEmpty,
   SERVING,
   STATE,
@@ -26,19 +28,14 @@ import {
 } from "./_sync_guard.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
 import {
-  registerReviver,
   type Shareable,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
-import {
-  adoptRegistry,
-  currentIdent,
-  registryBuffer,
-} from "./_thread_registry.ts";
+} from "../_internal/share.ts";
+import { currentIdent } from "./_thread_registry.ts";
 import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
-import type { SharedLocation } from "./lock.ts";
+import type { SharedLocation } from "./options.ts";
 
 const MAX_PERMITS = 0x7fffffff;
 
@@ -84,6 +81,7 @@ function checkValue(value: unknown, what: string): number {
  *
  * @example At most two at a time
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Semaphore } from "@weft/weft/concurrency";
  *
  * const slots = new Semaphore(2);
@@ -94,7 +92,8 @@ function checkValue(value: unknown, what: string): number {
  *   await new Promise((r) => setTimeout(r, 5));
  *   inside--;
  * }));
- * console.log(most, slots.value); // 2 2
+ * assert.equal(most, 2);
+ * assert.equal(slots.value, 2);
  * ```
  */
 export class Semaphore implements Shareable {
@@ -110,9 +109,10 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
-   * console.log(new Semaphore(3).value); // 3
+   * assert.equal(new Semaphore(3).value, 3);
    * ```
    *
    * @param value Initial permits (default 1).
@@ -166,11 +166,12 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(2);
    * s.tryAcquire();
-   * console.log(s.value); // 1
+   * assert.equal(s.value, 1);
    * ```
    */
   get value(): number {
@@ -182,10 +183,12 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(1);
-   * console.log(await s.acquire(), await s.acquire({ timeout: 10 })); // true false
+   * assert.equal(await s.acquire(), true);
+   * assert.equal(await s.acquire({ timeout: 10 }), false);
    * s.release();
    * ```
    *
@@ -199,7 +202,14 @@ export class Semaphore implements Shareable {
         return Promise.resolve(true);
       }
       if (timeout === 0) return Promise.resolve(false);
-      return acquireSlowAsync(this.#v, this.#take, this.#me, timeout, signal)
+      return acquireSlowAsync(
+        this.#v,
+        this.#take,
+        this.#me,
+        timeout,
+        signal,
+        PERMITS,
+      )
         .then((r) => r !== NONE);
     } catch (error) {
       return Promise.reject(error);
@@ -211,10 +221,12 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(1);
-   * console.log(s.acquireSync(), s.acquireSync({ timeout: 5 })); // true false
+   * assert.equal(s.acquireSync(), true);
+   * assert.equal(s.acquireSync({ timeout: 5 }), false);
    * s.release();
    * ```
    *
@@ -233,7 +245,8 @@ export class Semaphore implements Shareable {
     const timeout = opts === undefined ? Infinity : syncTimeout(opts);
     if (queueEmpty(this.#v) && this.#take() !== NONE) return true;
     if (timeout === 0) return false;
-    return acquireSlowSync(this.#v, this.#take, this.#me, timeout) !== NONE;
+    return acquireSlowSync(this.#v, this.#take, this.#me, timeout, PERMITS) !==
+      NONE;
   }
 
   /**
@@ -241,10 +254,12 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(1);
-   * console.log(s.tryAcquire(), s.tryAcquire()); // true false
+   * assert.equal(s.tryAcquire(), true);
+   * assert.equal(s.tryAcquire(), false);
    * ```
    *
    * @returns Whether a permit was taken.
@@ -258,11 +273,12 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(0);
    * s.release(3);
-   * console.log(s.value); // 3
+   * assert.equal(s.value, 3);
    * ```
    *
    * @param n Permits to return (default 1).
@@ -300,14 +316,15 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(1);
    * {
    *   using _ = await s.guard();
-   *   console.log(s.value); // 0
+   *   assert.equal(s.value, 0);
    * }
-   * console.log(s.value); // 1
+   * assert.equal(s.value, 1);
    * ```
    *
    * @param opts `timeout` in ms, `signal` to abort.
@@ -326,13 +343,14 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(1);
    * {
    *   using _ = s.guardSync();
    * }
-   * console.log(s.value); // 1
+   * assert.equal(s.value, 1);
    * ```
    *
    * @param opts `timeout` in ms.
@@ -351,21 +369,18 @@ export class Semaphore implements Shareable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { revive, Semaphore, share } from "@weft/weft/concurrency";
    *
    * const s = new Semaphore(4);
-   * console.log(revive<Semaphore>(structuredClone(share(s))).value); // 4
+   * assert.equal(revive<Semaphore>(structuredClone(share(s))).value, 4);
    * ```
    */
   [TO_HANDLE](target: ShareTarget): SharedHandle {
     refuseProcess(this.#kind(), target);
-    return {
-      "@@weft": "Semaphore",
+    return blockHandle("Semaphore", target, this, {
       bounded: this instanceof BoundedSemaphore,
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      registry: registryBuffer(),
-    };
+    });
   }
 }
 
@@ -378,6 +393,7 @@ export class Semaphore implements Shareable {
  *
  * @example Over-release is an error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BoundedSemaphore } from "@weft/weft/concurrency";
  *
  * const s = new BoundedSemaphore(1);
@@ -386,7 +402,7 @@ export class Semaphore implements Shareable {
  * try {
  *   s.release();
  * } catch (error) {
- *   console.log((error as Error).name); // RangeError
+ *   assert.equal((error as Error).name, "RangeError");
  * }
  * ```
  */
@@ -396,9 +412,10 @@ export class BoundedSemaphore extends Semaphore {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { BoundedSemaphore } from "@weft/weft/concurrency";
    *
-   * console.log(new BoundedSemaphore(5).value); // 5
+   * assert.equal(new BoundedSemaphore(5).value, 5);
    * ```
    *
    * @param value Initial permits and upper bound (default 1).
@@ -409,13 +426,9 @@ export class BoundedSemaphore extends Semaphore {
   }
 }
 
-registerReviver("Semaphore", (h) => {
-  adoptRegistry(h.registry);
-  const location = {
-    buffer: h.buffer as SharedArrayBuffer,
-    byteOffset: h.byteOffset as number,
-  };
-  return h.bounded
-    ? new BoundedSemaphore(1, location)
-    : new Semaphore(1, location);
-}, import.meta.url);
+registerBlock(
+  "Semaphore",
+  (location, h) =>
+    h.bounded ? new BoundedSemaphore(1, location) : new Semaphore(1, location),
+  import.meta.url,
+);

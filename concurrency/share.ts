@@ -1,4 +1,8 @@
-import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
+import {
+  reviveValue,
+  shareValue,
+  transferablesOf,
+} from "../_internal/share.ts";
 
 /**
  * The sharing protocol every weft object that crosses to a worker or process
@@ -10,10 +14,11 @@ import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
  *
  * @example Every weft primitive is Shareable
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lock, type Shareable, TO_HANDLE } from "@weft/weft/concurrency";
  *
  * const lock: Shareable = new Lock();
- * console.log(lock[TO_HANDLE]("worker")["@@weft"]); // "Lock"
+ * assert.equal(lock[TO_HANDLE]("worker")["@@weft"], "Lock");
  * ```
  */
 export {
@@ -21,7 +26,7 @@ export {
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "./_share.ts";
+} from "../_internal/share.ts";
 
 /**
  * Prepares a value that contains weft objects (locks, queues, pipe ends,
@@ -35,12 +40,13 @@ export {
  *
  * @example Sending shared objects through postMessage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { revive, share, transferList } from "@weft/weft/concurrency";
  *
  * const message = share({ greeting: "hi", counts: [1, 2] });
  * // worker.postMessage(message, transferList(message));
  * const received = revive<{ greeting: string }>(structuredClone(message));
- * console.log(received.greeting); // "hi"
+ * assert.equal(received.greeting, "hi");
  * ```
  *
  * @param value Any structured-cloneable value, possibly holding weft objects.
@@ -60,10 +66,11 @@ export function share<T>(value: T): unknown {
  *
  * @example Receiving shared objects in a worker
  * ```ts
+ * import assert from "node:assert/strict";
  * import { revive, share } from "@weft/weft/concurrency";
  *
  * const data = revive<{ n: number }>(structuredClone(share({ n: 1 })));
- * console.log(data.n); // 1
+ * assert.equal(data.n, 1);
  * ```
  *
  * @typeParam T The expected shape after revival.
@@ -82,10 +89,11 @@ export function revive<T = unknown>(value: unknown): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { share, transferList } from "@weft/weft/concurrency";
  *
  * const message = share([1, 2, 3]);
- * console.log(transferList(message).length); // 0
+ * assert.equal(transferList(message).length, 0);
  * ```
  *
  * @param shared A value returned by {@linkcode share}.

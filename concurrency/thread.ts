@@ -4,7 +4,17 @@
  * @module
  */
 
-import { reviveValue, shareValue, transferablesOf } from "./_share.ts";
+import {
+  errorFromWire,
+  resolveModule,
+  TAG,
+  type WireError,
+} from "../_internal/run_export.ts";
+import {
+  reviveValue,
+  shareValue,
+  transferablesOf,
+} from "../_internal/share.ts";
 import {
   allocateIdent,
   currentIdent,
@@ -13,19 +23,19 @@ import {
   liveCount,
   onMainThread,
   registryBuffer,
-  registryView,
   releaseIdent,
-  slotIndex,
+  requestStop,
 } from "./_thread_registry.ts";
 import { asyncOptions } from "./_sync_guard.ts";
 import { holdEventLoop } from "./_wait.ts";
+import { whenEnded } from "./_worker_life.ts";
 import type { ThreadInit } from "./_thread_worker.ts";
 
 /** Options of {@linkcode Thread}. */
 export interface ThreadOptions {
   /**
-   * The module holding the function: a URL, or an absolute/`file:` URL
-   * string (a relative path resolves against the current directory). Use
+   * The module holding the function: a URL, an absolute URL string, or a
+   * path relative to the current directory. Use
    * `new URL("./task.ts", import.meta.url)`.
    */
   module: URL | string;
@@ -48,37 +58,24 @@ export interface JoinOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode Thread.terminate}. */
+export interface TerminateOptions {
+  /**
+   * Milliseconds to wait for the stop to be confirmed (default 1000).
+   * The request stays in force after it: a thread that returns to its event
+   * loop or enters a weft wait later still stops then.
+   */
+  timeout?: number;
+}
+
 type Outcome =
   | { ok: true; value: unknown }
   | { ok: false; error: unknown };
 
 let counter = 0;
 
-/** A grace period for the result message after the liveness word clears. */
+/** A grace period for the last message after the liveness word clears. */
 const EXIT_GRACE_MS = 200;
-
-function moduleUrl(module: URL | string): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module !== "string" || module === "") {
-    throw new TypeError(
-      'Cannot create thread: "module" must be a URL or a non-empty string',
-    );
-  }
-  try {
-    return new URL(module).href;
-  } catch {
-    return new URL(module, `file://${Deno.cwd()}/`).href;
-  }
-}
-
-function rebuildError(data: Record<string, unknown>): unknown {
-  if ("thrown" in data) return data.thrown;
-  const info = data.error as { name: string; message: string; stack?: string };
-  const error = new Error(info.message);
-  error.name = info.name;
-  if (info.stack) error.stack = info.stack;
-  return error;
-}
 
 /**
  * A Web Worker that runs one exported function of a module, like Python's
@@ -91,25 +88,40 @@ function rebuildError(data: Record<string, unknown>): unknown {
  * cross; its `readable`/`writable` streams can, inside a `postMessage`).
  *
  * Every thread gets a unique {@linkcode Thread.ident} (what RLock ownership
- * and abandoned-lock detection use); the thread counts as ended as soon as
- * its function returns or throws, its worker is terminated, or it calls
- * `Deno.exit()` / `close()`.
+ * and abandoned-lock detection use). A thread counts as ended only when its
+ * end is certain: its function returned or threw, it called `Deno.exit()`
+ * / `close()`, an uncaught error ended it, or it honoured
+ * {@linkcode Thread.terminate}. The worker closes itself right then, so
+ * nothing of it runs afterwards.
  *
  * ## Platform
  * Starting a worker costs about 50 ms. Workers inherit the parent's
- * permissions. An uncaught error inside the worker after the function
- * settled is reported through `join()` instead of crashing the process.
- * `join()` keeps the event loop alive while pending.
+ * permissions. An uncaught error inside the worker is reported through
+ * `join()` instead of crashing the process. `join()` keeps the event loop
+ * alive while pending.
+ *
+ * **Deno cannot stop a busy worker.** `Worker.terminate()` takes effect only
+ * when the worker returns to its event loop; a worker spinning in a loop
+ * keeps running (and keeps the process alive) after it. So
+ * {@linkcode Thread.terminate} is a request: it resolves `true` once the
+ * thread has stopped for certain and `false` if it is still running; until
+ * then the thread keeps its locks, permits and places, and `isAlive()`
+ * stays `true`. A thread blocked in a weft wait (`acquireSync`,
+ * `getSync`, `waitSync`...) stops within about 50 ms; one in a loop that
+ * never waits and never yields stops when (if ever) it yields. For a hard
+ * stop, run the code in a process (`Pool` with `isolation: "process"`, or
+ * `Process` from `@weft/weft/ipc`).
  *
  * @example Running a function on a worker
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Thread } from "@weft/weft/concurrency";
  *
  * const module = "data:text/javascript," +
  *   encodeURIComponent("export function add(a, b) { return a + b; }");
  * const thread = new Thread({ module, fn: "add", args: [2, 3] });
  * thread.start();
- * console.log(await thread.join()); // 5
+ * assert.equal(await thread.join(), 5);
  * ```
  */
 export class Thread implements AsyncDisposable {
@@ -125,16 +137,19 @@ export class Thread implements AsyncDisposable {
   #settle!: () => void;
   #releaseLoop: (() => void) | undefined;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #last: Outcome | undefined;
 
   /**
    * Describes a thread; nothing runs until {@linkcode Thread.start}.
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
    *
    * const t = new Thread({ module: "data:text/javascript,export function f(){}", fn: "f", name: "w1" });
-   * console.log(t.name, t.ident); // w1 undefined
+   * assert.equal(t.name, "w1");
+   * assert.equal(t.ident, undefined);
    * ```
    *
    * @param options Module, function name, arguments and name.
@@ -144,7 +159,7 @@ export class Thread implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create thread: options must be an object");
     }
-    this.#module = moduleUrl(options.module);
+    this.#module = resolveModule(options.module, "create thread");
     if (typeof options.fn !== "string" || options.fn === "") {
       throw new TypeError(
         'Cannot create thread: "fn" must be the name of an exported function',
@@ -177,11 +192,12 @@ export class Thread implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
    *
    * const t = new Thread({ module: "data:text/javascript,export function f(){return 1}", fn: "f" });
    * t.start();
-   * console.log(await t.join()); // 1
+   * assert.equal(await t.join(), 1);
    * ```
    *
    * @throws {TypeError} If the thread was already started, or an argument
@@ -202,38 +218,29 @@ export class Thread implements AsyncDisposable {
     );
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent) => {
-      const data = event.data as Record<string, unknown>;
-      if (data.kind === "result") {
-        this.#finish({ ok: true, value: data.value });
-      } else if (data.kind === "error") {
-        this.#finish({ ok: false, error: rebuildError(data) });
-      } else if (data.kind === "exit") {
-        this.#finish({
-          ok: false,
-          error: new Error(
-            `Cannot join thread "${this.#name}": it called exit (code ${data.code}) before returning`,
-          ),
-        });
-      }
+      this.#onLast(event.data as Record<string, unknown>);
     };
     worker.onerror = (event: ErrorEvent) => {
+      // Once the bootstrap runs, it reports every uncaught error itself
+      // (and prevents this event); so this one means it never ran user
+      // code (it failed to load): the end is certain.
       event.preventDefault();
-      this.#finish({
+      this.#last ??= {
         ok: false,
-        error: new Error(
-          `Thread "${this.#name}" crashed: ${event.message}`,
-        ),
-      });
+        error: new Error(`Thread "${this.#name}" crashed: ${event.message}`),
+      };
+      releaseIdent(ident);
     };
     worker.onmessageerror = () => {
-      this.#finish({
+      this.#last ??= {
         ok: false,
         error: new TypeError(
           `Cannot join thread "${this.#name}": its result could not be deserialized`,
         ),
-      });
+      };
     };
     const init: ThreadInit = {
+      t: "init",
       registry: registryBuffer(),
       ident,
       name: this.#name,
@@ -242,31 +249,74 @@ export class Thread implements AsyncDisposable {
       args,
     };
     worker.postMessage(init, transferablesOf(args));
-    this.#watch(ident);
+    whenEnded(ident).then(() => this.#onEnded());
   }
 
-  /** Notices an end that sent no message (e.g. a killed worker). */
-  #watch(ident: number): void {
-    const v = registryView();
-    const i = slotIndex(ident);
-    const check = () => {
-      if (this.#state !== "running") return;
-      if (isIdentAlive(ident)) {
-        const r = Atomics.waitAsync(v, i, ident);
-        if (r.async) r.value.then(check);
-        else check();
-        return;
+  /** The thread's last message: its outcome (the end follows at once). */
+  #onLast(data: Record<string, unknown>): void {
+    let outcome: Outcome;
+    switch (data[TAG]) {
+      case "result":
+        outcome = { ok: true, value: data.value };
+        break;
+      case "error":
+        outcome = { ok: false, error: errorFromWire(data as WireError) };
+        break;
+      case "crash": {
+        const cause = errorFromWire(data as WireError);
+        const detail = cause instanceof Error ? cause.message : String(cause);
+        outcome = {
+          ok: false,
+          error: new Error(`Thread "${this.#name}" crashed: ${detail}`, {
+            cause,
+          }),
+        };
+        break;
       }
-      this.#graceTimer = setTimeout(() => {
-        this.#finish({
+      case "exit":
+        outcome = {
+          ok: false,
+          error: new Error(
+            `Cannot join thread "${this.#name}": it called exit (code ${data.code}) before returning`,
+          ),
+        };
+        break;
+      case "stopped":
+        outcome = { ok: false, error: this.#terminatedError() };
+        break;
+      default:
+        return;
+    }
+    this.#last ??= outcome;
+    if (!isIdentAlive(this.#ident!)) this.#onEnded();
+  }
+
+  /** The registry slot cleared: the end is certain. */
+  #onEnded(): void {
+    if (this.#state !== "running") return;
+    if (this.#last !== undefined) {
+      this.#finish(this.#last);
+      return;
+    }
+    // The last message may still be in flight.
+    this.#graceTimer ??= setTimeout(() => {
+      this.#finish(
+        this.#last ?? {
           ok: false,
           error: new Error(
             `Cannot join thread "${this.#name}": it ended without a result`,
           ),
-        });
-      }, EXIT_GRACE_MS);
-    };
-    check();
+        },
+      );
+    }, EXIT_GRACE_MS);
+  }
+
+  #ended(): boolean {
+    return this.#state === "ended";
+  }
+
+  #terminatedError(): Error {
+    return new Error(`Cannot join thread "${this.#name}": it was terminated`);
   }
 
   #finish(outcome: Outcome): void {
@@ -281,8 +331,8 @@ export class Thread implements AsyncDisposable {
       }
     }
     this.#outcome = outcome;
+    // The thread already closed its worker; this only frees the handle.
     this.#worker?.terminate();
-    if (this.#ident !== undefined) releaseIdent(this.#ident);
     this.#releaseLoop?.();
     this.#settle();
   }
@@ -295,6 +345,7 @@ export class Thread implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
    *
    * const module = "data:text/javascript," +
@@ -304,7 +355,7 @@ export class Thread implements AsyncDisposable {
    * try {
    *   await t.join();
    * } catch (error) {
-   *   console.log((error as Error).name); // RangeError
+   *   assert.equal((error as Error).name, "RangeError");
    * }
    * ```
    *
@@ -350,10 +401,11 @@ export class Thread implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
    *
    * const t = new Thread({ module: "data:text/javascript,export function f(){}", fn: "f" });
-   * console.log(t.isAlive()); // false
+   * assert.equal(t.isAlive(), false);
    * ```
    *
    * @returns The liveness.
@@ -363,40 +415,66 @@ export class Thread implements AsyncDisposable {
   }
 
   /**
-   * Stops the worker at once (idempotent). A pending `join()` rejects; any
-   * RLock the thread held becomes abandoned (see {@linkcode AbandonedLockError}).
+   * Asks the thread to stop and resolves whether its end is confirmed
+   * (idempotent). The thread stops at its next event-loop turn, or within
+   * about 50 ms if it is blocked in a weft wait (which then throws an
+   * `AbortError` so `finally` blocks and guards run). Once it stopped, a
+   * pending `join()` rejects and any lock it still held becomes abandoned
+   * (see {@linkcode AbandonedLockError}).
    *
-   * @example
+   * Resolves `false` if the thread is still running after `timeout` ms —
+   * busy in code that neither waits nor yields, which Deno cannot
+   * interrupt. It then stays alive in every respect (`isAlive()`, its
+   * locks, permits and queue places) and stops if it ever yields; a
+   * process that holds such a thread cannot exit.
+   *
+   * @example Stopping a thread that waits
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
    *
    * const t = new Thread({ module: "data:text/javascript,export function f(){return new Promise(()=>{})}", fn: "f" });
    * t.start();
-   * t.terminate();
-   * await t.join().catch((e) => console.log(e.message.includes("terminated"))); // true
+   * assert.equal(await t.terminate(), true);
+   * await assert.rejects(t.join(), /terminated/);
+   * assert.equal(t.isAlive(), false);
    * ```
+   *
+   * @param opts `timeout`: ms to wait for the confirmation (default 1000).
+   * @returns `true` once the thread has ended for certain.
    */
-  terminate(): void {
+  async terminate(opts?: TerminateOptions): Promise<boolean> {
+    const timeout = opts?.timeout ?? 1000;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw new TypeError(
+        `Cannot terminate thread: "timeout" must be a number of milliseconds >= 0, got ${timeout}`,
+      );
+    }
     if (this.#state === "new") {
       this.#state = "ended";
-      this.#outcome = {
-        ok: false,
-        error: new Error(
-          `Cannot join thread "${this.#name}": it was terminated`,
-        ),
-      };
-      return;
+      this.#outcome = { ok: false, error: this.#terminatedError() };
+      this.#settle();
+      return true;
     }
-    this.#finish({
-      ok: false,
-      error: new Error(`Cannot join thread "${this.#name}": it was terminated`),
-    });
+    if (this.#state === "ended") return true;
+    requestStop(this.#ident!);
+    try {
+      this.#worker!.postMessage({ [TAG]: "stop" });
+    } catch {
+      // the worker is gone already
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#settled,
+      new Promise((resolve) => timer = setTimeout(resolve, timeout)),
+    ]);
+    clearTimeout(timer);
+    return this.#ended();
   }
 
-  /** Terminates the thread (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.terminate();
-    return Promise.resolve();
+  /** Terminates the thread (for `await using`); see {@linkcode Thread.terminate}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
   }
 }
 
@@ -407,9 +485,10 @@ export class Thread implements AsyncDisposable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { currentThreadId } from "@weft/weft/concurrency";
  *
- * console.log(currentThreadId()); // 1
+ * assert.equal(currentThreadId(), 1);
  * ```
  *
  * @returns The ident.
@@ -423,9 +502,10 @@ export function currentThreadId(): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { currentThreadName } from "@weft/weft/concurrency";
  *
- * console.log(currentThreadName()); // MainThread
+ * assert.equal(currentThreadName(), "MainThread");
  * ```
  *
  * @returns The name.
@@ -439,9 +519,10 @@ export function currentThreadName(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isMainThread } from "@weft/weft/concurrency";
  *
- * console.log(isMainThread()); // true
+ * assert.equal(isMainThread(), true);
  * ```
  *
  * @returns `true` on the main thread.
@@ -456,9 +537,10 @@ export function isMainThread(): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { activeCount } from "@weft/weft/concurrency";
  *
- * console.log(activeCount() >= 1); // true
+ * assert.equal(activeCount() >= 1, true);
  * ```
  *
  * @returns The count.

@@ -19,6 +19,7 @@ import {
 import { Client } from "../ipc/mod.ts";
 import { readLines } from "./_lines.ts";
 import { loadKey } from "./_secret.ts";
+import { deadline } from "./_tutorial.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,5 +53,11 @@ console.log("authenticated");
 for await (const line of readLines(Deno.stdin.readable)) {
   if (line.trim() === "quit") break;
   await conn.send(line);
-  console.log(await conn.recv());
+  try {
+    console.log(await deadline(conn.recv(), 10_000, () => conn.close()));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.TimedOut)) throw error;
+    console.log(`no reply within 10000 ms`);
+    Deno.exit(1);
+  }
 }

@@ -1,41 +1,70 @@
-// Remote command runner over TCP with length-prefixed framing: the
-// tutorials' "sticky packet" lesson. A command's output can be any size
-// and contain any bytes, so every message is a frame of weft's
-// LengthPrefixCodec (4-byte big-endian length, then the payload) and the
-// client always knows where one reply ends.
+// Remote command runner over TCP: the tutorials' "sticky packet" lesson
+// (a remote shell whose replies can be any size). It speaks the lesson's
+// two wire formats byte for byte, so the tutorial's unchanged Python
+// clients work against it, plus weft's own:
 //
-// Unlike the tutorial's `subprocess.Popen(cmd, shell=True)`, this server
+//   --protocol struct (default)  method 2: client sends the command text in
+//       one send; server answers struct.pack('i', n) (4-byte little-endian
+//       signed length) then n bytes of output (weft's LengthPrefixCodec
+//       with struct: "i")
+//   --protocol ready             method 1: server sends str(n) in ASCII,
+//       waits for the client's b'ready', then sends the n bytes
+//   --protocol weft              hardened variant, one connection per
+//       command: frame 1 JSON {"argv": [...]} (exact argv, no splitting);
+//       reply frames: JSON {"exitCode", "signal", "timedOut", "error"?},
+//       stdout bytes, stderr bytes (4-byte big-endian lengths)
+//
+// The tutorial's formats are the default because they are what its
+// clients speak; "output" there is stderr if the command wrote any, else
+// stdout, else b'excute success' (the lesson's spelling), exactly as in
+// the lesson. weft's format keeps exit codes and both streams apart.
+//
+// Unlike the tutorial's `subprocess.Popen(cmd, shell=True)`, in every mode
+// this server
 //   - runs only commands on an allowlist (--allow, default below),
-//   - runs them WITHOUT a shell (argv is passed as-is: "$(id)" or "; rm"
-//     are just text),
+//   - runs them WITHOUT a shell (the command text is split on whitespace;
+//     "$(id)" or "; rm" are just text),
 //   - kills them after --timeout ms (SIGKILL) and says so,
-//   - caps each output stream at 1 MiB.
+//   - caps each output stream at 1 MiB, reads at most 1024 bytes of
+//     command, and drops a client idle for longer than --timeout + 10 s.
 // Deno's own --allow-run list is a second fence: keep the two lists equal.
 //
-//   deno run --allow-net=127.0.0.1 --allow-run=echo,date,uname,sleep,false \
-//     examples/remote_command_server.ts [--port 9002] [--timeout 5000] \
-//     [--allow echo,date,uname,sleep,false]
+//   deno run --allow-net=127.0.0.1 --allow-run=echo,date,uname,sleep,false,ls,pwd,seq \
+//     examples/remote_command_server.ts [--port 8080] [--protocol struct|ready|weft] \
+//     [--timeout 5000] [--allow echo,date,uname,sleep,false,ls,pwd,seq]
 //
-// Partner program: examples/remote_command_client.ts. Prints
-// "command server listening on 127.0.0.1:PORT" once ready.
-//
-// Wire format, one connection per command:
-//   client -> server  frame 1: JSON {"argv": ["echo", "hi"]}
-//   server -> client  frame 1: JSON {"exitCode", "signal", "timedOut", "error"?}
-//                     frame 2: stdout bytes     frame 3: stderr bytes
+// Partner program: examples/remote_command_client.ts (same --protocol), or
+// the tutorial's clients. Prints "command server listening on
+// 127.0.0.1:PORT" once ready.
 
 import { parseArgs } from "node:util";
-import { FramedConnection, LengthPrefixCodec, serveTcp } from "../net/mod.ts";
+import {
+  FramedConnection,
+  LengthPrefixCodec,
+  type ServedConnection,
+  serveTcp,
+} from "../net/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    port: { type: "string", default: "9002" },
+    port: { type: "string", default: "8080" },
     hostname: { type: "string", default: "127.0.0.1" },
+    protocol: { type: "string", default: "struct" },
     timeout: { type: "string", default: "5000" },
-    allow: { type: "string", default: "echo,date,uname,sleep,false" },
+    allow: {
+      type: "string",
+      default: "echo,date,uname,sleep,false,ls,pwd,seq",
+    },
   },
 });
+const protocol = values.protocol;
+if (protocol !== "struct" && protocol !== "ready" && protocol !== "weft") {
+  console.error(
+    `Unknown --protocol "${protocol}": use struct, ready or weft`,
+  );
+  Deno.exit(2);
+}
 const allowed = new Set(
   values.allow.split(",").map((s) => s.trim()).filter(Boolean),
 );
@@ -108,12 +137,72 @@ async function run(argv: string[]): Promise<[Result, Uint8Array, Uint8Array]> {
   }
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * The lesson's reply for one command line: stderr if any, else stdout,
+ * else "excute success" (sic); refusals and timeouts read like stderr.
+ */
+async function lessonOutput(command: string): Promise<Uint8Array> {
+  const argv = command.trim().split(/\s+/).filter(Boolean);
+  if (argv.length === 0) return encoder.encode("excute success");
+  if (!allowed.has(argv[0])) {
+    return encoder.encode(
+      `Command refused: "${argv[0]}" is not on the allowlist (${
+        [...allowed].join(", ")
+      })\n`,
+    );
+  }
+  let result: Result, out: Uint8Array, err: Uint8Array;
+  try {
+    [result, out, err] = await run(argv);
+  } catch (error) {
+    return encoder.encode(
+      `Cannot run "${argv[0]}": ${(error as Error).message}\n`,
+    );
+  }
+  console.log(
+    `ran ${JSON.stringify(argv)}: ${
+      result.timedOut ? "timed out" : `exit ${result.exitCode}`
+    }`,
+  );
+  if (result.timedOut) {
+    return encoder.encode(`Command timed out after ${timeout} ms, killed\n`);
+  }
+  if (err.length) return err;
+  if (out.length) return out;
+  return encoder.encode("excute success");
+}
+
+/** Methods 1 and 2 of the lesson: many commands per connection. */
+async function serveLesson(conn: ServedConnection): Promise<void> {
+  const framed = new FramedConnection(conn, lessonCodec);
+  while (true) {
+    const cmd = await conn.recv(1024);
+    if (cmd.length === 0) return; // the client left
+    const output = await lessonOutput(new TextDecoder().decode(cmd));
+    if (protocol === "struct") {
+      await framed.send(output); // struct.pack('i', n) + output
+    } else {
+      await conn.sendall(String(output.length));
+      const ready = await conn.recv(1024);
+      if (new TextDecoder().decode(ready) !== "ready") return;
+      await conn.sendall(output);
+    }
+  }
+}
+const lessonCodec = new LengthPrefixCodec({
+  struct: "i",
+  maxFrameSize: MAX_OUTPUT,
+});
+
 const empty = new Uint8Array(0);
 const server = await serveTcp({
   hostname: values.hostname,
   port: Number(values.port),
   idleTimeout: timeout + 10_000,
   handler: async (conn) => {
+    if (protocol !== "weft") return await serveLesson(conn);
     const framed = new FramedConnection(conn, codec);
     const frame = await framed.receive();
     if (frame === null) return;

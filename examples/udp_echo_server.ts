@@ -1,35 +1,59 @@
-// UDP echo server that upper-cases every datagram, on weft's serveUdp
-// (Python's socketserver.UDPServer): no connections, each datagram is
-// handled on its own and the returned string is sent back to its sender.
-// Datagrams over 1 KiB are refused (reported, not answered).
+// UDP echo server speaking the tutorials' own bytes, on weft's serveUdp
+// (Python's socketserver.UDPServer): every datagram is answered with
+// `data.upper()` (ASCII letters only; gbk or utf-8 text passes intact) sent
+// back to its sender, so the tutorials' unchanged Python UDP clients work
+// against it. Flags reproduce the family:
 //
-//   deno run --allow-net=127.0.0.1 examples/udp_echo_server.ts [--port 9001]
+//   default                        upper-case echo (the UDP server, the
+//                                  ThreadingUDPServer, the one-line server)
+//   --reply none --count 1 --encoding gbk
+//                                  the "bind" lesson: receive one datagram on
+//                                  a fixed port, print it as gbk text, exit
 //
-// Partner program: examples/udp_echo_client.ts. Prints
-// "udp echo server listening on 127.0.0.1:PORT" once ready.
+// Hardening that changes no byte: a datagram over --max-datagram bytes
+// (default 1024, the tutorials' recvfrom(1024)) is dropped and reported
+// instead of being silently cut, and handlers run with bounded concurrency.
+//
+//   deno run --allow-net=127.0.0.1 examples/udp_echo_server.ts [--port 8080] \
+//     [--reply upper|none] [--count N] [--encoding utf-8|gbk] [--max-datagram 1024]
+//
+// Partner program: examples/udp_echo_client.ts (or a tutorial client).
+// Prints "udp echo server listening on 127.0.0.1:PORT" once ready.
 // UDP needs Deno's unstable net API: the repo's deno.json enables it; run
 // from elsewhere with --unstable-net.
 
 import { parseArgs } from "node:util";
 import { serveUdp } from "../net/mod.ts";
+import { decode, encodingOf, intOption, peerName, upper } from "./_tutorial.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    port: { type: "string", default: "9001" },
+    port: { type: "string", default: "8080" },
     hostname: { type: "string", default: "127.0.0.1" },
+    reply: { type: "string", default: "upper" },
+    count: { type: "string" },
+    encoding: { type: "string", default: "utf-8" },
+    "max-datagram": { type: "string", default: "1024" },
   },
 });
+const encoding = encodingOf(values.encoding);
+const limit = intOption("count", values.count, Infinity);
+if (values.reply !== "upper" && values.reply !== "none") {
+  console.error(`Unknown --reply "${values.reply}": use upper or none`);
+  Deno.exit(2);
+}
 
-const decoder = new TextDecoder();
+let received = 0;
 const server = serveUdp({
   hostname: values.hostname,
   port: Number(values.port),
-  maxDatagramSize: 1024,
+  maxDatagramSize: intOption("max-datagram", values["max-datagram"]),
   handler: (data, { addr }) => {
-    const text = decoder.decode(data);
-    console.log(`${addr.hostname}:${addr.port} sent ${data.length} bytes`);
-    return text.toUpperCase();
+    if (received >= limit) return;
+    if (++received >= limit) queueMicrotask(() => server.shutdown());
+    console.log(`recvfrom[${peerName(addr)}]: ${decode(data, encoding)}`);
+    return values.reply === "upper" ? upper(data, encoding) : undefined;
   },
   onError: (error) =>
     console.error(`dropped a datagram: ${(error as Error).message}`),

@@ -1,16 +1,34 @@
 // File upload server for many clients at once (weft's serveTcp runs one
-// handler per connection, concurrently). Every upload is stored in its own
-// new file — "<time>-<random>-<name>" in --dir, so two clients sending
-// "report.pdf" never overwrite each other — and is checked with SHA-256
-// before it is kept: a mismatch deletes it and tells the client.
+// handler per connection, concurrently), in the tutorial's wire format
+// (default) or weft's verified one.
+//
+// --protocol raw (default, the tutorial's bytes, so its unchanged Python
+// client works): the client sends the file's bytes and closes; everything
+// until EOF is the file. The server then answers "文件上传成功!" (UTF-8),
+// which the tutorial's client never reads. Files are stored as --name in
+// --dir ("upload_%d" by default, %d counting up: the tutorial's
+// "picture_<count>.jpg"; a fixed name such as my.txt is replaced whole).
+// Hardening that changes no byte: each upload is written to a temporary
+// file and renamed into place only once complete (a reader never sees half
+// a file, two clients never interleave), an upload over --max-size is cut
+// off and deleted, a client silent for 30 s is dropped, --clients N stops
+// after N uploads (the tutorial's one-shot server is --clients 1). What the
+// raw format cannot do: tell a complete upload from one whose client died
+// (EOF is the only end marker), or check the content.
+//
+// --protocol weft: every upload is stored in its own new file —
+// "<time>-<random>-<name>" in --dir, so two clients sending "report.pdf"
+// never overwrite each other — and is checked with SHA-256 before it is
+// kept: a mismatch deletes it and tells the client.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read=uploads --allow-write=uploads \
-//     examples/upload_server.ts --dir uploads [--port 9003] [--max-size 104857600]
+//     examples/upload_server.ts --dir uploads [--port 9999] [--protocol raw|weft] \
+//     [--name upload_%d] [--clients N] [--max-size 104857600]
 //
-// Partner program: examples/upload_client.ts. Prints
+// Partner program: examples/upload_client.ts (same --protocol). Prints
 // "upload server listening on 127.0.0.1:PORT" once ready.
 //
-// Wire format (weft's LengthPrefixCodec, 4-byte length + payload), one
+// weft's wire format (LengthPrefixCodec, 4-byte length + payload), one
 // connection per file:
 //   1. client: JSON {"name", "size", "sha256"}
 //   2. server: JSON {"ok": true} (go ahead) or {"ok": false, "error"} (and
@@ -20,17 +38,35 @@
 
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
-import { FramedConnection, LengthPrefixCodec, serveTcp } from "../net/mod.ts";
+import {
+  FramedConnection,
+  LengthPrefixCodec,
+  type ServedConnection,
+  serveTcp,
+} from "../net/mod.ts";
+import { intOption, peerName } from "./_tutorial.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    port: { type: "string", default: "9003" },
+    port: { type: "string", default: "9999" },
     hostname: { type: "string", default: "127.0.0.1" },
     dir: { type: "string", default: "uploads" },
+    protocol: { type: "string", default: "raw" },
+    name: { type: "string", default: "upload_%d" },
+    clients: { type: "string" },
     "max-size": { type: "string", default: String(100 * 1024 * 1024) },
   },
 });
+if (values.protocol !== "raw" && values.protocol !== "weft") {
+  console.error(`Unknown --protocol "${values.protocol}": use raw or weft`);
+  Deno.exit(2);
+}
+if (!/^[A-Za-z0-9._%-]+$/.test(values.name) || values.name.startsWith(".")) {
+  console.error(`Invalid --name "${values.name}": a plain file name`);
+  Deno.exit(2);
+}
+const clientLimit = intOption("clients", values.clients, Infinity);
 const maxSize = Number(values["max-size"]);
 const dir = values.dir;
 await Deno.mkdir(dir, { recursive: true });
@@ -109,13 +145,72 @@ async function receiveUpload(
   }
 }
 
+let counter = 0;
+
+/** The next free "--name" for a raw upload (%d counts up). */
+async function nextName(): Promise<string> {
+  while (true) {
+    const name = values.name.replaceAll("%d", String(++counter));
+    if (!values.name.includes("%d")) return name;
+    try {
+      await Deno.lstat(`${dir}/${name}`);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return name;
+      throw error;
+    }
+  }
+}
+
+/** The tutorial's upload: bytes until EOF, then "文件上传成功!". */
+async function receiveRaw(conn: ServedConnection, peer: string) {
+  const name = await nextName();
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  const partial = `${dir}/.${name}.${random}.partial`;
+  let received = 0;
+  let keep = false;
+  try {
+    {
+      using file = await Deno.open(partial, { write: true, createNew: true });
+      while (true) {
+        const data = await conn.recv(64 * 1024);
+        if (data.length === 0) break; // EOF: the client closed, the file is done
+        received += data.length;
+        if (received > maxSize) {
+          console.log(`${peer} upload refused: over ${maxSize} bytes`);
+          return;
+        }
+        let done = 0;
+        while (done < data.length) {
+          done += await file.write(data.subarray(done));
+        }
+      }
+    }
+    await Deno.rename(partial, `${dir}/${name}`);
+    keep = true;
+    console.log(`${peer} uploaded ${received} bytes as ${name}`);
+  } finally {
+    if (!keep) await Deno.remove(partial).catch(() => {});
+  }
+  // The tutorial's client has usually closed already: a failure is fine.
+  await conn.sendall("文件上传成功!").catch(() => {});
+}
+
+let served = 0;
 const server = await serveTcp({
   hostname: values.hostname,
   port: Number(values.port),
-  maxConnections: 50,
+  maxConnections: clientLimit === Infinity ? 50 : 1,
   idleTimeout: 30_000,
   handler: async (conn) => {
     const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    if (values.protocol === "raw") {
+      if (served >= clientLimit) return;
+      try {
+        return await receiveRaw(conn, peerName(conn.remoteAddr));
+      } finally {
+        if (++served >= clientLimit) queueMicrotask(() => server.shutdown());
+      }
+    }
     const framed = new FramedConnection(conn, codec);
     const reply = await receiveUpload(framed, peer);
     if (!("savedAs" in reply)) {

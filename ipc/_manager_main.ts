@@ -19,6 +19,7 @@ interface Config {
   authkey: string;
   hostname: string;
   port: number;
+  debug?: boolean;
 }
 
 async function readLine(
@@ -50,7 +51,10 @@ async function main(): Promise<void> {
   const config = JSON.parse(line) as Config;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => stop = resolve);
-  const server = new ManagerServer({ onShutdown: () => stop() });
+  const server = new ManagerServer({
+    onShutdown: () => stop(),
+    debug: config.debug === true,
+  });
   const listener = listenManager(
     server,
     { hostname: config.hostname, port: config.port },

@@ -19,12 +19,13 @@ import {
 /**
  * Where a manager listens: TCP `{ hostname, port }` or Unix `{ path }`.
  *
- * @example
+ * @example A TCP address, as Python's `("127.0.0.1", 50000)`
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ManagerAddress } from "@weft/weft/ipc";
  *
  * const address: ManagerAddress = { hostname: "127.0.0.1", port: 50000 };
- * console.log("port" in address); // true
+ * assert.equal("port" in address && address.port, 50000);
  * ```
  */
 export type ManagerAddress =
@@ -150,6 +151,7 @@ export function listenManager(
     hostname: (listener.addr as Deno.NetAddr).hostname,
     port: (listener.addr as Deno.NetAddr).port,
   };
+  server.address = bound;
   const channels = new Set<SocketChannel>();
   let closed = false;
   const serveOne = async (conn: Deno.Conn) => {

@@ -8,7 +8,7 @@
  * | step | client sends                          | server replies                          |
  * | ---- | ------------------------------------- | --------------------------------------- |
  * | 1    | `{ t: "call", o, m, a }` under id `n` | `{ t: "ok", v }` under id `n`           |
- * |      |                                       | or `{ t: "err", e: { name, message, stack } }` |
+ * |      |                                       | or `{ t: "err", e: { name, message } }` (`stack` too with `debug`) |
  * | 2    | `{ t: "cancel" }` under id `n`        | the pending call `n` ends with an `err` named `AbortError` (no reply if `n` already ended) |
  *
  * Object id 0 is the manager itself (`create`, `release`, `register`,

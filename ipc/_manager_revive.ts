@@ -6,7 +6,7 @@
  * @module
  */
 
-import { registerReviver } from "../concurrency/_share.ts";
+import { registerReviver } from "../_internal/share.ts";
 import {
   fromHex,
   type Link,

@@ -32,6 +32,8 @@ import {
   type Session,
 } from "./_manager_objects.ts";
 import type { Channel } from "./_manager_transport.ts";
+import type { ManagerAddress } from "./_manager_net.ts";
+import { isPythonFrame, PyRefs, servePython } from "./_py_manager_server.ts";
 
 interface UserType {
   readonly ctor: new (...args: unknown[]) => object;
@@ -39,7 +41,8 @@ interface UserType {
   readonly exportName: string;
 }
 
-interface Entry {
+/** One object the server holds. */
+export interface Entry {
   readonly typeid: string;
   readonly object: ServerObject | object;
   readonly methods: ReadonlySet<string>;
@@ -51,7 +54,8 @@ interface Pending {
   readonly objectId: number;
 }
 
-interface LiveSession extends Session {
+/** A client connection being served. */
+export interface LiveSession extends Session {
   readonly channel: Channel;
   readonly pending: Map<number, Pending>;
 }
@@ -98,6 +102,11 @@ export interface ServerOptions {
   maxFrame?: number;
   /** Called once a client asks for shutdown (after the reply is sent). */
   onShutdown?: () => void;
+  /**
+   * Send error stacks to clients (default false: a remote client gets the
+   * error's name and message only, never the server's stack or paths).
+   */
+  debug?: boolean;
 }
 
 /** Holds the objects and serves any number of channels. */
@@ -108,8 +117,13 @@ export class ManagerServer {
   #sessions = new Set<LiveSession>();
   #nextObject = 1;
   #nextSession = 1;
+  #nextPythonCall = 1;
   #closed = false;
   #options: ServerOptions;
+  /** Python clients' reference counts (`_py_manager_server.ts`). */
+  readonly pyRefs: PyRefs = new PyRefs();
+  /** Where the server listens (for Python `Token`s), once known. */
+  address: ManagerAddress | undefined;
 
   /** Creates an empty server. */
   constructor(options: ServerOptions = {}) {
@@ -131,6 +145,64 @@ export class ManagerServer {
     return this.#objects.size;
   }
 
+  /** True if error replies carry stacks (the `debug` option). */
+  get debug(): boolean {
+    return this.#options.debug ?? false;
+  }
+
+  /** The object with id `id`, if alive. */
+  lookup(id: number): Entry | undefined {
+    return this.#objects.get(id);
+  }
+
+  /** The id of the object created under `name`, if any. */
+  idByName(name: string): number | undefined {
+    return this.#names.get(name);
+  }
+
+  /** True if `typeid` is a registered (user) class. */
+  hasUserType(typeid: string): boolean {
+    return this.#types.has(typeid);
+  }
+
+  /** Stores an object built elsewhere (a Python client's); returns its id. */
+  adopt(typeid: string, object: object, methods: ReadonlySet<string>): number {
+    const id = this.#nextObject++;
+    this.#objects.set(id, { typeid, object, methods });
+    return id;
+  }
+
+  /**
+   * A call context for a call of a Python client on object `objectId`:
+   * its signal aborts when the connection drops or the object is released.
+   * Call `done()` when the call ends.
+   */
+  pythonCall(
+    session: LiveSession,
+    objectId: number,
+  ): { ctx: CallContext; done(): void } {
+    const id = this.#nextPythonCall++;
+    let controller: AbortController | undefined;
+    const ctx: CallContext = {
+      session,
+      get signal(): AbortSignal {
+        if (controller === undefined) {
+          controller = new AbortController();
+          session.pending.set(id, { controller, objectId });
+        }
+        return controller.signal;
+      },
+    };
+    return { ctx, done: () => void session.pending.delete(id) };
+  }
+
+  /** Asks the owner to shut the server down (a client's `shutdown`). */
+  requestShutdown(): boolean {
+    if (this.#options.onShutdown === undefined) return false;
+    setTimeout(this.#options.onShutdown, 0);
+    return true;
+  }
+
   /**
    * Serves one client channel until it ends. Never rejects: a broken
    * channel just ends the session.
@@ -148,6 +220,7 @@ export class ManagerServer {
     };
     this.#sessions.add(session);
     try {
+      let first = true;
       while (true) {
         let frame: Frame | null;
         try {
@@ -156,6 +229,13 @@ export class ManagerServer {
           frame = null;
         }
         if (frame === null) break;
+        if (first && isPythonFrame(frame)) {
+          // A pickled Python request: this connection speaks Python's
+          // managers protocol from here on.
+          await servePython(this, session, frame);
+          break;
+        }
+        first = false;
         this.#handle(session, frame);
         // Handle everything already buffered in one go: the replies then
         // leave together.
@@ -194,7 +274,9 @@ export class ManagerServer {
     try {
       body = encodeBody(reply);
     } catch (error) {
-      body = encodeBody({ t: "err", e: errorInfo(error) });
+      const info = errorInfo(error);
+      if (!this.debug) delete info.stack;
+      body = encodeBody({ t: "err", e: info });
     }
     if (body.length + 4 > DEFAULT_MAX_FRAME) {
       body = encodeBody({
@@ -214,7 +296,9 @@ export class ManagerServer {
   }
 
   #fail(session: LiveSession, id: number, error: unknown): void {
-    this.#reply(session, id, { t: "err", e: errorInfo(error) });
+    const info = errorInfo(error);
+    if (!this.debug) delete info.stack;
+    this.#reply(session, id, { t: "err", e: info });
   }
 
   #handle(session: LiveSession, frame: Frame): void {
@@ -336,9 +420,7 @@ export class ManagerServer {
       case "ping":
         return "pong";
       case "shutdown":
-        if (this.#options.onShutdown !== undefined) {
-          setTimeout(this.#options.onShutdown, 0);
-        }
+        this.requestShutdown();
         return true;
     }
   }
@@ -406,6 +488,7 @@ export class ManagerServer {
     const entry = this.#objects.get(id);
     if (entry === undefined) return false;
     this.#objects.delete(id);
+    this.pyRefs.forget(id);
     if (entry.name !== undefined) this.#names.delete(entry.name);
     for (const session of this.#sessions) {
       if (entry.object instanceof ServerObject) {

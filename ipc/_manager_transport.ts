@@ -5,7 +5,9 @@
  * - {@linkcode memoryChannelPair}: two in-process ends (tests, and the
  *   serving process talking to its own server).
  * - {@linkcode SocketChannel}: a TCP or Unix socket with length-prefixed
- *   frames.
+ *   frames, on ipc's one framed transport (`_wire.ts` `StreamTransport`,
+ *   unsigned-length mode: a manager frame is a Python frame whose payload
+ *   starts with the call id).
  *
  * Socket frame layout (all integers big-endian):
  *
@@ -20,10 +22,9 @@
  * costs an error reply, not the connection. `n < 4` ends the connection.
  *
  * The handshake ({@linkcode acceptHandshake} / {@linkcode offerHandshake})
- * runs before any protocol frame: `auth`'s `deliverChallenge` and
- * `answerChallenge` both ways (each side proves it knows the authkey,
- * HMAC-SHA256), over Python's framing (u32 big-endian length + bytes), with
- * a deadline. A failure closes the socket and rejects with
+ * runs before any protocol frame: `auth`'s `serverHandshake` /
+ * `clientHandshake` (each side proves it knows the authkey, HMAC-SHA256),
+ * over the same stream and framing, with a deadline. A failure closes the socket and rejects with
  * `AuthenticationError`.
  *
  * The manager keeps its own framing (a call id in every frame, oversize
@@ -33,14 +34,13 @@
  * @module
  */
 
-import { AuthenticationError } from "../auth/authentication_error.ts";
 import {
-  answerChallenge,
-  deliverChallenge,
+  clientHandshake,
   HANDSHAKE_MAX_MESSAGE,
-  type MessageConnection,
+  serverHandshake,
 } from "../auth/handshake.ts";
 import { DEFAULT_MAX_FRAME, type Frame } from "./_manager_protocol.ts";
+import { EOFError, type SkippedFrame, StreamTransport } from "./_wire.ts";
 
 /** An ordered, reliable pipe of frames. */
 export interface Channel {
@@ -142,31 +142,21 @@ export function memoryChannelPair(
 // ---------------------------------------------------------------------------
 // Socket channel
 
-const READ_CHUNK = 64 * 1024;
-
-/** Frames over a `Deno.Conn` (TCP or Unix). */
+/** Frames over a `Deno.Conn` (TCP or Unix), on ipc's one stream transport. */
 export class SocketChannel implements Channel {
-  #conn: Deno.Conn;
+  #stream: StreamTransport;
   #maxFrame: number;
-  #buffer = new Uint8Array(READ_CHUNK);
-  #start = 0;
-  #end = 0;
-  #eof = false;
   #closed = false;
-  /** An oversize frame being skipped: its id, size and bytes still to drop. */
-  #skipping: { id: number; size: number; left: number } | undefined;
-  #outbox: Uint8Array[] = [];
-  #pumping = false;
 
   /** Wraps `conn`; frames over `maxFrame` bytes are skipped on receive. */
   constructor(conn: Deno.Conn, maxFrame: number = DEFAULT_MAX_FRAME) {
-    this.#conn = conn;
+    this.#stream = new StreamTransport(conn, { unsignedLength: true });
     this.#maxFrame = maxFrame;
-    try {
-      (conn as Deno.TcpConn).setNoDelay?.(true);
-    } catch {
-      // not a TCP socket
-    }
+  }
+
+  /** The underlying stream (for the handshake, which uses its framing). */
+  get stream(): StreamTransport {
+    return this.#stream;
   }
 
   get closed(): boolean {
@@ -182,139 +172,29 @@ export class SocketChannel implements Channel {
     if (this.#closed) {
       throw new TypeError("Cannot send frame: the channel is closed");
     }
-    const frame = new Uint8Array(8 + body.length);
-    const view = new DataView(frame.buffer);
-    view.setUint32(0, body.length + 4);
-    view.setUint32(4, id);
-    frame.set(body, 8);
-    this.#push(frame);
-  }
-
-  #push(bytes: Uint8Array): void {
-    this.#outbox.push(bytes);
-    if (!this.#pumping) {
-      // Start writing after the current burst of work, so replies (or
-      // requests) produced together leave in one write: the send syscall
-      // is most of the cost of a small frame.
-      this.#pumping = true;
-      queueMicrotask(() => this.#pump());
-    }
-  }
-
-  async #pump(): Promise<void> {
     try {
-      while (this.#outbox.length > 0 && !this.#closed) {
-        const batch = this.#outbox;
-        this.#outbox = [];
-        let bytes = batch[0];
-        if (batch.length > 1) {
-          bytes = new Uint8Array(batch.reduce((n, b) => n + b.length, 0));
-          let at = 0;
-          for (const b of batch) {
-            bytes.set(b, at);
-            at += b.length;
-          }
-        }
-        let offset = 0;
-        while (offset < bytes.length) {
-          offset += await this.#conn.write(bytes.subarray(offset));
-        }
-      }
+      this.#stream.writeTagged(id, body);
     } catch {
       this.close();
-    } finally {
-      this.#pumping = false;
+      throw new TypeError("Cannot send frame: the channel is closed");
     }
   }
 
-  /**
-   * The next whole frame from the buffer, `undefined` if more bytes are
-   * needed. Never reads from the socket.
-   */
-  #parse(): Frame | undefined {
-    const skipping = this.#skipping;
-    if (skipping !== undefined) {
-      const n = Math.min(skipping.left, this.#end - this.#start);
-      this.#start += n;
-      skipping.left -= n;
-      this.#compact();
-      if (skipping.left > 0) return undefined;
-      this.#skipping = undefined;
-      return { id: skipping.id, oversize: skipping.size };
-    }
-    const available = this.#end - this.#start;
-    if (available < 8) return undefined;
-    const view = new DataView(
-      this.#buffer.buffer,
-      this.#buffer.byteOffset + this.#start,
-      8,
-    );
-    const length = view.getUint32(0);
-    const id = view.getUint32(4);
-    if (length < 4) {
-      this.close();
-      throw new RangeError(
-        `Cannot read frame: length ${length} is shorter than its header`,
-      );
-    }
-    if (length > this.#maxFrame) {
-      this.#start += 8;
-      this.#skipping = { id, size: length, left: length - 4 };
-      return this.#parse();
-    }
-    if (available < 4 + length) return undefined;
-    const body = this.#buffer.slice(this.#start + 8, this.#start + 4 + length);
-    this.#start += 4 + length;
-    this.#compact();
-    return { id, body };
-  }
-
-  #compact(): void {
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-  }
-
-  /** Reads once more into the buffer (room for `atLeast` bytes); false at EOF. */
-  async #readMore(atLeast: number): Promise<boolean> {
-    if (this.#eof || this.#closed) return false;
-    if (this.#buffer.length - this.#end < Math.min(atLeast, READ_CHUNK)) {
-      const live = this.#end - this.#start;
-      const size = Math.max(atLeast + live, READ_CHUNK);
-      if (size <= this.#buffer.length) {
-        this.#buffer.copyWithin(0, this.#start, this.#end);
-      } else {
-        const grown = new Uint8Array(size);
-        grown.set(this.#buffer.subarray(this.#start, this.#end));
-        this.#buffer = grown;
+  #toFrame(payload: Uint8Array | SkippedFrame): Frame {
+    if (payload instanceof Uint8Array) {
+      if (payload.length < 4) {
+        this.close();
+        throw new RangeError(
+          `Cannot read frame: length ${payload.length} is shorter than its header`,
+        );
       }
-      this.#start = 0;
-      this.#end = live;
+      return { id: callId(payload), body: payload.subarray(4) };
     }
-    let read: number | null;
-    try {
-      read = await this.#conn.read(this.#buffer.subarray(this.#end));
-    } catch (error) {
-      if (this.#closed || isDisconnect(error)) read = null;
-      else throw error;
+    if (payload.head.length < 4) {
+      this.close();
+      throw new RangeError("Cannot read frame: it is shorter than its header");
     }
-    if (read === null) {
-      this.#eof = true;
-      return false;
-    }
-    this.#end += read;
-    return true;
-  }
-
-  /** Bytes still missing for the frame at the head of the buffer. */
-  #missing(): number {
-    if (this.#skipping !== undefined) return 1;
-    const available = this.#end - this.#start;
-    if (available < 8) return 8 - available;
-    const length = new DataView(
-      this.#buffer.buffer,
-      this.#buffer.byteOffset + this.#start,
-      4,
-    ).getUint32(0);
-    return Math.max(1, 4 + Math.min(length, this.#maxFrame) - available);
+    return { id: callId(payload.head), oversize: payload.size };
   }
 
   /**
@@ -324,89 +204,49 @@ export class SocketChannel implements Channel {
   tryRecv(): Frame | undefined {
     if (this.#closed) return undefined;
     try {
-      return this.#parse();
+      const payload = this.#stream.tryReadFrame(this.#maxFrame);
+      return payload === undefined ? undefined : this.#toFrame(payload);
     } catch {
+      // oversize (recv skips it) or malformed (closed)
       return undefined;
     }
   }
 
   recv(): Promise<Frame | null> {
     if (this.#closed) return Promise.resolve(null);
-    try {
-      const frame = this.#parse();
-      if (frame !== undefined) return Promise.resolve(frame);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#recvSlow();
-  }
-
-  async #recvSlow(): Promise<Frame | null> {
-    while (true) {
-      if (!await this.#readMore(this.#missing())) {
+    return this.#stream.readFrameOrSkip(this.#maxFrame, 4).then(
+      (payload) => {
+        if (payload !== null) return this.#toFrame(payload);
         this.close();
         return null;
-      }
-      const frame = this.#parse();
-      if (frame !== undefined) return frame;
-    }
-  }
-
-  /** Reads exactly `n` raw bytes during the handshake; null at EOF. */
-  async readRaw(n: number): Promise<Uint8Array | null> {
-    while (this.#end - this.#start < n) {
-      if (!await this.#readMore(n - (this.#end - this.#start))) return null;
-    }
-    const out = this.#buffer.slice(this.#start, this.#start + n);
-    this.#start += n;
-    this.#compact();
-    return out;
-  }
-
-  /** Writes raw bytes during the handshake (in order with frames). */
-  writeRaw(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(
-        new TypeError("Cannot write: the channel is closed"),
-      );
-    }
-    this.#push(bytes);
-    return Promise.resolve();
+      },
+      (error) => {
+        this.close();
+        if (error instanceof EOFError) return null;
+        throw error;
+      },
+    );
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
+    this.#stream.close();
   }
 
   ref(): void {
-    try {
-      this.#conn.ref();
-    } catch {
-      // closed
-    }
+    this.#stream.ref();
   }
 
   unref(): void {
-    try {
-      this.#conn.unref();
-    } catch {
-      // closed
-    }
+    this.#stream.unref();
   }
 }
 
-function isDisconnect(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.NotConnected;
+/** The big-endian u32 call id at the start of a payload. */
+function callId(bytes: Uint8Array): number {
+  return ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>>
+    0;
 }
 
 // ---------------------------------------------------------------------------
@@ -415,89 +255,49 @@ function isDisconnect(error: unknown): boolean {
 /** Default handshake deadline in ms. */
 export const HANDSHAKE_TIMEOUT = 10_000;
 
-/**
- * The socket as `auth`'s `MessageConnection`, framed like Python's
- * `multiprocessing.connection` (u32 big-endian length, then the bytes).
- * Used only before the manager's own framing starts.
- */
-function handshakeView(channel: SocketChannel): MessageConnection {
+/** The channel's stream as `auth`'s `MessageConnection` (before any frame). */
+function handshakeView(channel: SocketChannel) {
+  const stream = channel.stream;
   return {
-    async sendBytes(bytes: Uint8Array): Promise<void> {
-      const frame = new Uint8Array(4 + bytes.length);
-      new DataView(frame.buffer).setUint32(0, bytes.length);
-      frame.set(bytes, 4);
-      await channel.writeRaw(frame);
-    },
+    sendBytes: (bytes: Uint8Array) => stream.writeFrame(bytes),
     async recvBytes(maxLength = HANDSHAKE_MAX_MESSAGE): Promise<Uint8Array> {
-      const header = await channel.readRaw(4);
-      if (header === null) throw new TypeError("Cannot read: the peer hung up");
-      const length = new DataView(header.buffer, header.byteOffset).getUint32(
-        0,
-      );
-      if (length > maxLength) {
-        throw new RangeError(
-          `Cannot read handshake message: ${length} bytes exceeds ${maxLength}`,
-        );
-      }
-      const body = await channel.readRaw(length);
-      if (body === null) throw new TypeError("Cannot read: the peer hung up");
-      return body;
+      const frame = await stream.readFrame(maxLength);
+      if (frame === null) throw new EOFError();
+      return frame;
     },
+    close: () => channel.close(),
   };
 }
 
-async function withDeadline(
-  channel: SocketChannel,
-  ms: number,
-  work: (conn: MessageConnection) => Promise<void>,
-): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        new AuthenticationError(`Cannot authenticate: no answer in ${ms} ms`),
-      );
-    }, ms);
-  });
-  const steps = work(handshakeView(channel));
-  try {
-    await Promise.race([steps, deadline]);
-  } catch (error) {
-    channel.close();
-    steps.catch(() => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * Server side: `auth`'s `deliverChallenge` then `answerChallenge` (as
- * Python's `Listener.accept`), HMAC-SHA256, within `timeout` ms. Closes the
- * channel and rejects with `AuthenticationError` on failure.
+ * Server side: `auth`'s `serverHandshake` (as Python's `Listener.accept`),
+ * HMAC-SHA256, within `timeout` ms. Closes the channel and rejects with
+ * `AuthenticationError` on failure. A Python 3.11 client's legacy
+ * HMAC-MD5 answer is accepted (as CPython 3.12+ servers do), so Python
+ * managers clients of every version connect.
  */
 export function acceptHandshake(
   channel: SocketChannel,
   authkey: Uint8Array,
   timeout: number = HANDSHAKE_TIMEOUT,
 ): Promise<void> {
-  return withDeadline(channel, timeout, async (conn) => {
-    await deliverChallenge(conn, authkey, { allowLegacyMd5: false });
-    await answerChallenge(conn, authkey, { allowLegacyMd5: false });
+  return serverHandshake(handshakeView(channel), authkey, {
+    allowLegacyMd5: true,
+    timeout,
   });
 }
 
 /**
- * Client side: `answerChallenge` then `deliverChallenge` (as Python's
- * `Client`), so both ends prove they know the authkey.
+ * Client side: `auth`'s `clientHandshake` (as Python's `Client`), so both
+ * ends prove they know the authkey.
  */
 export function offerHandshake(
   channel: SocketChannel,
   authkey: Uint8Array,
   timeout: number = HANDSHAKE_TIMEOUT,
 ): Promise<void> {
-  return withDeadline(channel, timeout, async (conn) => {
-    await answerChallenge(conn, authkey, { allowLegacyMd5: false });
-    await deliverChallenge(conn, authkey, { allowLegacyMd5: false });
+  return clientHandshake(handshakeView(channel), authkey, {
+    allowLegacyMd5: false,
+    timeout,
   });
 }

@@ -4,7 +4,8 @@
  * 1. Reads one line from stdin: `{"port": n, "key": "<hex>"}`, the parent's
  *    control listener on 127.0.0.1 and a random one-time authkey (stdin,
  *    never argv or env). Stdin is not used afterwards.
- * 2. Connects and runs the handshake with that key (answer, then challenge).
+ * 2. Meets the parent there (`_relay.ts` `meet`: connect, then `auth`'s
+ *    `clientHandshake` with that key).
  * 3. Receives `{ module, fn, args, name, daemon }` (V8-serialized), imports
  *    the modules named by `"@@module"` in shared handles, then the module,
  *    revives the arguments and sends `{ type: "started" }`.
@@ -17,9 +18,10 @@
  *
  * @module
  */
-import { answerChallenge, deliverChallenge } from "../auth/handshake.ts";
-import { importRevivers, reviveValue } from "../concurrency/_share.ts";
+import { importRevivers, reviveValue } from "../_internal/share.ts";
 import { Connection } from "./connection.ts";
+import { meet } from "./_relay.ts";
+import { loadExport } from "../_internal/run_export.ts";
 
 interface Init {
   module: string;
@@ -53,10 +55,8 @@ function fromHex(hex: string): Uint8Array {
 async function main(): Promise<never> {
   const { port, key: hexKey } = JSON.parse(await readLine());
   const key = fromHex(hexKey);
-  const socket = await Deno.connect({ hostname: "127.0.0.1", port });
-  const control = Connection.fromConn(socket);
-  await answerChallenge(control, key, { allowLegacyMd5: false });
-  await deliverChallenge(control, key, { allowLegacyMd5: false });
+  const socket = await meet("127.0.0.1", port, key);
+  const control = new Connection(socket);
   key.fill(0);
   const init = await control.recv<Init>();
 
@@ -75,14 +75,7 @@ async function main(): Promise<never> {
   try {
     // Handles name the module of their type: load what is not loaded yet.
     await importRevivers(init.args);
-    const mod = await import(init.module);
-    const found = mod[init.fn];
-    if (typeof found !== "function") {
-      throw new TypeError(
-        `Cannot run process: "${init.fn}" is not an exported function of ${init.module}`,
-      );
-    }
-    fn = found;
+    fn = await loadExport(init.module, init.fn);
     args = reviveValue(init.args) as unknown[];
   } catch (error) {
     await report(control, init, error, "failed");

@@ -1,44 +1,57 @@
 /**
- * Relays that carry a `Connection` end to another worker or process
- * (private).
+ * Carrying a `Connection` end to another worker or process (private).
  *
- * - To a worker: a new `MessageChannel`; this side pumps frames between the
- *   end's transport and one port, the other port travels in the handle.
- * - To a process: a one-shot listener on 127.0.0.1 port 0. The handle holds
- *   its address and a random 32-byte token. The child connects, both sides
- *   run the `multiprocessing.connection` handshake keyed by the token (the
- *   child answers, then challenges), and this side pumps frames between the
- *   end's transport and the socket. If nobody connects within
- *   {@linkcode RELAY_ACCEPT_TIMEOUT} ms, or {@linkcode cancelRelays} is
- *   called (a `Process` does so when its child exits), the listener closes
- *   and the end is closed.
+ * - {@linkcode rendezvous}: a one-shot meeting point on 127.0.0.1 port 0
+ *   keyed by a random 32-byte token. Every connection runs `auth`'s
+ *   `serverHandshake` with the token (concurrently, each with a deadline,
+ *   at most {@linkcode MAX_PENDING_HANDSHAKES} at once, the oldest dropped
+ *   first); the first one that passes wins and the listener closes. A local
+ *   process that connects first (silent, or sending garbage) is dropped and
+ *   cannot stop the real peer: the token travels only inside the private
+ *   handle (or a child's stdin), never on a command line.
+ * - A `Pipe` end moved to a process meets its peer directly there (see
+ *   `_pipe_transport.ts`); {@linkcode relayFor} is the fallback for any
+ *   other end (a socket connection, or a pipe end whose peer already left
+ *   this thread): this thread pumps frames between the end and a new port
+ *   (to a worker) or a rendezvous socket (to a process).
+ * - {@linkcode cancelRelays}: a `Process` whose child exits cancels the
+ *   meeting points created for its arguments; an unclaimed one also ends
+ *   after {@linkcode RELAY_ACCEPT_TIMEOUT} ms.
  *
  * @module
  */
-import { answerChallenge, deliverChallenge } from "../auth/handshake.ts";
+import { clientHandshake, serverHandshake } from "../auth/handshake.ts";
 import type { MessageConnection } from "../auth/handshake.ts";
 import {
   EOFError,
-  PortTransport,
+  oversize,
   StreamTransport,
   type Transport,
 } from "./_wire.ts";
+import { PortTransport } from "./_port_transport.ts";
 
-/** How long a relay listener waits for its child, in ms. */
+/** How long a meeting point waits for its peer, in ms. */
 export const RELAY_ACCEPT_TIMEOUT = 60_000;
-const HANDSHAKE_TIMEOUT = 20_000;
+/** Deadline of each handshake at a meeting point, in ms. */
+export const HANDSHAKE_TIMEOUT = 20_000;
+/** Most handshakes a meeting point runs at once. */
+export const MAX_PENDING_HANDSHAKES = 16;
 const RELAY_FRAME_LIMIT = Number.MAX_SAFE_INTEGER;
 
-/** The fields of a process relay handle. */
+/** The fields of a process handle that meets its peer over TCP. */
 export interface RelayHandle {
   via: "tcp";
   hostname: string;
   port: number;
   token: Uint8Array;
+  /** Frames received before the move, served first. */
+  pending?: Uint8Array[];
 }
 
 /** Frames of a transport as a handshake connection. */
-export function messageConnection(t: Transport): MessageConnection {
+export function messageConnection(
+  t: Transport,
+): MessageConnection & { close(): void } {
   return {
     sendBytes: (bytes) => t.writeFrame(bytes),
     recvBytes: async (max = RELAY_FRAME_LIMIT) => {
@@ -46,7 +59,125 @@ export function messageConnection(t: Transport): MessageConnection {
       if (frame === null) throw new EOFError();
       return frame;
     },
+    close: () => t.close(),
   };
+}
+
+/** A one-shot authenticated meeting point. */
+export interface Rendezvous {
+  hostname: string;
+  port: number;
+  /** The first connection that passed the handshake. */
+  accepted: Promise<StreamTransport>;
+  /** Stops waiting (`accepted` rejects) unless already met. */
+  cancel(): void;
+}
+
+/** Opens a meeting point on 127.0.0.1 for the holder of `token`. */
+export function rendezvous(
+  token: Uint8Array,
+  acceptTimeout: number = RELAY_ACCEPT_TIMEOUT,
+): Rendezvous {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handshaking = new Set<StreamTransport>();
+  let done = false;
+  let resolve!: (t: StreamTransport) => void;
+  let reject!: (e: unknown) => void;
+  const accepted = new Promise<StreamTransport>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  accepted.catch(() => {});
+  const finish = (winner?: StreamTransport, error?: unknown) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    try {
+      listener.close();
+    } catch {
+      // already closed
+    }
+    for (const t of handshaking) if (t !== winner) t.close();
+    handshaking.clear();
+    if (winner) resolve(winner);
+    else reject(error);
+  };
+  const timer = setTimeout(
+    () =>
+      finish(
+        undefined,
+        new EOFError(
+          `Cannot connect: the peer did not arrive within ${acceptTimeout} ms`,
+        ),
+      ),
+    acceptTimeout,
+  );
+  Deno.unrefTimer(timer);
+  (async () => {
+    while (!done) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        if (done) return;
+        // e.g. reset before accept, or out of descriptors: retry shortly
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      if (done) {
+        conn.close();
+        return;
+      }
+      const stream = new StreamTransport(conn);
+      if (handshaking.size >= MAX_PENDING_HANDSHAKES) {
+        const oldest = handshaking.values().next().value!;
+        handshaking.delete(oldest);
+        oldest.close();
+      }
+      handshaking.add(stream);
+      serverHandshake(messageConnection(stream), token, {
+        allowLegacyMd5: false,
+        timeout: HANDSHAKE_TIMEOUT,
+      }).then(() => {
+        handshaking.delete(stream);
+        if (done) stream.close();
+        else finish(stream);
+      }, () => {
+        handshaking.delete(stream);
+        stream.close();
+      });
+    }
+  })();
+  const { port } = listener.addr as Deno.NetAddr;
+  return {
+    hostname: "127.0.0.1",
+    port,
+    accepted,
+    cancel: () =>
+      finish(undefined, new EOFError("Cannot connect: the peer is gone")),
+  };
+}
+
+/** Connects to a meeting point and proves the token (client side). */
+export async function meet(
+  hostname: string,
+  port: number,
+  token: Uint8Array,
+): Promise<StreamTransport> {
+  const conn = await Deno.connect({ hostname, port });
+  const stream = new StreamTransport(conn);
+  await clientHandshake(messageConnection(stream), token, {
+    allowLegacyMd5: false,
+    timeout: HANDSHAKE_TIMEOUT,
+  });
+  return stream;
+}
+
+let active = 0;
+
+/** Relays running now (pumps through this thread), for tests. */
+export function activeRelays(): number {
+  return active;
 }
 
 async function pump(from: Transport, to: Transport): Promise<void> {
@@ -63,7 +194,9 @@ async function pump(from: Transport, to: Transport): Promise<void> {
 
 /** Pumps frames both ways until either side ends, then closes both. */
 export function relay(a: Transport, b: Transport): Promise<void> {
+  active++;
   return Promise.race([pump(a, b), pump(b, a)]).finally(() => {
+    active--;
     a.close();
     b.close();
   });
@@ -74,14 +207,39 @@ interface PendingRelay {
 }
 const pending = new Set<PendingRelay>();
 
-/** Relays created so far and not yet connected (a snapshot). */
+/** Meeting points created so far and not yet met (a snapshot). */
 export function pendingRelays(): Set<PendingRelay> {
   return new Set(pending);
 }
 
-/** Cancels the given relays if they are still waiting for their child. */
+/** Cancels the given meeting points if they are still waiting. */
 export function cancelRelays(relays: Iterable<PendingRelay>): void {
   for (const r of relays) if (pending.has(r)) r.cancel();
+}
+
+/**
+ * A meeting point for an end moving to a process, registered so that the
+ * `Process` can cancel it: the handle fields for the child and the local
+ * side's transport (usable at once; it waits for the child).
+ */
+export function processMeeting(
+  pendingFrames: Uint8Array[] = [],
+): { handle: RelayHandle; local: Promise<StreamTransport> } {
+  const token = crypto.getRandomValues(new Uint8Array(32));
+  const rv = rendezvous(token);
+  const entry: PendingRelay = { cancel: () => rv.cancel() };
+  pending.add(entry);
+  rv.accepted.finally(() => pending.delete(entry)).catch(() => {});
+  return {
+    handle: {
+      via: "tcp",
+      hostname: rv.hostname,
+      port: rv.port,
+      token,
+      pending: pendingFrames,
+    },
+    local: rv.accepted,
+  };
 }
 
 /** Starts a relay for `transport` towards `target`; returns handle fields. */
@@ -94,107 +252,103 @@ export function relayFor(
     relay(transport, new PortTransport(port1));
     return { via: "port", port: port2, pending: [], eof: false };
   }
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const token = crypto.getRandomValues(new Uint8Array(32));
-  const entry: PendingRelay = {
-    cancel() {
-      pending.delete(entry);
-      clearTimeout(timer);
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      transport.close();
-    },
-  };
-  pending.add(entry);
-  const timer = setTimeout(() => entry.cancel(), RELAY_ACCEPT_TIMEOUT);
-  Deno.unrefTimer(timer);
-  (async () => {
-    let conn: Deno.Conn;
-    try {
-      conn = await listener.accept();
-    } catch {
-      return; // cancelled
-    }
-    pending.delete(entry);
-    clearTimeout(timer);
-    listener.close();
-    const socket = new StreamTransport(conn);
-    const guard = setTimeout(() => socket.close(), HANDSHAKE_TIMEOUT);
-    try {
-      const mc = messageConnection(socket);
-      await deliverChallenge(mc, token, { allowLegacyMd5: false });
-      await answerChallenge(mc, token, { allowLegacyMd5: false });
-    } catch {
-      socket.close();
-      transport.close();
-      return;
-    } finally {
-      clearTimeout(guard);
-    }
-    await relay(transport, socket);
-  })();
-  const { port } = listener.addr as Deno.NetAddr;
-  return { via: "tcp", hostname: "127.0.0.1", port, token };
+  const { handle, local } = processMeeting();
+  local.then(
+    (socket) => relay(transport, socket),
+    () => transport.close(),
+  );
+  return { ...handle };
 }
 
-/** A transport that connects to a relay first; operations wait for it. */
-class RelayClientTransport implements Transport {
-  #ready: Promise<StreamTransport>;
+/**
+ * A transport whose real one arrives later (a socket being set up); frames
+ * received before the move are served first. Operations wait for it; if it
+ * never comes, reads see EOF and writes reject with `EOFError`.
+ */
+export class DeferredTransport implements Transport {
+  #ready: Promise<Transport>;
+  #inner: Transport | undefined;
+  #pending: Uint8Array[];
   #closed = false;
-  #inner: StreamTransport | undefined;
+  #queued = 0;
 
-  constructor(handle: RelayHandle) {
-    this.#ready = (async () => {
-      const conn = await Deno.connect({
-        hostname: handle.hostname,
-        port: handle.port,
-      });
-      const socket = new StreamTransport(conn);
-      this.#inner = socket;
-      if (this.#closed) {
-        socket.close();
-        throw new EOFError("Cannot use connection: it was closed");
-      }
-      const mc = messageConnection(socket);
-      try {
-        await answerChallenge(mc, handle.token, { allowLegacyMd5: false });
-        await deliverChallenge(mc, handle.token, { allowLegacyMd5: false });
-      } catch (error) {
-        socket.close();
-        throw new EOFError("Cannot reach the shared connection's relay", {
-          cause: error,
-        });
-      }
-      return socket;
-    })();
+  constructor(ready: Promise<Transport>, pending: Uint8Array[] = []) {
+    this.#pending = pending;
+    this.#ready = ready.then((t) => {
+      this.#inner = t;
+      if (this.#closed) t.close();
+      return t;
+    });
     this.#ready.catch(() => {});
   }
 
-  async readFrame(maxSize: number): Promise<Uint8Array | null> {
-    const t = await this.#ready.catch(() => null);
-    return t === null ? null : t.readFrame(maxSize);
+  readFrame(maxSize: number): Promise<Uint8Array | null> {
+    const frame = this.#pending.shift();
+    if (frame !== undefined) {
+      return frame.length > maxSize
+        ? Promise.reject(oversize(frame.length, maxSize))
+        : Promise.resolve(frame);
+    }
+    if (this.#inner !== undefined) return this.#inner.readFrame(maxSize);
+    return this.#ready.then(
+      (t) => t.readFrame(maxSize),
+      () => null,
+    );
   }
 
-  async writeFrame(frame: Uint8Array): Promise<void> {
-    return (await this.#ready).writeFrame(frame);
+  writeFrame(frame: Uint8Array): Promise<void> {
+    if (this.#inner !== undefined && this.#queued === 0) {
+      return this.#inner.writeFrame(frame);
+    }
+    const copy = frame.slice(); // the caller may reuse its buffer meanwhile
+    this.#queued++;
+    return this.#ready.then(
+      (t) => {
+        this.#queued--;
+        return t.writeFrame(copy);
+      },
+      (error) => {
+        this.#queued--;
+        throw new EOFError("Cannot send: the peer never connected", {
+          cause: error,
+        });
+      },
+    );
   }
 
   async poll(timeoutMs: number): Promise<boolean> {
-    const t = await this.#ready.catch(() => null);
-    return t === null ? true : t.poll(timeoutMs);
+    if (this.#pending.length > 0 || this.#closed) return true;
+    if (this.#inner !== undefined) return await this.#inner.poll(timeoutMs);
+    const polled = this.#ready.then((t) => t.poll(timeoutMs), () => true);
+    if (!Number.isFinite(timeoutMs)) return await polled;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        polled,
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#inner?.close();
-    this.#ready.then((t) => t.close(), () => {});
   }
 }
 
-/** The child side of a process relay. */
+/** The child side of a process handle. */
 export function connectRelay(handle: RelayHandle): Transport {
-  return new RelayClientTransport(handle);
+  return new DeferredTransport(
+    meet(handle.hostname, handle.port, handle.token).catch((error) => {
+      throw new EOFError("Cannot reach the shared connection's peer", {
+        cause: error,
+      });
+    }),
+    handle.pending ?? [],
+  );
 }

@@ -4,32 +4,31 @@
  *
  * @module
  */
-import { deserialize, serialize } from "node:v8";
 import {
   registerReviver,
   type SharedHandle,
   type ShareTarget,
   TO_HANDLE,
-} from "../concurrency/_share.ts";
-import {
-  EOFError,
-  PortTransport,
-  StreamTransport,
-  type Transport,
-} from "./_wire.ts";
+} from "../_internal/share.ts";
+import { EOFError, StreamTransport, type Transport } from "./_wire.ts";
 import { connectRelay, relayFor, type RelayHandle } from "./_relay.ts";
+import { PortTransport } from "./_port_transport.ts";
+import { type _Codec, _codecFor } from "./_pickle_serializer.ts";
+import { PipeEnd, reviveEnd } from "./_pipe_transport.ts";
 
 export { EOFError };
 
 /**
  * Default {@linkcode ConnectionOptions.maxMessageSize}: 64 MiB.
  *
- * @example
+ * @example The limit a connection gets unless told otherwise
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_MAX_MESSAGE_SIZE, Pipe } from "@weft/weft/ipc";
  *
  * const [a, b] = Pipe();
- * console.log(a.maxMessageSize === DEFAULT_MAX_MESSAGE_SIZE); // true
+ * assert.equal(a.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE);
+ * assert.equal(DEFAULT_MAX_MESSAGE_SIZE, 64 * 1024 * 1024);
  * a.close();
  * b.close();
  * ```
@@ -48,6 +47,14 @@ export interface ConnectionOptions {
   readable?: boolean;
   /** False for the read-only end of a one-way pipe. Default true. */
   writable?: boolean;
+  /**
+   * What `send`/`recv` speak: `"v8"` (default; V8's serializer, for weft
+   * peers: Map, Date, BigInt, typed arrays... round-trip) or `"pickle"`
+   * (Python's pickle, for Python's `Connection.send`/`recv`; see `dumps`
+   * and `loads` for the value mapping). `sendBytes`/`recvBytes` are the same
+   * either way.
+   */
+  serializer?: "v8" | "pickle";
 }
 
 const KIND = "weft.Connection";
@@ -59,11 +66,15 @@ const KIND = "weft.Connection";
  * sockets, so `sendBytes`/`recvBytes` interoperate with Python's
  * `send_bytes`/`recv_bytes` byte for byte.
  *
- * `send`/`recv` carry structured values between weft ends, encoded with
- * V8's serializer (`node:v8`): Map, Set, Date, BigInt, RegExp, typed
- * arrays, nested objects and arrays round-trip. Python speaks pickle there,
- * which weft does not, so Python peers must use `send_bytes`/`recv_bytes`
- * and weft must use `sendBytes`/`recvBytes` with them.
+ * `send`/`recv` carry structured values. By default (`serializer: "v8"`)
+ * they are encoded with V8's serializer (`node:v8`), for weft peers: Map,
+ * Set, Date, BigInt, RegExp, typed arrays, nested objects and arrays
+ * round-trip. With `serializer: "pickle"` they speak Python's pickle, so a
+ * Python `Connection.send(obj)` / `recv()` is the other end (see `dumps` and
+ * `loads` for the value mapping; nothing received is ever imported or
+ * run). A pickle `recv()` refuses what `loads` refuses with an
+ * `UnpicklingError`; the message is consumed and the connection stays
+ * usable.
  *
  * Messages arrive whole and in order. Concurrent `send` calls never
  * interleave frames; concurrent `recv` calls are served in call order.
@@ -73,17 +84,28 @@ const KIND = "weft.Connection";
  * A connection can be passed to a `Thread` (a worker) or a `Process` as an
  * argument; the end then lives there and this object is closed here (as
  * Python users close the parent's copy after handing an end to a child).
- * To a worker a `Pipe` end that was never read here moves as its
- * `MessagePort` (transferred, no relay; Deno cannot transfer a port once it
- * started receiving); any other end is relayed through a new port by this
- * thread. To a process every
- * end is relayed: this process opens a one-shot listener on 127.0.0.1 port
- * 0 and pumps frames between the end and the child's socket; the child
- * proves itself with the handshake of `deliverChallenge`, keyed by a
- * random 32-byte token that travels inside the (private) handle, never on a
- * command line or in the environment. The relay ends when either side
- * closes. A `Connection` received inside `send()` is not shared: pass ends
- * as arguments.
+ * Messages already queued at either end stay in order.
+ *
+ * - A `Pipe` end whose peer is still in this thread is rewired so the two
+ *   ends talk directly: to a worker, over two shared-memory rings (one per
+ *   direction, `Atomics` with brief spinning before sleeping), so the peer
+ *   here and the worker exchange frames without an event-loop message; to
+ *   a process, over a socket of its own (below), never relayed by this
+ *   process. A `Pipe` end whose peer already lives in a worker moves to
+ *   another worker as it is (the two workers then share the rings).
+ * - Any other end (a socket from `Client`/`Listener`, or a pipe end whose
+ *   peer is elsewhere, going to a process) is relayed by this thread: it
+ *   pumps frames between the end and a new port (worker) or socket
+ *   (process) until either side closes.
+ *
+ * A process reaches its end over TCP on 127.0.0.1: this process opens a
+ * one-shot meeting point on port 0 keyed by a random 32-byte token that
+ * travels inside the (private) handle, never on a command line or in the
+ * environment. Every connection there must pass the handshake of
+ * `serverHandshake` with that token; connections that do not (another
+ * local process connecting first, silent or not) are dropped without
+ * disturbing the real child. A `Connection` received inside `send()` is
+ * not shared: pass ends as arguments.
  *
  * ## EOF
  *
@@ -92,16 +114,18 @@ const KIND = "weft.Connection";
  * terminated abruptly gives no such signal on a port: close ends
  * explicitly.
  *
- * @example
+ * @example Objects and raw bytes over one pipe
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pipe } from "@weft/weft/ipc";
  *
  * const [a, b] = Pipe();
  * await a.send({ when: new Date(0), tags: new Set(["x"]), big: 2n ** 70n });
- * const value = await b.recv<{ tags: Set<string>; big: bigint }>();
- * console.log(value.tags.has("x"), value.big); // true 1180591620717411303424n
+ * const value = await b.recv<{ when: Date; tags: Set<string>; big: bigint }>();
+ * assert.deepEqual(value, { when: new Date(0), tags: new Set(["x"]), big: 2n ** 70n });
  * await b.sendBytes(new TextEncoder().encode("raw"));
- * console.log(await a.poll(1000), new TextDecoder().decode(await a.recvBytes())); // true raw
+ * assert.equal(await a.poll(1000), true);
+ * assert.equal(new TextDecoder().decode(await a.recvBytes()), "raw");
  * a.close();
  * b.close();
  * ```
@@ -111,8 +135,10 @@ export class Connection implements Disposable {
   #readable: boolean;
   #writable: boolean;
   #maxMessageSize: number;
+  #codec: _Codec;
   #closed = false;
   #reading: Promise<unknown> = Promise.resolve();
+  #readsPending = 0;
 
   /**
    * Wraps a transport. Most code gets connections from `Client`,
@@ -129,14 +155,16 @@ export class Connection implements Disposable {
     this.#readable = options.readable ?? true;
     this.#writable = options.writable ?? true;
     this.#maxMessageSize = max;
+    this.#codec = _codecFor(options.serializer);
   }
 
   /**
    * Wraps a connected Deno socket (TCP or Unix) with Python's framing, with
    * no handshake.
    *
-   * @example
+   * @example Both ends of a TCP connection
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Connection } from "@weft/weft/ipc";
    *
    * const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -145,7 +173,7 @@ export class Connection implements Disposable {
    * const a = Connection.fromConn(await Deno.connect({ hostname: "127.0.0.1", port }));
    * const b = Connection.fromConn(await accepted);
    * await a.sendBytes(new Uint8Array([1, 2, 3]));
-   * console.log(await b.recvBytes()); // Uint8Array(3) [ 1, 2, 3 ]
+   * assert.deepEqual(await b.recvBytes(), new Uint8Array([1, 2, 3]));
    * a.close();
    * b.close();
    * server.close();
@@ -161,15 +189,16 @@ export class Connection implements Disposable {
    * and `close()` tells the peer (EOF). `Pipe()` is this over a fresh
    * `MessageChannel`.
    *
-   * @example
+   * @example Both ends of a MessageChannel
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Connection } from "@weft/weft/ipc";
    *
    * const { port1, port2 } = new MessageChannel();
    * const a = Connection.fromPort(port1);
    * const b = Connection.fromPort(port2);
    * await a.send([1, 2]);
-   * console.log(await b.recv()); // [ 1, 2 ]
+   * assert.deepEqual(await b.recv(), [1, 2]);
    * a.close();
    * b.close();
    * ```
@@ -198,6 +227,11 @@ export class Connection implements Disposable {
     return this.#maxMessageSize;
   }
 
+  /** What `send`/`recv` speak: `"v8"` or `"pickle"`. */
+  get serializer(): "v8" | "pickle" {
+    return this.#codec.name;
+  }
+
   #checkWritable(): void {
     if (this.#closed) {
       throw new TypeError("Cannot send: the connection is closed");
@@ -223,13 +257,14 @@ export class Connection implements Disposable {
    * @throws {TypeError} If the connection is closed or read-only.
    * @throws {EOFError} (rejection) If the peer is gone.
    *
-   * @example
+   * @example Sending a slice: `offset` 1, `size` 2
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
    * await a.sendBytes(new Uint8Array([9, 8, 7, 6]), 1, 2);
-   * console.log(await b.recvBytes()); // Uint8Array(2) [ 8, 7 ]
+   * assert.deepEqual(await b.recvBytes(), new Uint8Array([8, 7]));
    * a.close();
    * b.close();
    * ```
@@ -266,13 +301,14 @@ export class Connection implements Disposable {
    *
    * @throws {EOFError} (rejection) If the peer closed its end.
    *
-   * @example
+   * @example Receiving one byte message
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
    * await a.sendBytes(new TextEncoder().encode("hi"));
-   * console.log(new TextDecoder().decode(await b.recvBytes())); // hi
+   * assert.equal(new TextDecoder().decode(await b.recvBytes()), "hi");
    * a.close();
    * b.close();
    * ```
@@ -286,41 +322,51 @@ export class Connection implements Disposable {
     const limit = maxLength === undefined
       ? this.#maxMessageSize
       : Math.min(maxLength, this.#maxMessageSize);
-    const task = this.#reading.then(async () => {
+    const start = (): Promise<Uint8Array> => {
       if (this.#closed) {
-        throw new EOFError("Cannot receive: the connection was closed");
-      }
-      let frame: Uint8Array | null;
-      try {
-        frame = await this.#transport.readFrame(limit);
-      } catch (error) {
-        this.close();
-        throw error;
-      }
-      if (frame === null) {
-        throw new EOFError(
-          this.#closed
-            ? "Cannot receive: the connection was closed"
-            : undefined,
+        return Promise.reject(
+          new EOFError("Cannot receive: the connection was closed"),
         );
       }
-      return frame;
-    });
-    this.#reading = task.catch(() => {});
+      return this.#transport.readFrame(limit).then((frame) => {
+        if (frame === null) {
+          throw new EOFError(
+            this.#closed
+              ? "Cannot receive: the connection was closed"
+              : undefined,
+          );
+        }
+        return frame;
+      }, (error) => {
+        this.close();
+        throw error;
+      });
+    };
+    // no read in flight: start at once (the common case, one promise less)
+    const task = this.#readsPending === 0 ? start() : this.#reading.then(start);
+    this.#readsPending++;
+    const done = () => {
+      this.#readsPending--;
+    };
+    this.#reading = task.then(done, done);
     return task;
   }
 
   /**
-   * Sends a structured value (V8-serialized) to a weft peer: Python's
-   * `send`, minus pickle.
+   * Sends a structured value: Python's `send`. V8-serialized for a weft
+   * peer, or pickled (protocol 4) with `serializer: "pickle"`.
    *
-   * @example
+   * @throws {PicklingError} (rejection) With `"pickle"`, for a value that
+   * has no Python counterpart.
+   *
+   * @example A Map arrives as a Map
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
    * await a.send(new Map([["k", [1, 2]]]));
-   * console.log(await b.recv()); // Map(1) { "k" => [ 1, 2 ] }
+   * assert.deepEqual(await b.recv(), new Map([["k", [1, 2]]]));
    * a.close();
    * b.close();
    * ```
@@ -329,7 +375,7 @@ export class Connection implements Disposable {
     let bytes: Uint8Array;
     try {
       this.#checkWritable();
-      bytes = serialize(value);
+      bytes = this.#codec.encode(value);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -340,30 +386,26 @@ export class Connection implements Disposable {
    * Receives a value sent with {@linkcode Connection.send}.
    *
    * @throws {EOFError} (rejection) If the peer closed its end.
-   * @throws {TypeError} (rejection) If the message is not a weft value (for
-   * example bytes from a Python peer: use `recvBytes` for those).
+   * @throws {TypeError} (rejection) With `"v8"`, if the message is not a
+   * weft value (a pickle from Python: use `serializer: "pickle"`).
+   * @throws {UnpicklingError} (rejection) With `"pickle"`, for a pickle that
+   * `loads` refuses; the connection stays usable.
    *
-   * @example
+   * @example A bigint survives the trip
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
    * await a.send({ n: 1n });
-   * console.log(await b.recv()); // { n: 1n }
+   * assert.deepEqual(await b.recv(), { n: 1n });
    * a.close();
    * b.close();
    * ```
    */
   async recv<T = unknown>(): Promise<T> {
     const bytes = await this.recvBytes();
-    try {
-      return deserialize(bytes) as T;
-    } catch (error) {
-      throw new TypeError(
-        "Cannot decode message: it is not a value sent by a weft send()",
-        { cause: error },
-      );
-    }
+    return this.#codec.decode(bytes) as T;
   }
 
   /**
@@ -371,14 +413,15 @@ export class Connection implements Disposable {
    * `false` after `timeout` ms (default 0: answer at once; `null` or
    * `Infinity` waits forever). Like Python's `poll`, but in milliseconds.
    *
-   * @example
+   * @example Nothing to read, then a message
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
-   * console.log(await b.poll()); // false
+   * assert.equal(await b.poll(), false);
    * await a.send("x");
-   * console.log(await b.poll(1000)); // true
+   * assert.equal(await b.poll(1000), true);
    * a.close();
    * b.close();
    * ```
@@ -396,13 +439,15 @@ export class Connection implements Disposable {
    * Closes this end; the peer's reads then end with `EOFError`. Reads
    * pending here reject with `EOFError`. Idempotent.
    *
-   * @example
+   * @example The other end sees EOF
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EOFError, Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
    * a.close();
-   * await b.recv().catch((e) => console.log(e instanceof EOFError)); // true
+   * assert.equal(a.closed, true);
+   * await assert.rejects(b.recv(), EOFError);
    * b.close();
    * ```
    */
@@ -420,15 +465,18 @@ export class Connection implements Disposable {
   /**
    * Yields received values (as `recv()`) until the peer closes.
    *
-   * @example
+   * @example Reading until the other end closes
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pipe } from "@weft/weft/ipc";
    *
    * const [a, b] = Pipe();
    * await a.send(1);
    * await a.send(2);
    * a.close();
-   * for await (const n of b) console.log(n); // 1, then 2
+   * const received: unknown[] = [];
+   * for await (const n of b) received.push(n);
+   * assert.deepEqual(received, [1, 2]);
    * b.close();
    * ```
    */
@@ -453,7 +501,11 @@ export class Connection implements Disposable {
       readable: this.#readable,
       writable: this.#writable,
       maxMessageSize: this.#maxMessageSize,
+      serializer: this.#codec.name,
     };
+    if (this.#transport instanceof PipeEnd) {
+      return { "@@weft": KIND, ...this.#transport.share(target), ...meta };
+    }
     if (
       target === "worker" && this.#transport instanceof PortTransport &&
       this.#transport.transferable
@@ -471,7 +523,11 @@ registerReviver(KIND, (handle) => {
     readable: handle.readable as boolean,
     writable: handle.writable as boolean,
     maxMessageSize: handle.maxMessageSize as number,
+    serializer: handle.serializer as "v8" | "pickle" | undefined,
   };
+  if (handle.via === "ring" || handle.via === "closed") {
+    return new Connection(reviveEnd(handle), options);
+  }
   if (handle.via === "port") {
     return new Connection(
       new PortTransport(

@@ -6,12 +6,13 @@
  */
 import { AuthenticationError } from "../auth/authentication_error.ts";
 import {
-  answerChallenge,
   type AuthKey,
   authKeyBytes,
-  deliverChallenge,
+  clientHandshake,
+  serverHandshake,
 } from "../auth/handshake.ts";
 import { Connection } from "./connection.ts";
+import { _codecFor } from "./_pickle_serializer.ts";
 
 /** A TCP address (`port: 0` picks a free port) or a Unix socket path. */
 export type Address = { hostname: string; port: number } | { path: string };
@@ -29,6 +30,11 @@ export interface AuthOptions {
   allowLegacyMd5?: boolean;
   /** Largest message accepted after the handshake (default 64 MiB). */
   maxMessageSize?: number;
+  /**
+   * What `send`/`recv` speak on the connections: `"v8"` (default, weft
+   * peers) or `"pickle"` (Python's `Connection.send`/`recv`).
+   */
+  serializer?: "v8" | "pickle";
 }
 
 /** Options of {@linkcode Listener}. */
@@ -36,9 +42,12 @@ export interface ListenerOptions extends AuthOptions {
   /** Where to listen. */
   address: Address;
   /**
-   * Most connections held at once in the handshake or waiting for
-   * `accept()` (default 64). Beyond it the listener stops accepting and new
-   * clients wait in the kernel's queue.
+   * Most connections in the handshake at once, and most authenticated
+   * connections waiting for `accept()` (default 64 each). When `backlog`
+   * handshakes are pending, a new connection drops the oldest pending one
+   * (reported to `onHandshakeError`), so silent peers cannot lock anyone
+   * out; when `backlog` connections wait for `accept()`, the listener stops
+   * accepting and new clients wait in the kernel's queue.
    */
   backlog?: number;
   /** Called with each failed handshake's error (the connection is closed). */
@@ -49,36 +58,12 @@ const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
 
 function validateAuth(options: AuthOptions, where: string): void {
   if (options.authkey !== undefined) authKeyBytes(options.authkey);
+  _codecFor(options.serializer); // TypeError for an unknown serializer
   const t = options.handshakeTimeout;
   if (t !== undefined && !(t > 0)) {
     throw new TypeError(
       `Invalid ${where} handshakeTimeout: expected a positive number of ms`,
     );
-  }
-}
-
-async function withDeadline(
-  conn: Connection,
-  ms: number,
-  run: () => Promise<void>,
-): Promise<void> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    conn.close();
-  }, ms);
-  try {
-    await run();
-  } catch (error) {
-    if (timedOut) {
-      throw new AuthenticationError(
-        `Cannot authenticate: the handshake timed out after ${ms} ms`,
-        { cause: error },
-      );
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -89,9 +74,12 @@ async function withDeadline(
  * the client's challenge; see `deliverChallenge` for the step table) before
  * `accept()` returns it; a client that fails, stalls past
  * `handshakeTimeout` or disconnects is closed and never returned, and its
- * slot is freed. Connections are accepted from construction on, up to
- * `backlog` in the handshake or waiting for `accept()`; handshakes run
- * concurrently, so a silent client does not hold up others.
+ * slot is freed. Connections are accepted from construction on.
+ * Handshakes run concurrently, each with its own deadline, at most
+ * `backlog` at once: a new connection arriving when all are taken drops
+ * the oldest pending handshake whose peer has not answered the challenge
+ * yet, so a crowd of silent sockets never delays a client that answers. At most `backlog` authenticated connections wait
+ * for `accept()`; beyond that the kernel queues new clients.
  *
  * Python peers can connect with `multiprocessing.connection.Client`
  * (3.11's HMAC-MD5 and 3.12+'s HMAC-SHA256 are both accepted unless
@@ -104,8 +92,9 @@ async function withDeadline(
  * descriptor `unix:<path>`, an `--allow-net` that covers it (a plain
  * `--allow-net`). The socket file is removed on `close()`.
  *
- * @example
+ * @example Python's `Listener(address, authkey=b"secret")`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Client, Listener } from "@weft/weft/ipc";
  *
  * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "secret" });
@@ -113,7 +102,7 @@ async function withDeadline(
  * using client = await Client(listener.address, { authkey: "secret" });
  * using server = await accepted;
  * await client.send({ hello: "world" });
- * console.log(await server.recv()); // { hello: "world" }
+ * assert.deepEqual(await server.recv(), { hello: "world" });
  * ```
  */
 export class Listener implements Disposable, AsyncIterable<Connection> {
@@ -127,6 +116,8 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
   #running = false;
   #ready: Connection[] = [];
   #handshaking = new Set<Connection>();
+  #evicted = new WeakSet<Connection>();
+  #answered = new WeakSet<Connection>();
   #waiters: {
     resolve: (c: Connection) => void;
     reject: (e: unknown) => void;
@@ -192,14 +183,15 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
    *
    * @throws {TypeError} (rejection) If the listener is or gets closed.
    *
-   * @example
+   * @example Accepting one client (no authkey)
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Client, Listener } from "@weft/weft/ipc";
    *
    * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 } });
    * const [server, client] = await Promise.all([listener.accept(), Client(listener.address)]);
    * await server.sendBytes(new Uint8Array([1]));
-   * console.log((await client.recvBytes()).length); // 1
+   * assert.deepEqual(await client.recvBytes(), new Uint8Array([1]));
    * server.close();
    * client.close();
    * ```
@@ -238,6 +230,21 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
     });
   }
 
+  /** Drops the oldest pending handshake that has not answered yet. */
+  #evictOne(): void {
+    let victim: Connection | undefined;
+    for (const c of this.#handshaking) {
+      if (!this.#answered.has(c)) {
+        victim = c;
+        break;
+      }
+    }
+    victim ??= this.#handshaking.values().next().value!;
+    this.#handshaking.delete(victim);
+    this.#evicted.add(victim);
+    victim.close();
+  }
+
   #freeSlot(): void {
     const wake = this.#slotFreed;
     this.#slotFreed = undefined;
@@ -249,10 +256,7 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
     this.#running = true;
     (async () => {
       while (!this.#closed) {
-        while (
-          !this.#closed &&
-          this.#handshaking.size + this.#ready.length >= this.#backlog
-        ) {
+        while (!this.#closed && this.#ready.length >= this.#backlog) {
           await new Promise<void>((resolve) => this.#slotFreed = resolve);
         }
         if (this.#closed) break;
@@ -272,20 +276,38 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
   async #admit(socket: Deno.Conn): Promise<void> {
     const conn = Connection.fromConn(socket, {
       maxMessageSize: this.#options.maxMessageSize,
+      serializer: this.#options.serializer,
     });
     if (this.#key !== undefined) {
+      if (this.#handshaking.size >= this.#backlog) this.#evictOne();
       this.#handshaking.add(conn);
-      const key = this.#key;
-      const opts = { allowLegacyMd5: this.#options.allowLegacyMd5 };
+      // A peer that answered the challenge with a whole message is kept
+      // (without the key that answer fails at once, so only real clients
+      // get this far): a flood of new sockets then cannot push out a
+      // client that is already answering.
+      const watched = {
+        sendBytes: (bytes: Uint8Array) => conn.sendBytes(bytes),
+        recvBytes: async (max?: number) => {
+          const bytes = await conn.recvBytes(max);
+          this.#answered.add(conn);
+          return bytes;
+        },
+        close: () => conn.close(),
+      };
       try {
-        await withDeadline(conn, this.#timeout, async () => {
-          await deliverChallenge(conn, key, opts);
-          await answerChallenge(conn, key, opts);
+        await serverHandshake(watched, this.#key, {
+          allowLegacyMd5: this.#options.allowLegacyMd5,
+          timeout: this.#timeout,
         });
-      } catch (error) {
+      } catch (cause) {
         conn.close();
         this.#handshaking.delete(conn);
-        this.#freeSlot();
+        const error = this.#evicted.has(conn)
+          ? new AuthenticationError(
+            `Cannot authenticate: dropped while pending, to make room for a new connection (backlog ${this.#backlog})`,
+            { cause },
+          )
+          : cause;
         try {
           this.#options.onHandshakeError?.(error as Error);
         } catch {
@@ -294,6 +316,7 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
         return;
       }
       this.#handshaking.delete(conn);
+      if (this.#evicted.has(conn)) return; // closed under the handshake
     }
     if (this.#closed) {
       conn.close();
@@ -311,13 +334,15 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
    * rejects pending `accept()` calls and removes a Unix socket file.
    * Connections already accepted stay open. Idempotent.
    *
-   * @example
+   * @example Closing stops `accept()`
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Listener } from "@weft/weft/ipc";
    *
    * const listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 } });
    * listener.close();
-   * console.log(listener.closed); // true
+   * assert.equal(listener.closed, true);
+   * await assert.rejects(listener.accept(), TypeError);
    * ```
    */
   close(): void {
@@ -354,18 +379,19 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
   /**
    * Yields authenticated connections until the listener is closed.
    *
-   * @example
+   * @example Serving connections in a loop
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Client, Listener } from "@weft/weft/ipc";
    *
    * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "k" });
-   * const client = await Client(listener.address, { authkey: "k" });
+   * using client = await Client(listener.address, { authkey: "k" });
+   * await client.send("first");
    * for await (const conn of listener) {
-   *   console.log(conn.readable); // true
+   *   assert.equal(await conn.recv(), "first");
    *   conn.close();
    *   break;
    * }
-   * client.close();
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
@@ -389,18 +415,15 @@ export class Listener implements Disposable, AsyncIterable<Connection> {
  * @throws {AuthenticationError} (rejection) If the handshake fails or
  * passes `handshakeTimeout`.
  *
- * @example
+ * @example A client with the wrong authkey is refused
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AuthenticationError } from "@weft/weft/auth";
  * import { Client, Listener } from "@weft/weft/ipc";
  *
  * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, authkey: "right" });
  * listener.accept().catch(() => {});
- * try {
- *   await Client(listener.address, { authkey: "wrong" });
- * } catch (e) {
- *   console.log(e instanceof AuthenticationError); // true
- * }
+ * await assert.rejects(Client(listener.address, { authkey: "wrong" }), AuthenticationError);
  * ```
  */
 export async function Client(
@@ -423,23 +446,13 @@ export async function Client(
   }
   const conn = Connection.fromConn(socket, {
     maxMessageSize: options.maxMessageSize,
+    serializer: options.serializer,
   });
   if (options.authkey !== undefined) {
-    const key = authKeyBytes(options.authkey);
-    const opts = { allowLegacyMd5: options.allowLegacyMd5 };
-    try {
-      await withDeadline(
-        conn,
-        options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
-        async () => {
-          await answerChallenge(conn, key, opts);
-          await deliverChallenge(conn, key, opts);
-        },
-      );
-    } catch (error) {
-      conn.close();
-      throw error;
-    }
+    await clientHandshake(conn, options.authkey, {
+      allowLegacyMd5: options.allowLegacyMd5,
+      timeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+    });
   }
   return conn;
 }

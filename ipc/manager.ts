@@ -11,7 +11,6 @@ import {
   type Link,
   listenManager,
   type ManagerAddress,
-  type ManagerListener,
   openClient,
   shareClient,
   toHex,
@@ -21,6 +20,8 @@ import { ROOT_ID } from "./_manager_protocol.ts";
 import { objectProxy } from "./_manager_revive.ts";
 import { ManagerServer } from "./_manager_server.ts";
 import { memoryChannelPair } from "./_manager_transport.ts";
+import { PythonClient } from "./_py_manager_client.ts";
+import { inheritedConfigFlags } from "../_internal/child_config.ts";
 import {
   BarrierProxy,
   ConditionProxy,
@@ -36,111 +37,38 @@ import {
   ValueProxy,
 } from "./manager_proxy.ts";
 
+import type {
+  CreateOptions,
+  ManagerConnectOptions,
+  ManagerServeOptions,
+  ManagerStartOptions,
+} from "./manager_options.ts";
+import { type Owned, readAddress, stopChild } from "./_manager_spawn.ts";
+
 export type { ManagerAddress } from "./_manager_net.ts";
+export type {
+  CreateOptions,
+  ManagerConnectOptions,
+  ManagerServeOptions,
+  ManagerStartOptions,
+} from "./manager_options.ts";
 
-/**
- * Options of {@linkcode Manager.start}.
- *
- * @example
- * ```ts
- * import type { ManagerStartOptions } from "@weft/weft/ipc";
- *
- * const options: ManagerStartOptions = { hostname: "127.0.0.1", startTimeout: 10_000 };
- * console.log(options.hostname); // 127.0.0.1
- * ```
- */
-export interface ManagerStartOptions {
-  /** Interface the server process listens on (default `"127.0.0.1"`). */
-  hostname?: string;
-  /** Port (default 0: any free port). */
-  port?: number;
-  /** Authkey (default: 32 random bytes). Bytes or UTF-8 text. */
-  authkey?: Uint8Array | string;
-  /**
-   * Permission flags of the server process. Default:
-   * `["--allow-net=<hostname>", "--allow-read"]` (listen; import registered
-   * classes' modules). Add what registered classes need.
-   */
-  permissions?: string[];
-  /** How long the server process may take to come up (ms, default 30000). */
-  startTimeout?: number;
-}
-
-/**
- * Options of {@linkcode Manager.serve}.
- *
- * @example
- * ```ts
- * import type { ManagerServeOptions } from "@weft/weft/ipc";
- *
- * const options: ManagerServeOptions = { hostname: "0.0.0.0", port: 50000, authkey: "secret" };
- * console.log(options.port); // 50000
- * ```
- */
-export interface ManagerServeOptions {
-  /** Interface to listen on (default `"127.0.0.1"`); ignored with `path`. */
-  hostname?: string;
-  /** Port (default 0: any free port). */
-  port?: number;
-  /** A Unix socket path instead of TCP. */
-  path?: string;
-  /** Required: clients must know it. Bytes or UTF-8 text. */
-  authkey: Uint8Array | string;
-}
-
-/**
- * Options of {@linkcode Manager.connect}.
- *
- * @example
- * ```ts
- * import type { ManagerConnectOptions } from "@weft/weft/ipc";
- *
- * const options: ManagerConnectOptions = {
- *   address: { hostname: "127.0.0.1", port: 50000 },
- *   authkey: "secret",
- * };
- * console.log(options.address); // { hostname: "127.0.0.1", port: 50000 }
- * ```
- */
-export interface ManagerConnectOptions {
-  /** Where the manager listens. */
-  address: ManagerAddress;
-  /** Its authkey. */
-  authkey: Uint8Array | string;
-}
-
-/**
- * Options of every object-creating method of {@linkcode Manager}.
- *
- * @example Meeting at a named object
- * ```ts
- * import { Manager } from "@weft/weft/ipc";
- *
- * await using manager = await Manager.start();
- * const a = await manager.Queue({ name: "jobs" });
- * const b = await manager.Queue({ name: "jobs" });
- * console.log(a.id === b.id); // true
- * ```
- */
-export interface CreateOptions {
-  /**
-   * Create-or-find by name: if the manager already holds an object of this
-   * type under `name`, the proxy points at it (the initial value is then
-   * ignored). How separate programs meet at a served manager.
-   */
-  name?: string;
-}
-
-interface Owned {
-  child?: Deno.ChildProcess;
-  stdin?: WritableStreamDefaultWriter<Uint8Array>;
-  server?: ManagerServer;
-  listener?: ManagerListener;
+/** What a `Manager` needs from its connection. */
+interface CallClient {
+  call(
+    objectId: number,
+    method: string,
+    args: unknown[],
+    options?: { signal?: AbortSignal; onLate?: (value: unknown) => void },
+  ): Promise<unknown>;
+  close(): void;
+  readonly finished: Promise<void>;
+  readonly closed: boolean;
 }
 
 class ClientLink implements Link {
   constructor(
-    readonly client: ManagerClient,
+    readonly client: CallClient,
     readonly address: ManagerAddress | undefined,
     readonly authkey: Uint8Array | undefined,
   ) {}
@@ -153,8 +81,6 @@ class ClientLink implements Link {
     return this.client.call(objectId, method, args, options);
   }
 }
-
-const SHUTDOWN_GRACE = 5_000;
 
 /**
  * A server holding shared objects — dict, list, Namespace, Value, Queue,
@@ -190,11 +116,28 @@ const SHUTDOWN_GRACE = 5_000;
  * was lost"), as in Python. A wrong
  * authkey is refused during the handshake (`AuthenticationError`). Unknown
  * object ids, unknown methods and oversize requests (over 16 MiB) get an
- * error reply (`RemoteError`) and the connection keeps working.
+ * error reply (`RemoteError`) and the connection keeps working. Error
+ * replies carry the name and message only; the server's stack (and its
+ * file paths) only with `debug: true`.
+ *
+ * ## Python clients
+ * A served or started manager also speaks CPython's
+ * `multiprocessing.managers` protocol (3.11+, legacy HMAC-MD5 and
+ * `{sha256}` handshakes) on the same port: a `BaseManager`/`SyncManager`
+ * client `connect()`s with the authkey, creates `dict`, `list`, `Queue`,
+ * `Lock`... (the objects weft uses, with Python's methods and exceptions),
+ * and reaches an object created here with `name: "x"` through a typeid
+ * `"x"` it registers (`register("x", proxytype=DictProxy)`), so Python and
+ * Deno processes share it. Registered weft classes are creatable by their
+ * typeid. After the handshake, the first message tells the protocols
+ * apart: a pickle (first byte `0x80`) or a weft frame.
+ * `Manager.connect({ ..., protocol: "python" })` goes the other way, onto a
+ * CPython `SyncManager` server.
  *
  * ## Lifetime
- * Objects live until `proxy.destroy()` or shutdown (Python counts
- * references instead).
+ * Objects live until `proxy.destroy()` or shutdown. Objects a Python client
+ * created are freed when Python's reference count for them drops to zero,
+ * as in Python.
  *
  * ## Platform
  * `start` runs `deno` (`--allow-run`), and talks over 127.0.0.1
@@ -203,6 +146,7 @@ const SHUTDOWN_GRACE = 5_000;
  *
  * @example The shared dict and list tutorial, in one process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Manager } from "@weft/weft/ipc";
  *
  * await using manager = await Manager.start();
@@ -214,11 +158,12 @@ const SHUTDOWN_GRACE = 5_000;
  *     await list.push(i);
  *   }),
  * );
- * console.log(await dict.size(), await list.length()); // 10 15
+ * assert.equal(await dict.size(), 10);
+ * assert.equal(await list.length(), 15);
  * ```
  */
 export class Manager implements AsyncDisposable {
-  #client: ManagerClient;
+  #client: CallClient;
   #link: ClientLink;
   #owned: Owned;
   #address: ManagerAddress | undefined;
@@ -226,7 +171,7 @@ export class Manager implements AsyncDisposable {
   #closing: Promise<void> | undefined;
 
   private constructor(
-    client: ManagerClient,
+    client: CallClient,
     address: ManagerAddress | undefined,
     authkey: Uint8Array,
     owned: Owned,
@@ -235,22 +180,28 @@ export class Manager implements AsyncDisposable {
     this.#address = address;
     this.#authkey = authkey;
     this.#owned = owned;
-    this.#link = new ClientLink(client, address, authkey);
-    if (address !== undefined) shareClient(address, authkey, client);
+    if (client instanceof ManagerClient) {
+      this.#link = new ClientLink(client, address, authkey);
+      if (address !== undefined) shareClient(address, authkey, client);
+    } else {
+      // A Python manager: its proxies cannot be revived elsewhere.
+      this.#link = new ClientLink(client, undefined, undefined);
+    }
   }
 
   /**
    * Starts a manager server in a new Deno process and connects to it.
    *
-   * @example
+   * @example Starting a server process and shutting it down
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Manager } from "@weft/weft/ipc";
    *
    * const manager = await Manager.start();
    * try {
    *   const ns = await manager.Namespace();
    *   await ns.set("answer", 42);
-   *   console.log(await ns.get("answer")); // 42
+   *   assert.equal(await ns.get("answer"), 42);
    * } finally {
    *   await manager.shutdown();
    * }
@@ -276,7 +227,13 @@ export class Manager implements AsyncDisposable {
       [`--allow-net=${hostname}`, "--allow-read"];
     const main = new URL("./_manager_main.ts", import.meta.url).href;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", ...permissions, main],
+      args: [
+        "run",
+        "--no-prompt",
+        ...inheritedConfigFlags(),
+        ...permissions,
+        main,
+      ],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -286,7 +243,12 @@ export class Manager implements AsyncDisposable {
     try {
       await stdin.write(
         new TextEncoder().encode(
-          JSON.stringify({ authkey: toHex(authkey), hostname, port }) + "\n",
+          JSON.stringify({
+            authkey: toHex(authkey),
+            hostname,
+            port,
+            debug: options.debug === true,
+          }) + "\n",
         ),
       );
       const address = await readAddress(
@@ -315,8 +277,9 @@ export class Manager implements AsyncDisposable {
    * from here carry the bound address: listen on a concrete interface
    * address (not `0.0.0.0`) if they travel to other machines.
    *
-   * @example
+   * @example A named dict that a second client finds
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Manager } from "@weft/weft/ipc";
    *
    * await using server = await Manager.serve({ port: 0, authkey: "secret" });
@@ -326,7 +289,7 @@ export class Manager implements AsyncDisposable {
    *   authkey: "secret",
    * });
    * const shared = await client.dict<string, string>({}, { name: "shared" });
-   * console.log(await shared.get("greeting")); // "hi"
+   * assert.equal(await shared.get("greeting"), "hi");
    * ```
    */
   static serve(options: ManagerServeOptions): Promise<Manager> {
@@ -337,7 +300,7 @@ export class Manager implements AsyncDisposable {
         { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 },
         "serve manager",
       );
-    const server = new ManagerServer();
+    const server = new ManagerServer({ debug: options.debug === true });
     const listener = listenManager(server, address, authkey);
     const [mine, theirs] = memoryChannelPair();
     server.serve(theirs);
@@ -350,13 +313,30 @@ export class Manager implements AsyncDisposable {
   }
 
   /**
-   * Connects to a manager started or served elsewhere.
+   * Connects to a manager started or served elsewhere: a weft manager, or
+   * with `protocol: "python"` a CPython `multiprocessing.managers` server.
    *
    * @throws {Error} Named `AuthenticationError` if the authkey is wrong.
    */
   static async connect(options: ManagerConnectOptions): Promise<Manager> {
     const address = checkAddress(options?.address, "connect to manager");
     const authkey = checkAuthkey(options.authkey, "connect to manager");
+    const protocol = options.protocol ?? "weft";
+    if (protocol === "python") {
+      return new Manager(
+        await PythonClient.connect(address, authkey),
+        address,
+        authkey,
+        {},
+      );
+    }
+    if (protocol !== "weft") {
+      throw new TypeError(
+        `Cannot connect to manager: "protocol" must be "weft" or "python", got ${
+          String(protocol)
+        }`,
+      );
+    }
     return new Manager(
       await openClient(address, authkey),
       address,
@@ -530,8 +510,9 @@ export class Manager implements AsyncDisposable {
    * become callable through the proxy. Registering the same triple again is
    * a no-op.
    *
-   * @example
+   * @example Registering a class of your own
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Manager } from "@weft/weft/ipc";
    *
    * const source = "export class Counter { n = 0; add(k) { return this.n += k; } }";
@@ -540,7 +521,8 @@ export class Manager implements AsyncDisposable {
    * await using manager = await Manager.start();
    * await manager.register("Counter", module, "Counter");
    * const counter = await manager.create<{ add(k: number): number }>("Counter");
-   * console.log(await counter.add(2), await counter.add(3)); // 2 5
+   * assert.equal(await counter.add(2), 2);
+   * assert.equal(await counter.add(3), 5);
    * ```
    */
   async register(
@@ -548,6 +530,11 @@ export class Manager implements AsyncDisposable {
     module: string | URL,
     exportName: string,
   ): Promise<void> {
+    if (this.#client instanceof PythonClient) {
+      throw new TypeError(
+        "Cannot register type: a Python manager's types are registered in Python",
+      );
+    }
     const specifier = module instanceof URL ? module.href : module;
     await this.#client.call(ROOT_ID, "register", [
       typeid,
@@ -589,7 +576,7 @@ export class Manager implements AsyncDisposable {
     }
     this.#client.close();
     await this.#client.finished;
-    if (this.#address !== undefined) {
+    if (this.#address !== undefined && this.#client instanceof ManagerClient) {
       unshareClient(this.#address, this.#authkey, this.#client);
     }
     listener?.close();
@@ -601,61 +588,5 @@ export class Manager implements AsyncDisposable {
   /** Same as {@linkcode Manager.shutdown}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
-  }
-}
-
-async function readAddress(
-  child: Deno.ChildProcess,
-  timeout: number,
-): Promise<ManagerAddress> {
-  const reader = child.stdout.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const line = (async () => {
-      let text = "";
-      const decoder = new TextDecoder();
-      while (!text.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("the server process exited before listening");
-        text += decoder.decode(value, { stream: true });
-      }
-      return text.slice(0, text.indexOf("\n"));
-    })();
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no address after ${timeout} ms`)),
-        timeout,
-      );
-    });
-    line.catch(() => {});
-    const { address } = JSON.parse(await Promise.race([line, deadline]));
-    return checkAddress(address, "start manager");
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-    // Nothing else comes on stdout; drop it so the pipe is closed.
-    child.stdout.cancel().catch(() => {});
-  }
-}
-
-async function stopChild(owned: Owned): Promise<void> {
-  const { child, stdin } = owned;
-  if (child === undefined) return;
-  await stdin?.close().catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const exited = await Promise.race([
-    child.status.then(() => true),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), SHUTDOWN_GRACE);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!exited) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await child.status;
   }
 }

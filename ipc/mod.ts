@@ -4,14 +4,15 @@
  * (`Listener`, `Client`), in-memory pipes (`Pipe`) and subprocesses running
  * an exported function (`Process`).
  *
- * @example
+ * @example A pipe, then an authenticated socket
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Client, Listener, Pipe } from "@weft/weft/ipc";
  *
  * // A pipe: two connected ends.
  * const [a, b] = Pipe();
  * await a.send(new Map([["answer", 42]]));
- * console.log(await b.recv()); // Map(1) { "answer" => 42 }
+ * assert.deepEqual(await b.recv(), new Map([["answer", 42]]));
  * a.close();
  * b.close();
  *
@@ -21,7 +22,7 @@
  * using client = await Client(listener.address, { authkey: "secret" });
  * using server = await accepted;
  * await client.sendBytes(new TextEncoder().encode("ping"));
- * console.log(new TextDecoder().decode(await server.recvBytes())); // ping
+ * assert.equal(new TextDecoder().decode(await server.recvBytes()), "ping");
  * ```
  *
  * @module
@@ -33,3 +34,6 @@ export * from "./process.ts";
 export * from "./manager.ts";
 export * from "./manager_proxy.ts";
 export * from "./manager_error.ts";
+export * from "./pickle.ts";
+export * from "./pickle_values.ts";
+export * from "./pickle_error.ts";

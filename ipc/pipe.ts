@@ -4,7 +4,7 @@
  * @module
  */
 import { Connection, type ConnectionOptions } from "./connection.ts";
-import { PortTransport } from "./_wire.ts";
+import { pipePair } from "./_pipe_transport.ts";
 
 /**
  * Returns two connected ends, like Python's `multiprocessing.Pipe`. Duplex
@@ -12,36 +12,38 @@ import { PortTransport } from "./_wire.ts";
  * `[readEnd, writeEnd]`: the first can only receive, the second only send;
  * the wrong call throws a `TypeError`.
  *
- * The ends are in-memory (a `MessageChannel`); either can be passed to a
- * `Thread` or a `Process` as an argument (see `Connection`, "Sharing").
- * An open end does not keep the program alive; a pending `recv()` does.
+ * The ends start in memory (both in this thread: a message is handed over
+ * with one copy); either can be passed to a `Thread` or a `Process` as an
+ * argument, and the pair is then rewired so the ends talk directly, over
+ * shared memory between workers or a socket of their own between processes
+ * (see `Connection`, "Sharing"). An open end does not keep the program
+ * alive; a pending `recv()` does.
  *
- * @example
+ * @example A one-way pipe, like `Pipe(duplex=False)`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pipe } from "@weft/weft/ipc";
  *
  * const [reader, writer] = Pipe(false);
  * await writer.send(["hello", 42]);
- * console.log(await reader.recv()); // [ "hello", 42 ]
- * try {
- *   await reader.send("nope");
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot send: this end of the pipe is read-only
- * }
+ * assert.deepEqual(await reader.recv(), ["hello", 42]);
+ * await assert.rejects(reader.send("nope"), {
+ *   message: "Cannot send: this end of the pipe is read-only",
+ * });
  * reader.close();
  * writer.close();
  * ```
  */
 export function Pipe(
   duplex = true,
-  options: Pick<ConnectionOptions, "maxMessageSize"> = {},
+  options: Pick<ConnectionOptions, "maxMessageSize" | "serializer"> = {},
 ): [Connection, Connection] {
-  const { port1, port2 } = new MessageChannel();
-  const a = new Connection(new PortTransport(port1), {
+  const [end1, end2] = pipePair();
+  const a = new Connection(end1, {
     ...options,
     writable: duplex,
   });
-  const b = new Connection(new PortTransport(port2), {
+  const b = new Connection(end2, {
     ...options,
     readable: duplex,
   });

@@ -3,10 +3,15 @@
  *
  * @module
  */
-import { answerChallenge, deliverChallenge } from "../auth/handshake.ts";
-import { shareValue } from "../concurrency/_share.ts";
+import { shareValue } from "../_internal/share.ts";
 import { Connection } from "./connection.ts";
-import { cancelRelays, pendingRelays } from "./_relay.ts";
+import { cancelRelays, pendingRelays, rendezvous } from "./_relay.ts";
+import {
+  childPermissionFlags,
+  inheritedConfigFlags,
+} from "../_internal/child_config.ts";
+import { resolveModule } from "../_internal/run_export.ts";
+import type { StreamTransport } from "./_wire.ts";
 
 /** Options of {@linkcode Process}. */
 export interface ProcessOptions {
@@ -50,77 +55,24 @@ const SIGNALS: Record<string, number> = {
   SIGTERM: 15,
 };
 
-const PERMISSIONS = [
-  "read",
-  "write",
-  "net",
-  "env",
-  "run",
-  "sys",
-  "ffi",
-] as const;
-
 /**
  * The Deno flags a {@linkcode Process} child gets by default: `--no-prompt`,
  * then `--allow-X` for every permission fully granted here (read, write,
  * net, env, run, sys, ffi); for a partial net grant, the loopback hosts
  * (127.0.0.1, localhost) that are granted.
  *
- * @example
+ * @example The flags under this test's permissions
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inheritedPermissionFlags } from "@weft/weft/ipc";
  *
- * console.log(inheritedPermissionFlags()[0]); // --no-prompt
+ * const flags = inheritedPermissionFlags();
+ * assert.equal(flags[0], "--no-prompt");
+ * assert.equal(flags.includes("--allow-ffi"), Deno.permissions.querySync({ name: "ffi" }).state === "granted");
  * ```
  */
 export function inheritedPermissionFlags(): string[] {
-  const flags = ["--no-prompt"];
-  for (const name of PERMISSIONS) {
-    if (Deno.permissions.querySync({ name }).state === "granted") {
-      flags.push(`--allow-${name}`);
-    } else if (name === "net") {
-      const hosts = ["127.0.0.1", "localhost"].filter((host) =>
-        Deno.permissions.querySync({ name: "net", host }).state === "granted"
-      );
-      if (hosts.length > 0) flags.push(`--allow-net=${hosts.join(",")}`);
-    }
-  }
-  return flags;
-}
-
-/** The nearest deno.json(c) from the cwd upwards, if any. */
-function findConfig(): string | undefined {
-  let dir: string;
-  try {
-    dir = Deno.cwd();
-  } catch {
-    return undefined;
-  }
-  while (true) {
-    for (const name of ["deno.json", "deno.jsonc"]) {
-      const path = `${dir}/${name}`;
-      try {
-        if (Deno.statSync(path).isFile) return path;
-      } catch {
-        // not here
-      }
-    }
-    const parent = dir.replace(/\/[^/]*$/, "");
-    if (parent === dir || parent === "") return undefined;
-    dir = parent;
-  }
-}
-
-function moduleHref(module: URL | string): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module !== "string" || module === "") {
-    throw new TypeError("Invalid module: expected a URL or a path");
-  }
-  try {
-    return new URL(module).href;
-  } catch {
-    return new URL(module, `file://${Deno.cwd()}/`).href;
-  }
+  return childPermissionFlags();
 }
 
 function toHex(bytes: Uint8Array): string {
@@ -146,24 +98,33 @@ let counter = 0;
  *
  * ## How the child starts
  *
- * `start()` opens a one-shot control listener on 127.0.0.1 port 0 with a
- * random 32-byte key, spawns `deno run <flags> ipc/_process_child.ts`
- * and writes the port and key to the child's stdin (never argv or env).
- * The child connects, both sides run the `multiprocessing.connection`
- * handshake (HMAC-SHA256), and the parent sends the module, function name
- * and arguments. `start()` resolves once the child has imported the module
- * and is about to call the function; it rejects if that fails. The child
+ * `start()` opens a one-shot meeting point on 127.0.0.1 port 0 keyed by a
+ * random 32-byte key, spawns `deno run <flags> ipc/_process_child.ts` and
+ * writes the port and key to the child's stdin (never argv or env). The
+ * child connects and both sides run the `multiprocessing.connection`
+ * handshake (HMAC-SHA256) with that key; a connection that fails it
+ * (another local process that got there first, silent or sending garbage)
+ * is dropped while the real child's handshake goes on, so no local process
+ * can stop `start()`. The parent then sends the module, function name and
+ * arguments. `start()` resolves once the child has imported the module and
+ * is about to call the function; it rejects if that fails. The child
  * inherits stdout and stderr.
  *
- * ## Permissions
+ * ## Permissions and configuration
  *
  * The child gets `--no-prompt` and, for each of read, write, net, env, run,
  * sys and ffi, `--allow-X` when it is fully granted here (a partial net
  * grant passes on the granted loopback hosts), or exactly
- * `options.permissions`. It also gets `--config` with the nearest
- * `deno.json` from the current directory (for `"unstable"` flags and the
- * import map). The parent and child need `--allow-net` for 127.0.0.1 and
- * the parent `--allow-run` for `Deno.execPath()`.
+ * `options.permissions`. It also gets the module-resolution flags this
+ * process runs with, so that it resolves imports the same way: `--config`
+ * (the one given on this process's command line, else the nearest
+ * `deno.json` from the working directory, else from the main module's
+ * directory), `--import-map`, `--lock`, `--node-modules-dir`,
+ * `--unstable-*` and the like. Deno does not expose its own flags, so
+ * they are read from `/proc/self/cmdline` (with every permission) or `ps`
+ * (with `--allow-run` covering `ps`); without either, only the discovered
+ * `deno.json` is passed. The parent and child need `--allow-net` for
+ * 127.0.0.1 and the parent `--allow-run` for `Deno.execPath()`.
  *
  * ## Exit codes
  *
@@ -181,8 +142,9 @@ let counter = 0;
  * A non-daemon child keeps this process alive until it exits, like Python's
  * non-daemon processes, and keeps running if this process crashes.
  *
- * @example
+ * @example A child process answers over a Pipe
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pipe, Process } from "@weft/weft/ipc";
  *
  * const module = "data:text/javascript," + encodeURIComponent(
@@ -191,9 +153,9 @@ let counter = 0;
  * const [here, there] = Pipe();
  * const p = new Process({ module, fn: "work", args: [there, 21] });
  * await p.start();
- * console.log(await here.recv()); // 42
+ * assert.equal(await here.recv(), 42);
  * await p.join();
- * console.log(p.exitCode); // 0
+ * assert.equal(p.exitCode, 0);
  * here.close();
  * ```
  */
@@ -204,11 +166,12 @@ export class Process implements AsyncDisposable {
   #permissions: string[] | undefined;
   #child: Deno.ChildProcess | undefined;
   #control: Connection | undefined;
-  #socket: Deno.Conn | undefined;
+  #socket: StreamTransport | undefined;
   #status: Promise<Deno.CommandStatus> | undefined;
   #exitCode: number | null = null;
   #error: Error | undefined;
   #relays = new Set<{ cancel(): void }>();
+  #watching: Promise<void> | undefined;
   /** The process's name (settable before `start()`). */
   name: string;
   /** Whether the child is a daemon (settable before `start()`). */
@@ -219,7 +182,7 @@ export class Process implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Invalid options: expected an object");
     }
-    this.#module = moduleHref(options.module);
+    this.#module = resolveModule(options.module, "create process");
     this.#fn = options.fn ?? "default";
     if (typeof this.#fn !== "string") {
       throw new TypeError("Invalid fn: expected the name of an export");
@@ -276,13 +239,12 @@ export class Process implements AsyncDisposable {
     for (const r of pendingRelays()) if (!before.has(r)) this.#relays.add(r);
 
     const key = crypto.getRandomValues(new Uint8Array(32));
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const meeting = rendezvous(key);
     const flags = [...(this.#permissions ?? inheritedPermissionFlags())];
     if (this.#permissions && !flags.includes("--no-prompt")) {
       flags.unshift("--no-prompt");
     }
-    const config = findConfig();
-    if (config) flags.push(`--config=${config}`);
+    flags.push(...inheritedConfigFlags());
     const bootstrap = new URL("./_process_child.ts", import.meta.url).href;
     let child: Deno.ChildProcess;
     try {
@@ -293,16 +255,27 @@ export class Process implements AsyncDisposable {
         stderr: "inherit",
       }).spawn();
     } catch (error) {
-      listener.close();
+      meeting.cancel();
       cancelRelays(this.#relays);
       throw error;
     }
     this.#child = child;
-    this.#status = child.status.then((status) => {
+    this.#status = child.status.then(async (status) => {
+      // the child's last report may still be in flight: read it first
+      // (its socket ends with the child, so this is brief)
+      // (start() itself reads until the first report and closes on failure)
+      if (this.#watching !== undefined) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.#watching,
+          new Promise((resolve) => timer = setTimeout(resolve, 2000)),
+        ]);
+        clearTimeout(timer);
+        this.#control?.close();
+      }
       this.#exitCode = status.signal
         ? -(SIGNALS[status.signal] ?? 128)
         : status.code;
-      this.#control?.close();
       cancelRelays(this.#relays);
       return status;
     });
@@ -310,31 +283,31 @@ export class Process implements AsyncDisposable {
 
     const writer = child.stdin.getWriter();
     const line = JSON.stringify({
-      port: (listener.addr as Deno.NetAddr).port,
+      port: meeting.port,
       key: toHex(key),
     });
     await writer.write(new TextEncoder().encode(line + "\n")).catch(() => {});
     await writer.close().catch(() => {});
 
     const exited = this.#status.then(() => undefined);
-    let socket: Deno.Conn | undefined;
+    let socket: StreamTransport | undefined;
     try {
-      socket = await Promise.race([listener.accept(), exited]);
+      socket = await Promise.race([meeting.accepted, exited]);
+    } catch {
+      socket = undefined; // the meeting point gave up
     } finally {
-      listener.close();
+      meeting.cancel();
     }
     if (socket === undefined) {
+      this.kill();
       throw new Error(
         `Cannot start process ${this.name}: the child exited with code ${this.#exitCode} before connecting`,
       );
     }
     this.#socket = socket;
-    const control = Connection.fromConn(socket);
+    const control = new Connection(socket);
     this.#control = control;
-    if (this.#exitCode !== null) control.close();
     try {
-      await deliverChallenge(control, key, { allowLegacyMd5: false });
-      await answerChallenge(control, key, { allowLegacyMd5: false });
       await control.send({
         module: this.#module,
         fn: this.#fn,
@@ -356,6 +329,7 @@ export class Process implements AsyncDisposable {
       this.#watch(control);
       return;
     }
+    control.close();
     await this.#status;
     const error = this.#reportError(first);
     throw new Error(`Cannot start process ${this.name}: ${error.message}`, {
@@ -375,7 +349,7 @@ export class Process implements AsyncDisposable {
 
   #watch(control: Connection): void {
     if (this.daemon) this.#socket?.unref();
-    (async () => {
+    this.#watching = (async () => {
       while (true) {
         const report = await control.recv<Report>().catch(() => undefined);
         if (report === undefined) break;

@@ -1,51 +1,45 @@
 /**
- * The event server's token handshake (private; no Deno APIs here: the
+ * The `authkey` scheme of the event server (private; no Deno APIs here: the
  * browser client imports this file too).
  *
- * Both sides hold the same secret key. Neither sends it: each proves that it
- * knows it by answering the other side's random challenge with
- * HMAC-SHA256 (WebCrypto `crypto.subtle`). Answers are compared in constant
- * time. The server accepts no event, runs no handler and does not call
- * `onConnection` before step 4 passes.
+ * Both sides hold the same secret key `K`. The proof travels in Socket.IO's
+ * CONNECT auth payload, so any official client can send it; the server's
+ * Engine.IO session id (`sid`, 15 random bytes chosen by the server, fresh
+ * for every connection) is the challenge.
  *
- * | step | server                                                        | client                                                            |
- * | ---- | ------------------------------------------------------------- | ----------------------------------------------------------------- |
- * | 1    | accepts the WebSocket upgrade, starts the `authTimeout` clock  | opens the WebSocket                                               |
- * | 2    | sends `{"t":"c","alg":"HMAC-SHA256","nonce":Ns}` (Ns: 32 random bytes, base64) | waits for the challenge; a hello instead (server without auth) fails the client when it has a key |
- * | 3    | waits for ONE text message of at most 1024 bytes              | sends `{"t":"r","mac":HMAC(K, "weft-events/1 client " + Ns),"nonce":Nc}` (Nc: its own 32 random bytes) |
- * | 4    | checks the mac in constant time; a wrong mac, any other message, binary data or the deadline → close 4001 "Authentication failed: ..." | —                                                                 |
- * | 5    | sends the hello `{"t":"h",...,"mac":HMAC(K, "weft-events/1 server " + Nc)}`; events start | checks the server's mac in constant time; wrong or missing → closes with 4001 and does not reconnect |
+ * | step | client                                                     | server                                                        |
+ * | ---- | ---------------------------------------------------------- | ------------------------------------------------------------- |
+ * | 1    | opens the Engine.IO session, reads `sid` from the open packet | —                                                          |
+ * | 2    | CONNECT `nsp` with auth `{"nonce": N, "hmac": base64(HMAC-SHA256(K, "weft-events/2 connect " + sid + " " + nsp + " " + N))}`, N = base64 of 16–64 random bytes | — |
+ * | 3    | —                                                          | checks the nonce's form, that it was not used on this session before, and the hmac in constant time; on failure: `CONNECT_ERROR {"message":"Authentication failed"}`, no handler runs |
+ * | 4    | weft's client checks `hmac` in the CONNECT answer          | CONNECT answer `{"sid", "hmac": base64(HMAC-SHA256(K, "weft-events/2 accept " + sid + " " + nsp + " " + N))}`; then the `connect` handler runs, with the rest of the auth payload |
  *
- * The label ("client" / "server") differs per direction so that one side's
- * answer can never be replayed as the other side's. A failed handshake is
- * final for the client: it rejects `connectEvents` with
- * {@linkcode EventAuthError} and does not reconnect.
+ * Replay: a captured proof names a session id that only its own connection
+ * has, and each nonce is accepted once per session. The labels
+ * ("connect"/"accept") keep one side's answer from serving as the other's.
  *
  * @module
  */
 
-import { fromBase64, toBase64 } from "./_event_protocol.ts";
+import { fromBase64, toBase64 } from "./_event_packets.ts";
 
-/** Algorithm named in the challenge. */
-export const AUTH_ALGORITHM = "HMAC-SHA256";
-/** Cap on the size of the client's answer (step 3), in bytes. */
-export const MAX_AUTH_MESSAGE = 1024;
-const NONCE_BYTES = 32;
-const MAC_BYTES = 32;
 const encoder = new TextEncoder();
+const MAC_BYTES = 32;
 
 /**
- * A failed event-server handshake (wrong key, no answer in time, ...).
+ * A failed `authkey` check: wrong key, or a server that does not prove it
+ * knows the key.
  *
  * @example A client with the wrong key
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connectEvents, EventAuthError, serveEvents } from "@weft/weft/net";
  *
- * await using server = serveEvents({ authKey: "right" });
+ * await using server = serveEvents({ authkey: "right" });
  * try {
- *   await connectEvents(server.url, { authKey: "wrong" });
+ *   await connectEvents(server.url, { authkey: "wrong", reconnection: false });
  * } catch (error) {
- *   console.log(error instanceof EventAuthError); // true
+ *   assert.ok(error instanceof EventAuthError);
  * }
  * ```
  */
@@ -62,78 +56,114 @@ export class EventAuthError extends Error {
   }
 }
 
-/** Validates an auth key option and returns its bytes. */
-export function keyBytes(key: Uint8Array | string, field: string): Uint8Array {
+/** Validates an `authkey` option and returns its bytes. */
+export function keyBytes(key: unknown, field: string): Uint8Array {
   if (typeof key === "string") key = encoder.encode(key);
-  if (!(key instanceof Uint8Array)) {
+  if (!(key instanceof Uint8Array) || key.byteLength === 0) {
     throw new TypeError(
-      `Invalid option "${field}": expected a Uint8Array or a string`,
+      `Invalid option "${field}": expected a non-empty Uint8Array or string`,
     );
-  }
-  if (key.byteLength === 0) {
-    throw new RangeError(`Invalid option "${field}": the key is empty`);
   }
   return key;
 }
 
-/** A fresh random challenge, base64. */
-export function newNonce(): string {
-  return toBase64(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
-}
-
-function importKey(key: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
+async function mac(
+  key: Uint8Array,
+  label: "connect" | "accept",
+  sid: string,
+  nsp: string,
+  nonce: string,
+): Promise<Uint8Array> {
+  const k = await crypto.subtle.importKey(
     "raw",
     key as Uint8Array<ArrayBuffer>,
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
   );
-}
-
-async function mac(
-  key: Uint8Array,
-  label: "client" | "server",
-  nonce: string,
-): Promise<Uint8Array> {
-  const message = encoder.encode(`weft-events/1 ${label} ${nonce}`);
+  const text = `weft-events/2 ${label} ${sid} ${nsp} ${nonce}`;
   return new Uint8Array(
-    await crypto.subtle.sign("HMAC", await importKey(key), message),
+    await crypto.subtle.sign("HMAC", k, encoder.encode(text)),
   );
 }
 
-/** The answer to challenge `nonce`, base64. */
-export async function answer(
-  key: Uint8Array,
-  label: "client" | "server",
-  nonce: string,
-): Promise<string> {
-  return toBase64(await mac(key, label, nonce));
+/** A fresh client nonce. */
+export function newNonce(): string {
+  return toBase64(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** Checks an answer to `nonce` in constant time (for equal lengths). */
-export async function verify(
+/** The client's proof for CONNECT. */
+export async function clientProof(
   key: Uint8Array,
-  label: "client" | "server",
+  sid: string,
+  nsp: string,
   nonce: string,
-  answerText: unknown,
-): Promise<boolean> {
-  const expected = await mac(key, label, nonce);
-  const got = typeof answerText === "string"
-    ? fromBase64(answerText)
+): Promise<{ nonce: string; hmac: string }> {
+  return { nonce, hmac: toBase64(await mac(key, "connect", sid, nsp, nonce)) };
+}
+
+/** The server's proof for the CONNECT answer. */
+export async function serverProof(
+  key: Uint8Array,
+  sid: string,
+  nsp: string,
+  nonce: string,
+): Promise<string> {
+  return toBase64(await mac(key, "accept", sid, nsp, nonce));
+}
+
+/** Constant-time check of a base64 MAC against the expected bytes. */
+function equal(expected: Uint8Array, got: unknown): boolean {
+  const bytes = typeof got === "string" && got.length <= 64
+    ? fromBase64(got)
     : undefined;
-  // Compare a full-length buffer even when the answer is missing or short,
-  // so the time spent does not depend on how much of it is right.
-  const other = got && got.byteLength === MAC_BYTES
-    ? got
+  const other = bytes && bytes.length === MAC_BYTES
+    ? bytes
     : new Uint8Array(MAC_BYTES);
-  let diff = got && got.byteLength === MAC_BYTES ? 0 : 1;
+  let diff = bytes && bytes.length === MAC_BYTES ? 0 : 1;
   for (let i = 0; i < MAC_BYTES; i++) diff |= expected[i] ^ other[i];
   return diff === 0;
 }
 
-/** Checks that a received nonce is base64 of the expected length. */
-export function isNonce(value: unknown): value is string {
-  if (typeof value !== "string") return false;
-  return fromBase64(value)?.byteLength === NONCE_BYTES;
+/** Is `nonce` base64 of 16 to 64 bytes? */
+function isNonce(nonce: unknown): nonce is string {
+  if (typeof nonce !== "string" || nonce.length > 88) return false;
+  const bytes = fromBase64(nonce);
+  return bytes !== undefined && bytes.length >= 16 && bytes.length <= 64;
+}
+
+/**
+ * Checks a CONNECT auth payload; `used` holds this session's accepted
+ * nonces. Resolves with the nonce when the proof is right.
+ */
+export async function verifyClient(
+  key: Uint8Array,
+  sid: string,
+  nsp: string,
+  auth: Record<string, unknown>,
+  used: Set<string>,
+): Promise<string | undefined> {
+  const nonce = auth.nonce;
+  const expected = await mac(
+    key,
+    "connect",
+    sid,
+    nsp,
+    isNonce(nonce) ? nonce : "",
+  );
+  const ok = equal(expected, auth.hmac) && isNonce(nonce) && !used.has(nonce);
+  if (!ok) return undefined;
+  used.add(nonce as string);
+  return nonce as string;
+}
+
+/** Checks the server's proof in the CONNECT answer. */
+export async function verifyServer(
+  key: Uint8Array,
+  sid: string,
+  nsp: string,
+  nonce: string,
+  proof: unknown,
+): Promise<boolean> {
+  return equal(await mac(key, "accept", sid, nsp, nonce), proof);
 }

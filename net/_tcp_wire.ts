@@ -15,7 +15,10 @@
  * @module
  */
 
-import type { TcpHandler, TcpHandlerModule } from "./tcp_server.ts";
+import type { ServedConnection } from "./served_connection.ts";
+
+/** A connection handler as `tcp_server.ts` defines `TcpHandler` (kept here so this file imports nothing of it). */
+type Handler = (conn: ServedConnection) => void | Promise<void>;
 
 /** Main thread to worker. */
 export type WorkerRequest =
@@ -27,6 +30,7 @@ export type WorkerRequest =
     port: number;
     maxConnections: number | undefined;
     idleTimeout: number | undefined;
+    requestTimeout: number | undefined;
   }
   | { type: "shutdown"; timeout: number };
 
@@ -44,10 +48,10 @@ export type WorkerReply =
   }
   | { type: "finished" };
 
-/** Imports the handler named by a {@linkcode TcpHandlerModule}. */
+/** Imports the handler named by a `TcpHandlerModule` (`module` URL, export `fn`). */
 export async function importHandler(
-  ref: TcpHandlerModule,
-): Promise<TcpHandler> {
+  ref: { module: string | URL; fn?: string },
+): Promise<Handler> {
   const fn = ref.fn ?? "handler";
   const mod = await import(String(ref.module));
   const handler = mod[fn];
@@ -58,5 +62,5 @@ export async function importHandler(
       }" has no exported function "${fn}"`,
     );
   }
-  return handler as TcpHandler;
+  return handler as Handler;
 }

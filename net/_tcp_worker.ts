@@ -57,6 +57,7 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
         reusePort: true,
         maxConnections: request.maxConnections,
         idleTimeout: request.idleTimeout,
+        requestTimeout: request.requestTimeout,
         handler: async (conn) => {
           post({ type: "count", connections: ++live });
           try {

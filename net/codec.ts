@@ -5,7 +5,18 @@
  * @module
  */
 
-/** Largest frame accepted when a codec is given no `maxFrameSize`: 16 MiB. */
+/**
+ * Largest frame accepted when a codec is given no `maxFrameSize`: 16 MiB.
+ *
+ * @example A codec built without `maxFrameSize`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_FRAME_SIZE, LengthPrefixCodec } from "@weft/weft/net";
+ *
+ * assert.equal(DEFAULT_MAX_FRAME_SIZE, 16 * 1024 * 1024);
+ * assert.equal(new LengthPrefixCodec().maxFrameSize, DEFAULT_MAX_FRAME_SIZE);
+ * ```
+ */
 export const DEFAULT_MAX_FRAME_SIZE: number = 16 * 1024 * 1024;
 
 /**
@@ -16,6 +27,18 @@ export const DEFAULT_MAX_FRAME_SIZE: number = 16 * 1024 * 1024;
  * - Not yet: `need` is the smallest buffer length worth calling `decode`
  *   again with, and `scanFrom` is where scanning may resume (bytes before it
  *   were already searched), so a long frame is never searched twice.
+ *
+ * @example A frame, then "not yet"
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DecodeStep, DelimiterCodec } from "@weft/weft/net";
+ *
+ * const codec = new DelimiterCodec();
+ * const whole: DecodeStep = codec.decode(new TextEncoder().encode("ab\n"), 0);
+ * assert.deepEqual(whole, { start: 0, end: 2, consumed: 3 });
+ * const partial: DecodeStep = codec.decode(new TextEncoder().encode("ab"), 0);
+ * assert.ok("need" in partial && partial.need > 2);
+ * ```
  */
 export type DecodeStep =
   | { readonly start: number; readonly end: number; readonly consumed: number }
@@ -26,14 +49,15 @@ export type DecodeStep =
  * {@linkcode LengthPrefixCodec} and {@linkcode DelimiterCodec}; write your own
  * for another format and hand it to {@linkcode FramedConnection}.
  *
- * @example
+ * @example Encoding a frame and decoding it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type FrameCodec, LengthPrefixCodec } from "@weft/weft/net";
  *
  * const codec: FrameCodec = new LengthPrefixCodec({ headerBytes: 4 });
  * const wire = codec.encode(new TextEncoder().encode("hi"));
- * const step = codec.decode(wire, 0);
- * console.log("start" in step ? step.end - step.start : -1); // 2
+ * assert.deepEqual(codec.decode(wire, 0), { start: 4, end: 6, consumed: 6 });
+ * assert.deepEqual(codec.decode(wire.subarray(0, 2), 0), { need: 4, scanFrom: 0 });
  * ```
  */
 export interface FrameCodec {
@@ -44,6 +68,13 @@ export interface FrameCodec {
    * `maxFrameSize`, a `TypeError` if the format cannot carry it.
    */
   header(payload: Uint8Array): Uint8Array;
+  /**
+   * Optional fast path of `header()` without an allocation: writes the
+   * header for `payload` into `target` at `offset` and returns its length,
+   * or -1 if it does not fit there (the caller then uses `header()`). Same
+   * checks and errors as `header()`.
+   */
+  headerInto?(payload: Uint8Array, target: Uint8Array, offset: number): number;
   /** Bytes written after each payload (may be empty). */
   readonly trailer: Uint8Array;
   /** The whole frame for `payload` in one new buffer. Throws a `RangeError` if it is too large. */
@@ -84,7 +115,19 @@ function frameTooLarge(length: number, max: number, action: string) {
   );
 }
 
-/** Options of {@linkcode LengthPrefixCodec}. */
+/**
+ * Options of {@linkcode LengthPrefixCodec}.
+ *
+ * @example An 8-byte little-endian header (`struct.pack('<Q', n)`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LengthPrefixCodec, type LengthPrefixCodecOptions } from "@weft/weft/net";
+ *
+ * const options: LengthPrefixCodecOptions = { headerBytes: 8, littleEndian: true };
+ * const frame = new LengthPrefixCodec(options).encode(new Uint8Array([9]));
+ * assert.deepEqual(frame, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 9]));
+ * ```
+ */
 export interface LengthPrefixCodecOptions {
   /** Size of the unsigned length header: 4 (`struct.pack('!I', n)`) or 8 (`'!Q'`). Default 4. */
   headerBytes?: 4 | 8;
@@ -95,6 +138,42 @@ export interface LengthPrefixCodecOptions {
   littleEndian?: boolean;
   /** Largest payload in bytes; a header announcing more ends the connection. Default 16 MiB. */
   maxFrameSize?: number;
+  /**
+   * The header as the Python `struct` format of one integer, which sets
+   * `headerBytes`, `littleEndian` and signedness in one word: `"i"` is the
+   * tutorials' `struct.pack('i', n)` (native order and size: 4 bytes,
+   * little-endian on every platform Deno runs on, signed), `"!I"` the
+   * network-order default; also `"<i"`, `">q"`, `"=Q"`... (byte order
+   * `@ = < > !`, then `i I q Q`). A signed header announcing a negative
+   * length is malformed (`RangeError`). Overrides `headerBytes` and
+   * `littleEndian`.
+   */
+  struct?: string;
+}
+
+const NATIVE_LITTLE_ENDIAN =
+  new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** `headerBytes`, `littleEndian` and `signed` of a one-integer `struct` format. */
+function parseStruct(
+  format: unknown,
+): { headerBytes: 4 | 8; littleEndian: boolean; signed: boolean } {
+  const m = typeof format === "string"
+    ? /^([@=<>!]?)([iIqQ])$/.exec(format)
+    : null;
+  if (!m) {
+    throw new TypeError(
+      `Cannot create codec: struct must be one integer format such as "i", "<I" or "!Q", got ${
+        JSON.stringify(format)
+      }`,
+    );
+  }
+  return {
+    headerBytes: m[2] === "i" || m[2] === "I" ? 4 : 8,
+    littleEndian: m[1] === "<" ||
+      ((m[1] === "" || m[1] === "@" || m[1] === "=") && NATIVE_LITTLE_ENDIAN),
+    signed: m[2] === "i" || m[2] === "q",
+  };
 }
 
 /**
@@ -118,12 +197,24 @@ export interface LengthPrefixCodecOptions {
  * and 8-byte lengths above `Number.MAX_SAFE_INTEGER` are rejected as
  * malformed. Both errors are `RangeError`s.
  *
- * @example
+ * @example Python's `struct.pack('!I', len(data)) + data`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LengthPrefixCodec } from "@weft/weft/net";
  *
  * const codec = new LengthPrefixCodec({ headerBytes: 4, maxFrameSize: 1024 });
- * console.log(codec.encode(new Uint8Array([7, 8]))); // Uint8Array(6) [ 0, 0, 0, 2, 7, 8 ]
+ * assert.deepEqual(codec.encode(new Uint8Array([7, 8])), new Uint8Array([0, 0, 0, 2, 7, 8]));
+ * assert.throws(() => codec.encode(new Uint8Array(1025)), RangeError);
+ * ```
+ *
+ * @example Python's `struct.pack('i', len(data))` header (the sticky-packet lesson)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LengthPrefixCodec } from "@weft/weft/net";
+ *
+ * const codec = new LengthPrefixCodec({ struct: "i", maxFrameSize: 1 << 20 });
+ * assert.deepEqual(codec.encode(new Uint8Array([7])), new Uint8Array([1, 0, 0, 0, 7]));
+ * assert.throws(() => codec.decode(new Uint8Array([0, 0, 0, 0x80]), 0), RangeError); // negative
  * ```
  */
 export class LengthPrefixCodec implements FrameCodec {
@@ -131,6 +222,8 @@ export class LengthPrefixCodec implements FrameCodec {
   readonly headerBytes: 4 | 8;
   /** Whether the header is little-endian. */
   readonly littleEndian: boolean;
+  /** Whether the header is a signed integer (`struct` `"i"` / `"q"`): negative lengths are malformed. */
+  readonly signed: boolean;
   /** Largest accepted payload in bytes. */
   readonly maxFrameSize: number;
   /** Always empty: nothing follows a payload. */
@@ -138,7 +231,10 @@ export class LengthPrefixCodec implements FrameCodec {
 
   /** Builds a codec; throws a `TypeError` naming a bad option. */
   constructor(options: LengthPrefixCodecOptions = {}) {
-    const headerBytes = options.headerBytes ?? 4;
+    const format = options.struct === undefined
+      ? undefined
+      : parseStruct(options.struct);
+    const headerBytes = format?.headerBytes ?? options.headerBytes ?? 4;
     if (headerBytes !== 4 && headerBytes !== 8) {
       throw new TypeError(
         `Cannot create codec: headerBytes must be 4 or 8, got ${
@@ -147,10 +243,13 @@ export class LengthPrefixCodec implements FrameCodec {
       );
     }
     this.headerBytes = headerBytes;
-    this.littleEndian = options.littleEndian ?? false;
+    this.littleEndian = format?.littleEndian ?? options.littleEndian ?? false;
+    this.signed = format?.signed ?? false;
     this.maxFrameSize = checkMaxFrameSize(
       options.maxFrameSize,
-      headerBytes === 4 ? 0xffff_ffff : Number.MAX_SAFE_INTEGER,
+      headerBytes === 4
+        ? (this.signed ? 0x7fff_ffff : 0xffff_ffff)
+        : Number.MAX_SAFE_INTEGER,
     );
   }
 
@@ -165,6 +264,25 @@ export class LengthPrefixCodec implements FrameCodec {
     if (this.headerBytes === 4) view.setUint32(0, length, this.littleEndian);
     else view.setBigUint64(0, BigInt(length), this.littleEndian);
     return header;
+  }
+
+  /** Writes the length header for `payload` into `target` at `offset`; see {@linkcode FrameCodec.headerInto}. */
+  headerInto(payload: Uint8Array, target: Uint8Array, offset: number): number {
+    const length = payload.length;
+    if (length > this.maxFrameSize) {
+      throw frameTooLarge(length, this.maxFrameSize, "send");
+    }
+    const h = this.headerBytes;
+    if (target.length - offset < h) return -1;
+    const high = h === 8 ? Math.floor(length / 0x1_0000_0000) : 0;
+    const low = length >>> 0;
+    for (let j = 0; j < h; j++) { // byte j counts from the least significant
+      const byte = j < 4
+        ? (low >>> (8 * j)) & 0xff
+        : (high >>> (8 * (j - 4))) & 0xff;
+      target[this.littleEndian ? offset + j : offset + h - 1 - j] = byte;
+    }
+    return h;
   }
 
   /** Header and payload in one new buffer. */
@@ -182,10 +300,19 @@ export class LengthPrefixCodec implements FrameCodec {
     const view = new DataView(buffer.buffer, buffer.byteOffset, h);
     let length: number;
     if (h === 4) {
-      length = view.getUint32(0, this.littleEndian);
+      length = this.signed
+        ? view.getInt32(0, this.littleEndian)
+        : view.getUint32(0, this.littleEndian);
+      if (length < 0) {
+        throw new RangeError(
+          `Cannot receive frame: malformed header announces ${length} bytes`,
+        );
+      }
     } else {
-      const big = view.getBigUint64(0, this.littleEndian);
-      if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
+      const big = this.signed
+        ? view.getBigInt64(0, this.littleEndian)
+        : view.getBigUint64(0, this.littleEndian);
+      if (big < 0n || big > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new RangeError(
           `Cannot receive frame: malformed header announces ${big} bytes`,
         );
@@ -201,7 +328,20 @@ export class LengthPrefixCodec implements FrameCodec {
   }
 }
 
-/** Options of {@linkcode DelimiterCodec}. */
+/**
+ * Options of {@linkcode DelimiterCodec}.
+ *
+ * @example NUL-terminated strings
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DelimiterCodec, type DelimiterCodecOptions } from "@weft/weft/net";
+ *
+ * const options: DelimiterCodecOptions = { delimiter: new Uint8Array([0]), maxFrameSize: 64 };
+ * const codec = new DelimiterCodec(options);
+ * assert.deepEqual(codec.encode(new TextEncoder().encode("hi")), new Uint8Array([104, 105, 0]));
+ * assert.throws(() => codec.encode(new Uint8Array([1, 0, 2])), TypeError); // holds the delimiter
+ * ```
+ */
 export interface DelimiterCodecOptions {
   /** Bytes (or UTF-8 text) ending each frame, e.g. `"\n"` or `"\r\n"`. Default `"\n"`. */
   delimiter?: Uint8Array | string;
@@ -219,16 +359,17 @@ export interface DelimiterCodecOptions {
  * once, and a peer that sends more than `maxFrameSize` bytes without a
  * delimiter gets a `RangeError` instead of filling memory.
  *
- * @example
+ * @example One `\r\n`-terminated command out of a partial buffer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DelimiterCodec } from "@weft/weft/net";
  *
  * const codec = new DelimiterCodec({ delimiter: "\r\n", maxFrameSize: 512 });
  * const wire = new TextEncoder().encode("PING\r\nPO");
  * const step = codec.decode(wire, 0);
- * if ("start" in step) {
- *   console.log(new TextDecoder().decode(wire.subarray(step.start, step.end))); // PING
- * }
+ * assert.ok("start" in step);
+ * assert.equal(new TextDecoder().decode(wire.subarray(step.start, step.end)), "PING");
+ * assert.equal(step.consumed, 6); // "PO" waits for the rest of its frame
  * ```
  */
 export class DelimiterCodec implements FrameCodec {

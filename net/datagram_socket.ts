@@ -4,7 +4,19 @@
  * @module
  */
 
-/** Largest UDP payload over IPv4: 65 535 − 8 (UDP header) − 20 (IP header). */
+/**
+ * Largest UDP payload over IPv4: 65 535 − 8 (UDP header) − 20 (IP header).
+ *
+ * @example The default limit of a socket
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, MAX_DATAGRAM_SIZE } from "@weft/weft/net";
+ *
+ * using socket = DatagramSocket.bind();
+ * assert.equal(socket.maxDatagramSize, MAX_DATAGRAM_SIZE);
+ * assert.equal(MAX_DATAGRAM_SIZE, 65_507);
+ * ```
+ */
 export const MAX_DATAGRAM_SIZE = 65_507;
 
 /** Receive buffer: larger than any IPv4 datagram, so a full buffer means "cut". */
@@ -12,7 +24,22 @@ const RECEIVE_BUFFER = 65_536;
 
 const encoder = new TextEncoder();
 
-/** Where a datagram goes or came from. */
+/**
+ * Where a datagram goes or came from.
+ *
+ * @example Sending to a plain address object
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DatagramAddr, DatagramSocket } from "@weft/weft/net";
+ *
+ * using server = DatagramSocket.bind();
+ * using client = DatagramSocket.bind();
+ * const to: DatagramAddr = { hostname: "127.0.0.1", port: server.addr.port };
+ * await client.sendTo("hi", to);
+ * const [data] = (await server.recvFrom({ timeout: 5000 }))!;
+ * assert.equal(new TextDecoder().decode(data), "hi");
+ * ```
+ */
 export interface DatagramAddr {
   /** IP address, e.g. `"127.0.0.1"`. */
   hostname: string;
@@ -20,7 +47,21 @@ export interface DatagramAddr {
   port: number;
 }
 
-/** Options of {@linkcode DatagramSocket.bind}. */
+/**
+ * Options of {@linkcode DatagramSocket.bind}.
+ *
+ * @example A socket that refuses datagrams over 4 bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, type DatagramSocketOptions } from "@weft/weft/net";
+ *
+ * const options: DatagramSocketOptions = { hostname: "127.0.0.1", port: 0, maxDatagramSize: 4 };
+ * using small = DatagramSocket.bind(options);
+ * using client = DatagramSocket.bind();
+ * await client.sendTo("too long", small.addr);
+ * await assert.rejects(small.recvFrom({ timeout: 5000 }), RangeError);
+ * ```
+ */
 export interface DatagramSocketOptions {
   /** Local address. Default `"127.0.0.1"`; every interface is an explicit `"0.0.0.0"`. */
   hostname?: string;
@@ -33,7 +74,19 @@ export interface DatagramSocketOptions {
   maxDatagramSize?: number;
 }
 
-/** Options of {@linkcode DatagramSocket.recvFrom}. */
+/**
+ * Options of {@linkcode DatagramSocket.recvFrom}.
+ *
+ * @example Nothing arrives within the timeout
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, type RecvOptions } from "@weft/weft/net";
+ *
+ * using socket = DatagramSocket.bind();
+ * const options: RecvOptions = { timeout: 20 };
+ * assert.equal(await socket.recvFrom(options), null);
+ * ```
+ */
 export interface RecvOptions {
   /** Give up after this many ms: resolves `null`. Default: wait forever. */
   timeout?: number;
@@ -41,7 +94,20 @@ export interface RecvOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode DatagramSocket.request}. */
+/**
+ * Options of {@linkcode DatagramSocket.request}.
+ *
+ * @example Giving up on a peer that never answers
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, type RequestOptions } from "@weft/weft/net";
+ *
+ * using silent = DatagramSocket.bind();
+ * using client = DatagramSocket.bind();
+ * const options: RequestOptions = { timeout: 20, retries: 1 }; // two attempts
+ * await assert.rejects(client.request(silent.addr, "anyone?", options), Deno.errors.TimedOut);
+ * ```
+ */
 export interface RequestOptions {
   /** Ms to wait for a reply to each attempt. Default 1000. */
   timeout?: number;
@@ -79,15 +145,17 @@ function describe(addr: DatagramAddr): string {
  * Needs `--allow-net` and `--unstable-net` (or `"unstable": ["net"]` in
  * deno.json): `Deno.listenDatagram` is unstable.
  *
- * @example
+ * @example One datagram between two sockets
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatagramSocket } from "@weft/weft/net";
  *
  * using a = DatagramSocket.bind();
  * using b = DatagramSocket.bind();
  * await a.sendTo("ping", b.addr);
  * const [data, from] = (await b.recvFrom({ timeout: 5000 }))!;
- * console.log(new TextDecoder().decode(data), from.port === a.addr.port); // ping true
+ * assert.equal(new TextDecoder().decode(data), "ping");
+ * assert.equal(from.port, a.addr.port);
  * ```
  */
 export class DatagramSocket implements Disposable {
@@ -220,14 +288,15 @@ export class DatagramSocket implements Disposable {
    * one (datagrams from other senders are dropped meanwhile). Throws
    * `Deno.errors.TimedOut` when every attempt went unanswered.
    *
-   * @example
+   * @example Asking an echo server, with retries
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DatagramSocket, serveUdp } from "@weft/weft/net";
    *
    * await using server = serveUdp({ port: 0, handler: (data) => data });
    * using client = DatagramSocket.bind();
    * const reply = await client.request(server.addr, "hi", { timeout: 1000, retries: 3 });
-   * console.log(new TextDecoder().decode(reply)); // hi
+   * assert.equal(new TextDecoder().decode(reply), "hi");
    * ```
    */
   async request(

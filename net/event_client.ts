@@ -1,805 +1,620 @@
 /**
- * Client of weft's event server, for Deno and for browsers: this file (and
- * the two private files it imports) uses only web-platform APIs
- * (`WebSocket`, `crypto.subtle`, timers), so the same module runs in a page.
+ * A Socket.IO client (Engine.IO 4 + Socket.IO 5) with python-socketio's
+ * client model, camelCased; it runs in Deno and in browsers (web APIs
+ * only).
  *
  * @module
  */
 
+import { EngineClient } from "./_event_engine_client.ts";
+import {
+  decodePacket,
+  encodePacket,
+  Reassembler,
+  SIO,
+  type SioPacket,
+} from "./_event_packets.ts";
 import {
   AckTimeoutError,
-  checkEventName,
+  checkEvent,
   checkMs,
-  CLOSE,
-  decodeFrame,
-  dispatchEvent,
-  encodeData,
-  encodePacket,
-  type EventHandler,
-  type Frame,
-  Handlers,
-  type Packet,
+  fromArgs,
   PendingAcks,
-  RESERVED_EVENTS,
-  sizeOver,
-} from "./_event_protocol.ts";
+  RESERVED,
+  runHandler,
+  toArgs,
+} from "./_event_common.ts";
 import {
-  answer,
+  clientProof,
   EventAuthError,
-  isNonce,
-  keyBytes,
   newNonce,
-  verify,
+  verifyServer,
 } from "./_event_auth.ts";
+import { Backoff, type ReconnectOptions, retry } from "./_event_reconnect.ts";
 
-export { AckTimeoutError, EventAuthError };
-export type { EventHandler };
+/** Errors that are the server's refusal (no point in retrying). */
+const REFUSALS = new WeakSet<object>();
 
-/**
- * Back-off between reconnection attempts: exponential, with jitter, bounded.
- * Attempt `n` (from 0) waits `min(maxDelay, initialDelay * factor ** n)`,
- * less a random fraction of up to `jitter` of it.
- *
- * @example
- * ```ts
- * import type { ReconnectOptions } from "@weft/weft/net";
- *
- * // 100 ms, 200 ms, 400 ms, ... up to 2 s, each 0-30 % shorter; 10 tries
- * const backOff: ReconnectOptions = {
- *   initialDelay: 100,
- *   maxDelay: 2000,
- *   jitter: 0.3,
- *   maxAttempts: 10,
- * };
- * console.log(backOff.maxAttempts); // 10
- * ```
- */
-export interface ReconnectOptions {
-  /** First delay in ms (default 250). */
-  initialDelay?: number;
-  /** Largest delay in ms (default 5000). */
-  maxDelay?: number;
-  /** Growth per failed attempt (default 2). */
-  factor?: number;
-  /** Fraction of each delay taken off at random, 0 to 1 (default 0.5). */
-  jitter?: number;
-  /**
-   * Consecutive failed connection attempts (the first one included) before
-   * giving up (default `Infinity`; 1: never retry).
-   */
-  maxAttempts?: number;
+import {
+  checkClientOptions,
+  type ClientHandler,
+  type ConnectEventsOptions,
+  EventConnectionError,
+  parseUrl,
+  pickHandler,
+  refusal,
+  socketioPath,
+} from "./_event_client_options.ts";
+
+export { AckTimeoutError, EventAuthError, EventConnectionError };
+export type { ClientHandler, ConnectEventsOptions, ReconnectOptions };
+
+interface NspState {
+  sid?: string;
+  connected: boolean;
+  acks: PendingAcks;
+  nonce?: string;
 }
 
 /**
- * Options of {@linkcode connectEvents} and {@linkcode EventClient}.
+ * A connected Socket.IO client, from {@linkcode connectEvents}.
  *
- * @example
+ * @example Talk to a server over two namespaces
  * ```ts
- * import { type ConnectEventsOptions, connectEvents, serveEvents } from "@weft/weft/net";
+ * import assert from "node:assert/strict";
+ * import { connectEvents, serveEvents, Tuple, tuple } from "@weft/weft/net";
  *
- * await using server = serveEvents({ authKey: "k" });
- * const options: ConnectEventsOptions = {
- *   authKey: "k",
- *   ackTimeout: 2000,
- *   connectTimeout: 5000,
- *   reconnect: { maxDelay: 1000 },
- * };
- * await using client = await connectEvents(server.url, options);
- * console.log(client.connected); // true
- * ```
- */
-export interface ConnectEventsOptions {
-  /** Shared secret of a server started with `authKey`. */
-  authKey?: Uint8Array | string;
-  /** Reconnect after a lost connection (default `true`; `false`: one attempt). */
-  reconnect?: boolean | ReconnectOptions;
-  /** Default acknowledgement timeout in ms (default 10000). */
-  ackTimeout?: number;
-  /**
-   * How long `connectEvents` waits for the first connection, and how long
-   * any one attempt (upgrade + handshake) may take before it counts as
-   * failed, in ms (default 10000).
-   */
-  connectTimeout?: number;
-  /** Events kept while disconnected, sent on reconnect (default 1000). */
-  maxBuffered?: number;
-  /** Aborting it closes the client. */
-  signal?: AbortSignal;
-}
-
-/**
- * Asks the client's `emit` for an acknowledgement: it then returns a
- * promise of the answer.
- *
- * @example
- * ```ts
- * import type { ClientAckOptions } from "@weft/weft/net";
- *
- * const options: ClientAckOptions = { ack: true, timeout: 500 };
- * console.log(options.timeout); // 500
- * ```
- */
-export interface ClientAckOptions {
-  /** Wait for the server handler's answer. */
-  ack: true;
-  /** Milliseconds before rejecting with {@linkcode AckTimeoutError} (default: `ackTimeout`). */
-  timeout?: number;
-}
-
-type State = "connecting" | "open" | "waiting" | "closed";
-
-interface Waiter {
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * A connection to an event server that comes back by itself.
- *
- * Like python-socketio's `AsyncClient`: named events both ways,
- * acknowledgements (the handler's return value answers), automatic
- * reconnection with exponential back-off and jitter. Events emitted while
- * disconnected are buffered (up to `maxBuffered`) and sent on reconnect.
- * The server gives each connection a new session `id`.
- *
- * Lifecycle events: `on("connect", (id) => ...)` after each (re)connection,
- * `on("disconnect", (reason) => ...)` when a connection is lost.
- *
- * The client does not reconnect after the server called `disconnect()`
- * (code 1000) or refused its key (code 4001).
- *
- * ## Platform
- * No Deno APIs: runs in browsers as an ES module. In Deno it needs
- * `--allow-net` for the server's address.
- *
- * @example Talk both ways
- * ```ts
- * import { EventClient, serveEvents } from "@weft/weft/net";
- *
- * await using server = serveEvents({
- *   onConnection(socket) {
- *     socket.emit("welcome", socket.id);
- *     socket.on("add", (pair) => (pair as number[])[0] + (pair as number[])[1]);
- *   },
- * });
- * await using client = new EventClient(server.url);
- * const welcomed = new Promise((resolve) => client.on("welcome", resolve));
- * await client.ready();
- * console.log(await welcomed === client.id); // true
- * console.log(await client.emit("add", [2, 3], { ack: true })); // 5
+ * await using server = serveEvents({ namespaces: ["/admin"] });
+ * server.on("sum", (_sid, a, b) => tuple(a + b, "ok"), { namespace: "/admin" });
+ * await using client = await connectEvents(server.url, { namespaces: ["/", "/admin"] });
+ * const answer = await client.call("sum", tuple(2, 3), { namespace: "/admin" });
+ * assert.ok(answer instanceof Tuple); // an acknowledgement of two values
+ * assert.deepEqual([...answer], [5, "ok"]);
  * ```
  */
 export class EventClient implements AsyncDisposable {
-  #url: string;
+  #url = "";
+  #o: ConnectEventsOptions;
   #key?: Uint8Array;
-  #reconnect: Required<ReconnectOptions> | undefined;
-  #ackTimeout: number;
-  #maxBuffered: number;
-  #handlers = new Handlers();
-  #pending = new PendingAcks();
-  #inFlight = new Set<number>();
-  #queue: { frame: Frame; ackId?: number }[] = [];
-  #state: State = "connecting";
-  #ws: WebSocket | undefined;
-  #id: string | undefined;
-  #mx = 1024 * 1024;
-  #window = 45000;
-  #lastSeen = 0;
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #attemptTimer: ReturnType<typeof setTimeout> | undefined;
-  #connectTimeout: number;
-  #attempt = 0;
-  #held: (string | ArrayBuffer)[] = [];
-  #draining = false;
-  #myNonce: string | undefined;
-  #waiters = new Set<Waiter>();
-  #error: Error | undefined;
-  #closing: Promise<void> | undefined;
-  #signal?: AbortSignal;
-  #onAbort = () => void this.close();
+  #backoff: Backoff;
+  #namespaces: string[] = [];
+  #nsp = new Map<string, NspState>();
+  #handlers = new Map<string, Map<string, ClientHandler>>();
+  #engine?: EngineClient;
+  #reassembler = new Reassembler();
+  #buffer: { nsp: string; packet: SioPacket }[] = [];
+  #stopped = false;
+  #reconnecting = false;
+  #finished: Promise<void>;
+  #resolveFinished!: () => void;
+  #wake?: () => void;
+  #connectWaiter?: { resolve: () => void; reject: (e: unknown) => void };
 
   /**
-   * Starts connecting at once; `await client.ready()` (or use
-   * {@linkcode connectEvents}) to wait for the first connection.
+   * Creates a client; register handlers with `on()`, then `connect(url)`
+   * (python-socketio's `AsyncClient()` + `connect()`).
    *
-   * @param url `ws://` or `wss://` URL of the server's event endpoint.
-   * @param options See {@linkcode ConnectEventsOptions}.
+   * @param options Client options.
    */
-  constructor(url: string | URL, options: ConnectEventsOptions = {}) {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-      throw new TypeError(
-        `Invalid url ${JSON.stringify(String(url))}: expected ws: or wss:`,
-      );
+  constructor(options: ConnectEventsOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Invalid options: expected an object");
     }
-    this.#url = parsed.href;
-    if (options.authKey !== undefined) {
-      this.#key = keyBytes(options.authKey, "authKey");
-    }
-    const r = options.reconnect ?? true;
-    if (r !== false) {
-      const o: ReconnectOptions = r === true ? {} : r;
-      const jitter = o.jitter ?? 0.5;
-      if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
-        throw new RangeError('Invalid option "jitter": expected 0 to 1');
-      }
-      const factor = o.factor ?? 2;
-      if (typeof factor !== "number" || !(factor >= 1)) {
-        throw new RangeError('Invalid option "factor": expected at least 1');
-      }
-      const maxAttempts = o.maxAttempts ?? Infinity;
-      if (typeof maxAttempts !== "number" || !(maxAttempts >= 1)) {
-        throw new RangeError(
-          'Invalid option "maxAttempts": expected at least 1',
-        );
-      }
-      this.#reconnect = {
-        initialDelay: checkMs(o.initialDelay, 250, "initialDelay"),
-        maxDelay: checkMs(o.maxDelay, 5000, "maxDelay"),
-        factor,
-        jitter,
-        maxAttempts,
-      };
-    }
-    this.#ackTimeout = checkMs(options.ackTimeout, 10000, "ackTimeout");
-    this.#connectTimeout = checkMs(
-      options.connectTimeout,
-      10000,
-      "connectTimeout",
-    );
-    const maxBuffered = options.maxBuffered ?? 1000;
-    if (!Number.isInteger(maxBuffered) || maxBuffered < 0) {
-      throw new RangeError(
-        'Invalid option "maxBuffered": expected a non-negative integer',
-      );
-    }
-    this.#maxBuffered = maxBuffered;
-    this.#signal = options.signal;
-    if (options.signal?.aborted) {
-      this.#state = "closed";
-      this.#error = new TypeError("Cannot connect: the signal was aborted");
-      return;
-    }
-    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
-    this.#open();
+    this.#o = options;
+    this.#key = checkClientOptions(options);
+    this.#backoff = new Backoff(options);
+    this.#finished = new Promise((r) => this.#resolveFinished = r);
   }
 
-  /** Session id of the current connection (`undefined` while disconnected). */
-  get id(): string | undefined {
-    return this.#state === "open" ? this.#id : undefined;
+  /** Session id in namespace `"/"` (or the first namespace); `undefined` while disconnected. */
+  get sid(): string | undefined {
+    return this.getSid(this.#nsp.has("/") ? "/" : this.#namespaces[0]);
   }
 
-  /** `true` while connected (handshake done). */
+  /** Session id in `namespace`. */
+  getSid(namespace = "/"): string | undefined {
+    const s = this.#nsp.get(namespace);
+    return s?.connected ? s.sid : undefined;
+  }
+
+  /** `true` while every namespace is connected. */
   get connected(): boolean {
-    return this.#state === "open";
+    return [...this.#nsp.values()].every((s) => s.connected);
   }
 
-  /** `true` after `close()`, or once the client gave up for good. */
-  get closed(): boolean {
-    return this.#state === "closed";
+  /** The transport in use: `"websocket"` or `"polling"`. */
+  get transport(): "websocket" | "polling" | undefined {
+    return this.#engine?.transport;
   }
 
-  /** The server URL. */
-  get url(): string {
-    return this.#url;
+  /** Registers the handler of `event` in `namespace` (replacing an earlier one). */
+  on(
+    event: string,
+    handler: ClientHandler,
+    options: { namespace?: string } = {},
+  ): this {
+    checkEvent(event, "add event handler");
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        "Cannot add event handler: handler must be a function",
+      );
+    }
+    const nsp = options.namespace ?? "/";
+    let table = this.#handlers.get(nsp);
+    if (!table) this.#handlers.set(nsp, table = new Map());
+    table.set(event, handler);
+    return this;
+  }
+
+  /** Removes the handler of `event`. */
+  off(event: string, options: { namespace?: string } = {}): this {
+    this.#handlers.get(options.namespace ?? "/")?.delete(event);
+    return this;
   }
 
   /**
-   * Adds a handler for `event`; its (awaited) return value answers an
-   * acknowledgement request from the server.
+   * Sends `event` (data: one value or a `tuple`); `callback` gets the
+   * server's acknowledgement values. A message over the server's
+   * `maxPayload` throws a `RangeError` (the server would drop the
+   * connection).
    */
-  on(event: string, handler: EventHandler): this {
-    this.#handlers.add(checkEventName(event, "add event handler"), handler);
-    return this;
-  }
-
-  /** Removes one handler, or all handlers of `event`. */
-  off(event: string, handler?: EventHandler): this {
-    this.#handlers.remove(event, handler);
-    return this;
-  }
-
-  /** Sends an event (buffered while reconnecting). */
-  emit(event: string, data?: unknown, options?: { ack?: false }): void;
-  /** Sends an event and resolves with the server handler's answer. */
-  emit(
-    event: string,
-    data: unknown,
-    options: ClientAckOptions,
-  ): Promise<unknown>;
   emit(
     event: string,
     data?: unknown,
-    options?: { ack?: boolean; timeout?: number },
-  ): void | Promise<unknown> {
-    if (!options?.ack) {
-      this.#send(event, this.#encode(event, data, undefined), undefined);
+    options: {
+      namespace?: string;
+      callback?: (...args: unknown[]) => void;
+      timeout?: number;
+    } = {},
+  ): void {
+    if (options.callback) {
+      const cb = options.callback;
+      this.#call(event, data, options).then(
+        (args) => cb(...args),
+        (e) => this.#onError(e),
+      );
       return;
     }
-    try {
-      const timeout = checkMs(options.timeout, this.#ackTimeout, "timeout");
-      if (this.#state === "closed") {
-        throw new TypeError(
-          `Cannot emit event ${JSON.stringify(event)}: the client is closed`,
-        );
-      }
-      const [id, promise] = this.#pending.create(event, timeout);
-      try {
-        this.#send(event, this.#encode(event, data, id), id);
-      } catch (error) {
-        this.#pending.fail(id, error);
-      }
-      return promise;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    this.#send(event, data, options.namespace ?? "/", undefined);
   }
 
-  /**
-   * Resolves once connected (at once if connected now); rejects when the
-   * client is closed or gives up, or after `timeout` ms.
-   */
-  ready(options: { timeout?: number } = {}): Promise<void> {
-    if (this.#state === "open") return Promise.resolve();
-    if (this.#state === "closed") {
+  /** Sends a `"message"` event. */
+  send(data: unknown, options: { namespace?: string } = {}): void {
+    this.emit("message", data, options);
+  }
+
+  /** Sends `event` and resolves with the server's acknowledgement (one value, or a tuple). */
+  async call(
+    event: string,
+    data?: unknown,
+    options: { namespace?: string; timeout?: number } = {},
+  ): Promise<unknown> {
+    return fromArgs(await this.#call(event, data, options));
+  }
+
+  #call(
+    event: string,
+    data: unknown,
+    options: { namespace?: string; timeout?: number },
+  ): Promise<unknown[]> {
+    const nsp = options.namespace ?? "/";
+    const state = this.#nsp.get(nsp);
+    if (!state) {
       return Promise.reject(
-        this.#error ?? new TypeError("Cannot connect: the client is closed"),
+        new TypeError(
+          `Cannot call event: namespace ${
+            JSON.stringify(nsp)
+          } is not connected`,
+        ),
       );
     }
-    const timeout = options.timeout;
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waiter: Waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      this.#waiters.add(waiter);
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(
-            new Error(
-              `Cannot connect to ${this.#url}: not connected within ${timeout} ms`,
-            ),
-          );
-        }, timeout);
-      }
-    });
-  }
-
-  /**
-   * Closes the connection and stops reconnecting; pending acknowledgements
-   * and buffered events are rejected/dropped. Resolves once the socket is
-   * closed. Idempotent.
-   */
-  close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    const wasOpen = this.#state === "open";
-    this.#finish(
-      new TypeError("Cannot connect: the client is closed"),
-      "the client was closed",
+    const timeout = checkMs(
+      options.timeout,
+      this.#o.ackTimeout ?? 60_000,
+      "timeout",
     );
-    const ws = this.#ws;
-    this.#ws = undefined;
-    this.#closing = ws
-      ? closeAndWait(ws, CLOSE.normal, "Client closed")
-      : Promise.resolve();
-    if (wasOpen) this.#fireLocal("disconnect", "Client closed");
-    return this.#closing;
+    const [id, promise] = state.acks.create(event, timeout);
+    try {
+      this.#send(event, data, nsp, id);
+    } catch (error) {
+      state.acks.fail(id, error);
+    }
+    return promise;
   }
 
-  /** Same as `close()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  #encode(event: string, data: unknown, ackId: number | undefined): Frame {
-    checkEventName(event, "emit event");
-    if (RESERVED_EVENTS.has(event)) {
+  #send(
+    event: string,
+    data: unknown,
+    nsp: string,
+    id: number | undefined,
+  ): void {
+    checkEvent(event, "emit event");
+    if (RESERVED.has(event)) {
       throw new TypeError(
         `Cannot emit event ${JSON.stringify(event)}: the name is reserved`,
       );
     }
-    let frame: Frame;
-    try {
-      frame = encodeData("e", event, data, ackId);
-    } catch (error) {
+    if (this.#stopped) {
+      throw new TypeError("Cannot emit event: the client is disconnected");
+    }
+    const state = this.#nsp.get(nsp);
+    if (!state) {
       throw new TypeError(
-        `Cannot emit event ${
-          JSON.stringify(event)
-        }: data is neither JSON-serializable nor a Uint8Array`,
-        { cause: error },
+        `Cannot emit event: namespace ${JSON.stringify(nsp)} is not connected`,
       );
     }
-    const size = sizeOver(frame, this.#mx);
-    if (size) {
-      throw new RangeError(
-        `Cannot emit event ${
-          JSON.stringify(event)
-        }: message of ${size} bytes exceeds the limit of ${this.#mx} bytes`,
-      );
-    }
-    return frame;
-  }
-
-  #send(event: string, frame: Frame, ackId: number | undefined): void {
-    if (this.#state === "closed") {
-      throw new TypeError(
-        `Cannot emit event ${JSON.stringify(event)}: the client is closed`,
-      );
-    }
-    if (this.#state === "open" && this.#ws) {
-      this.#ws.send(frame as string | Uint8Array<ArrayBuffer>);
-      if (ackId !== undefined) this.#inFlight.add(ackId);
-      return;
-    }
-    if (this.#queue.length >= this.#maxBuffered) {
-      throw new RangeError(
-        `Cannot emit event ${
-          JSON.stringify(event)
-        }: ${this.#queue.length} events already buffered while disconnected`,
-      );
-    }
-    this.#queue.push({ frame, ackId });
-  }
-
-  #open(): void {
-    this.#state = "connecting";
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.#url);
-    } catch (error) {
-      this.#lost(undefined, 0, (error as Error)?.message ?? String(error));
-      return;
-    }
-    ws.binaryType = "arraybuffer";
-    this.#ws = ws;
-    this.#held = [];
-    this.#draining = false;
-    this.#myNonce = undefined;
-    ws.onmessage = (event: MessageEvent) => {
-      if (ws !== this.#ws) return;
-      this.#lastSeen = Date.now();
-      if (this.#state === "open") this.#handle(ws, event.data);
-      else {
-        this.#held.push(event.data);
-        if (!this.#draining) void this.#handshake(ws);
-      }
+    const packet: SioPacket = {
+      type: SIO.event,
+      nsp,
+      id,
+      data: [event, ...toArgs(data)],
     };
-    ws.onclose = (event: CloseEvent) =>
-      this.#lost(ws, event.code, event.reason);
-    ws.onerror = () => {}; // a close event follows
-    clearTimeout(this.#attemptTimer);
-    this.#attemptTimer = setTimeout(() => {
-      if (ws !== this.#ws || this.#state === "open") return;
-      // A server that accepted TCP but never finishes the upgrade or the
-      // handshake: give up on this attempt without waiting for it.
-      this.#drop(
-        ws,
-        CLOSE.attemptTimeout,
-        "Connection attempt timed out",
-        `connection attempt timed out after ${this.#connectTimeout} ms`,
-      );
-    }, this.#connectTimeout);
-  }
-
-  /** Handles the messages before the hello (challenge, hello). */
-  async #handshake(ws: WebSocket): Promise<void> {
-    this.#draining = true;
-    try {
-      while (this.#held.length > 0 && ws === this.#ws) {
-        if (this.#state === "open") {
-          for (const message of this.#held.splice(0)) this.#handle(ws, message);
-          return;
-        }
-        const packet = decodeFrame(this.#held.shift()!);
-        if (packet.t === "c") {
-          if (!this.#key) {
-            return this.#fatal(
-              ws,
-              new EventAuthError(
-                "Cannot connect: the server requires an auth key",
-              ),
-            );
-          }
-          if (this.#myNonce !== undefined || !isNonce(packet.nonce)) {
-            throw new Error("unexpected challenge");
-          }
-          const myNonce = this.#myNonce = newNonce();
-          const mac = await answer(this.#key, "client", packet.nonce);
-          if (ws !== this.#ws) return;
-          ws.send(encodePacket({ t: "r", mac, nonce: myNonce }));
-        } else if (packet.t === "h") {
-          if (this.#key) {
-            const myNonce = this.#myNonce;
-            const ok = myNonce !== undefined &&
-              await verify(this.#key, "server", myNonce, packet.mac);
-            if (ws !== this.#ws) return;
-            if (!ok) {
-              return this.#fatal(
-                ws,
-                new EventAuthError(
-                  "Authentication failed: the server did not prove it knows the key",
-                ),
-              );
-            }
-          }
-          this.#opened(ws, packet);
-        } else {
-          throw new Error(`unexpected packet "${packet.t}" before the hello`);
-        }
-      }
-    } catch (error) {
-      if (ws !== this.#ws) return;
-      this.#drop(
-        ws,
-        CLOSE.clientProtocolError,
-        "Protocol error",
-        `Protocol error: ${(error as Error).message}`,
-      );
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  #opened(ws: WebSocket, hello: Extract<Packet, { t: "h" }>): void {
-    this.#state = "open";
-    this.#attempt = 0;
-    clearTimeout(this.#attemptTimer);
-    this.#id = hello.sid;
-    this.#mx = hello.mx;
-    this.#window = hello.pi + hello.pt;
-    this.#lastSeen = Date.now();
-    this.#armWatchdog(ws);
-    for (const entry of this.#queue.splice(0)) {
-      if (entry.ackId !== undefined && !this.#pending.has(entry.ackId)) {
-        continue; // its acknowledgement already timed out
-      }
-      ws.send(entry.frame as string | Uint8Array<ArrayBuffer>);
-      if (entry.ackId !== undefined) this.#inFlight.add(entry.ackId);
-    }
-    for (const waiter of this.#waiters) waiter.resolve();
-    this.#waiters.clear();
-    this.#fireLocal("connect", hello.sid);
-  }
-
-  #armWatchdog(ws: WebSocket): void {
-    clearTimeout(this.#watchdog);
-    const left = this.#lastSeen + this.#window - Date.now();
-    this.#watchdog = setTimeout(() => {
-      if (ws !== this.#ws || this.#state !== "open") return;
-      if (Date.now() - this.#lastSeen >= this.#window) {
-        // The server went silent: drop this socket without waiting for a
-        // closing handshake it may never answer, and reconnect.
-        this.#drop(
-          ws,
-          CLOSE.pingTimeout,
-          "Ping timeout",
-          "Ping timeout: the server went silent",
-        );
-      } else this.#armWatchdog(ws);
-    }, Math.max(left, 10));
-  }
-
-  #handle(ws: WebSocket, message: string | ArrayBuffer): void {
-    const size = sizeOver(message, this.#mx);
-    let packet: Packet;
-    try {
-      if (size) throw new Error(`message of ${size} bytes`);
-      packet = decodeFrame(message);
-    } catch (error) {
-      this.#drop(
-        ws,
-        CLOSE.clientProtocolError,
-        "Protocol error",
-        `Protocol error: ${(error as Error).message}`,
-      );
+    if (state.connected && this.#engine && !this.#engine.closed) {
+      this.#engine.send(encodePacket(packet));
       return;
     }
-    switch (packet.t) {
-      case "p":
-        ws.send(encodePacket({ t: "P" }));
-        return;
-      case "a":
-        this.#inFlight.delete(packet.id);
-        this.#pending.settle(packet.id, packet.d, packet.e);
-        return;
-      case "e":
-        if (RESERVED_EVENTS.has(packet.n)) return;
-        dispatchEvent(this.#handlers, packet, reportError)?.then((reply) => {
-          if (ws !== this.#ws) return;
-          if (sizeOver(reply, this.#mx)) {
-            reply = encodePacket({
-              t: "a",
-              id: packet.id!,
-              e: "acknowledgement exceeds the message size limit",
-            });
-          }
-          ws.send(reply as string | Uint8Array<ArrayBuffer>);
-        });
-        return;
-      default:
-        this.#lost(
-          ws,
-          CLOSE.clientProtocolError,
-          `Protocol error: unexpected "${packet.t}"`,
-        );
+    if (this.#buffer.length >= 1000) {
+      throw new RangeError(
+        "Cannot emit event: 1000 events already wait for the reconnection",
+      );
     }
+    this.#buffer.push({ nsp, packet });
   }
 
-  #fireLocal(event: "connect" | "disconnect", data: string): void {
-    for (const handler of this.#handlers.get(event)?.slice() ?? []) {
-      try {
-        const result = handler(data);
-        if (result instanceof Promise) result.catch(reportError);
-      } catch (error) {
-        reportError(error);
+  /** Disconnects for good (no reconnection) and resolves once closed. */
+  async disconnect(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      const engine = this.#engine;
+      if (engine && !engine.closed) {
+        for (const [nsp, s] of this.#nsp) {
+          if (s.connected) {
+            engine.send(encodePacket({ type: SIO.disconnect, nsp }));
+          }
+        }
+        engine.close("io client disconnect");
       }
+      this.#wake?.();
+      if (!this.#reconnecting) this.#done("io client disconnect");
+      await engine?.settled();
     }
+    return this.#finished;
+  }
+
+  /** Resolves when the client is disconnected for good (python-socketio's `wait()`). */
+  wait(): Promise<void> {
+    return this.#finished;
+  }
+
+  /** Same as `disconnect()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
   }
 
   /**
-   * Gives up on `ws` at once: closes it with `code` without waiting for a
-   * closing handshake (a connecting socket is aborted), then handles the
-   * loss. Its handlers are detached; they would ignore it anyway once it is
-   * no longer the current socket.
+   * Connects to `url` (`http://host:port`; a path other than `/` names the
+   * namespace when `namespaces` is not given). Rejects with the reason when
+   * it fails; call it once.
    */
-  #drop(
-    ws: WebSocket,
-    code: number,
-    closeReason: string,
-    lostReason: string,
-  ): void {
-    ws.onclose = null;
-    ws.onmessage = null;
-    try {
-      ws.close(code, closeReason);
-    } catch {
-      // not open yet, or already closing
+  async connect(url: string): Promise<void> {
+    if (this.#url !== "" || this.#stopped) {
+      throw new TypeError(
+        "Cannot connect: this client already connected once; create a new one",
+      );
     }
-    this.#lost(ws, code, lostReason);
+    [this.#url, this.#namespaces] = parseUrl(url, this.#o.namespaces);
+    for (const n of this.#namespaces) {
+      this.#nsp.set(n, { connected: false, acks: new PendingAcks() });
+    }
+    try {
+      await this.#attempt();
+    } catch (error) {
+      this.#stopped = true;
+      await this.#engine?.settled();
+      this.#done("connect failed");
+      throw error;
+    }
   }
 
-  /** A connection attempt or connection ended: reconnect or give up. */
-  #lost(ws: WebSocket | undefined, code: number, reason: string): void {
-    if (ws !== this.#ws || this.#state === "closed") return;
-    const wasOpen = this.#state === "open";
-    this.#ws = undefined;
-    clearTimeout(this.#watchdog);
-    clearTimeout(this.#attemptTimer);
-    for (const id of this.#inFlight) {
-      this.#pending.fail(
-        id,
-        new Error(
-          `Cannot get acknowledgement: the connection closed (${
-            reason || code
-          })`,
+  async #attempt(): Promise<void> {
+    const o = this.#o;
+    const timeout = checkMs(o.waitTimeout, 20_000, "waitTimeout");
+    const engine = await EngineClient.open(this.#url, {
+      transports: o.transports ?? ["websocket", "polling"],
+      path: socketioPath(o.socketioPath),
+      query: {},
+      timeout,
+    });
+    this.#engine = engine;
+    this.#reassembler = new Reassembler();
+    const connected = new Promise<void>((resolve, reject) =>
+      this.#connectWaiter = { resolve, reject }
+    );
+    connected.catch(() => {}); // awaited below: never an unhandled rejection
+    engine.onmessage = (m) => this.#receive(m);
+    engine.onclose = (reason) => this.#lost(reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const base = typeof o.auth === "function"
+        ? await o.auth()
+        : (o.auth ?? {});
+      for (const nsp of this.#namespaces) {
+        const state = this.#nsp.get(nsp)!;
+        let auth: Record<string, unknown> = { ...base };
+        if (this.#key) {
+          state.nonce = newNonce();
+          auth = {
+            ...auth,
+            ...await clientProof(this.#key, engine.sid, nsp, state.nonce),
+          };
+        }
+        engine.send(encodePacket({ type: SIO.connect, nsp, data: auth }));
+      }
+      await Promise.race([
+        connected,
+        new Promise((_, reject) =>
+          timer = setTimeout(
+            () =>
+              reject(
+                new EventConnectionError(
+                  `Cannot connect: no answer within ${timeout} ms`,
+                ),
+              ),
+            timeout,
+          )
+        ),
+      ]);
+    } catch (error) {
+      engine.onclose = () => {};
+      engine.close("connect failed");
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#connectWaiter = undefined;
+    }
+  }
+
+  #receive(message: string | Uint8Array): void {
+    let packet: SioPacket | undefined;
+    try {
+      if (typeof message !== "string") packet = this.#reassembler.add(message);
+      else {
+        packet = decodePacket(message, 1000);
+        if (packet.attachments) {
+          this.#reassembler.start(packet);
+          packet = undefined;
+        }
+      }
+    } catch (error) {
+      this.#fail(
+        new EventConnectionError(
+          `Cannot decode packet: ${(error as Error).message}`,
         ),
       );
+      return;
     }
-    this.#inFlight.clear();
-    if (wasOpen) this.#fireLocal("disconnect", reason || `code ${code}`);
-    if (code === CLOSE.authFailed) {
-      return this.#finish(
-        new EventAuthError(reason || "Authentication failed"),
-      );
-    }
-    if (code === CLOSE.normal && wasOpen) {
-      return this.#finish(
-        new TypeError(`Cannot connect: disconnected by the server (${reason})`),
-      );
-    }
-    const r = this.#reconnect;
-    const what = (text: string) =>
-      new Error(
-        `Cannot connect to ${this.#url}: ${text} (last: ${
-          reason || `code ${code}`
-        })`,
-      );
-    if (!r) return this.#finish(what("connection lost"));
-    if (!wasOpen) this.#attempt++; // an attempt failed (not a lost connection)
-    if (this.#attempt >= r.maxAttempts) {
-      return this.#finish(what(`${this.#attempt} attempts failed`));
-    }
-    const base = Math.min(
-      r.maxDelay,
-      r.initialDelay * r.factor ** Math.min(this.#attempt, 64),
-    );
-    const delay = base * (1 - r.jitter * Math.random());
-    this.#state = "waiting";
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.#state === "waiting") this.#open();
-    }, delay);
+    if (packet) void this.#dispatch(packet);
   }
 
-  #fatal(ws: WebSocket, error: Error): void {
-    this.#ws = undefined;
-    this.#finish(error);
-    this.#closing = closeAndWait(ws, CLOSE.authFailed, "Authentication failed");
+  async #dispatch(packet: SioPacket): Promise<void> {
+    const state = this.#nsp.get(packet.nsp);
+    if (!state) return;
+    switch (packet.type) {
+      case SIO.connect: {
+        const data = packet.data as Record<string, unknown> | undefined;
+        if (typeof data?.sid !== "string") {
+          return this.#fail(
+            new EventConnectionError(
+              "Cannot connect: CONNECT answer without a sid",
+            ),
+          );
+        }
+        if (this.#key) {
+          const ok = await verifyServer(
+            this.#key,
+            this.#engine!.sid,
+            packet.nsp,
+            state.nonce ?? "",
+            data.hmac,
+          );
+          if (!ok) {
+            return this.#fail(
+              new EventAuthError(
+                "Cannot authenticate the server: wrong or missing proof",
+              ),
+            );
+          }
+        }
+        state.sid = data.sid;
+        state.connected = true;
+        if (this.connected) {
+          this.#flushBuffer();
+          this.#connectWaiter?.resolve();
+        }
+        this.#fire(packet.nsp, "connect", [packet.nsp]);
+        return;
+      }
+      case SIO.connectError: {
+        const [payload, error] = refusal(packet.data, this.#key !== undefined);
+        this.#fire(packet.nsp, "connect_error", [payload, packet.nsp]);
+        REFUSALS.add(error);
+        return this.#fail(error);
+      }
+      case SIO.disconnect: {
+        state.connected = false;
+        state.acks.rejectAll("the server disconnected this namespace");
+        this.#fire(packet.nsp, "disconnect", [
+          "io server disconnect",
+          packet.nsp,
+        ]);
+        if (![...this.#nsp.values()].some((s) => s.connected)) {
+          this.#stopped = true;
+          this.#engine?.close("io server disconnect");
+          this.#done("io server disconnect");
+        }
+        return;
+      }
+      case SIO.event:
+      case SIO.binaryEvent: {
+        const run = pickHandler(this.#handlers.get(packet.nsp), packet.data);
+        if (!run) return;
+        const result = await runHandler(run, (e) => this.#onError(e));
+        if (packet.id !== undefined && this.#engine && !this.#engine.closed) {
+          this.#engine.send(
+            encodePacket({
+              type: SIO.ack,
+              nsp: packet.nsp,
+              id: packet.id,
+              data: toArgs(result),
+            }),
+          );
+        }
+        return;
+      }
+      case SIO.ack:
+      case SIO.binaryAck:
+        state.acks.settle(packet.id!, packet.data as unknown[]);
+        return;
+    }
   }
 
-  /** Enters the final state: nothing reconnects, everything pending fails. */
-  #finish(error: Error, ackReason: string = error.message): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
-    this.#error = error;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    clearTimeout(this.#watchdog);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#attemptTimer);
-    this.#queue.length = 0;
-    this.#inFlight.clear();
-    this.#pending.rejectAll(ackReason);
-    for (const waiter of this.#waiters) waiter.reject(error);
-    this.#waiters.clear();
+  #flushBuffer(): void {
+    const buffered = this.#buffer;
+    this.#buffer = [];
+    for (const { packet } of buffered) {
+      try {
+        this.#engine!.send(encodePacket(packet));
+      } catch (error) {
+        const acks = this.#nsp.get(packet.nsp)?.acks;
+        if (packet.id !== undefined && acks) acks.fail(packet.id, error);
+        else this.#onError(error);
+      }
+    }
   }
-}
 
-function reportError(error: unknown): void {
-  console.error("event handler failed:", error);
-}
+  #fire(nsp: string, event: string, args: unknown[]): void {
+    const handler = this.#handlers.get(nsp)?.get(event);
+    if (handler) {
+      void runHandler(() => handler(...args), (e) => this.#onError(e));
+    }
+  }
 
-/** Closes a socket and resolves on its close event (or after 2 s). */
-function closeAndWait(
-  ws: WebSocket,
-  code: number,
-  reason: string,
-): Promise<void> {
-  ws.onmessage = null;
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 2000);
-    ws.onclose = () => {
-      clearTimeout(timer);
-      resolve();
-    };
+  #onError(error: unknown): void {
+    if (this.#o.onError) this.#o.onError(error);
+    else console.error("event client handler failed:", error);
+  }
+
+  /** A refusal or protocol failure: ends the attempt (and reconnection). */
+  #fail(error: Error): void {
+    if (this.#connectWaiter) {
+      this.#connectWaiter.reject(error);
+      return;
+    }
+    if (
+      error instanceof EventConnectionError || error instanceof EventAuthError
+    ) {
+      this.#stopped = true;
+      this.#engine?.close("connect refused");
+      this.#done("connect refused");
+    }
+  }
+
+  #lost(reason: string): void {
+    const wasConnected = [...this.#nsp.values()].some((s) => s.connected);
+    for (const [nsp, s] of this.#nsp) {
+      s.acks.rejectAll(`the connection closed (${reason})`);
+      if (s.connected) {
+        s.connected = false;
+        this.#fire(nsp, "disconnect", [reason, nsp]);
+      }
+    }
+    if (this.#connectWaiter) {
+      this.#connectWaiter.reject(
+        new EventConnectionError(`Cannot connect: ${reason}`),
+      );
+      return;
+    }
+    if (this.#stopped || !wasConnected) return;
+    if (!this.#backoff.enabled) {
+      this.#stopped = true;
+      this.#done(reason);
+      return;
+    }
+    void this.#reconnect(reason);
+  }
+
+  async #reconnect(reason: string): Promise<void> {
+    this.#reconnecting = true;
     try {
-      ws.close(code, reason);
-    } catch {
-      // already closing
+      const ok = await retry(this.#backoff, {
+        stopped: () => this.#stopped,
+        sleep: async (ms) => {
+          await this.#engine?.settled();
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            this.#wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#wake = undefined;
+        },
+        attempt: () => this.#attempt(),
+        final: (error) =>
+          REFUSALS.has(error as object) || error instanceof EventAuthError,
+      });
+      if (!ok) {
+        this.#stopped = true;
+        await this.#engine?.settled();
+      }
+    } finally {
+      this.#reconnecting = false;
+      if (this.#stopped) this.#done(reason);
     }
-  });
+  }
+
+  #done(_reason: string): void {
+    for (const s of this.#nsp.values()) {
+      s.acks.rejectAll("the client is disconnected");
+    }
+    this.#buffer = [];
+    this.#resolveFinished();
+  }
 }
 
 /**
- * Connects to an event server and resolves once the first connection (and
- * the auth handshake, with `authKey`) is done.
+ * Connects to a Socket.IO server (weft's {@linkcode serveEvents}, Node's
+ * socket.io 4, python-socketio, ...): WebSocket first, HTTP long-polling if
+ * that fails; connects every namespace in `namespaces`, then resolves.
+ * Rejects with {@linkcode EventConnectionError} (the server's
+ * `connect_error` message and data) or {@linkcode EventAuthError}.
  *
- * Rejects with {@linkcode EventAuthError} when the key is refused, or with
- * an `Error` when no connection succeeded within `connectTimeout`.
+ * ## Reconnection
+ * A lost connection is retried with back-off (python-socketio's defaults:
+ * 1 s doubling to 5 s, ± 50 %); events emitted meanwhile wait (up to 1000)
+ * and are sent once connected again; each reconnection gets new sids.
+ * `disconnect()` or the server's disconnect ends it for good.
  *
- * @example Connect, ask, close
+ * @example Register handlers first, then connect (python-socketio's order)
  * ```ts
- * import { connectEvents, serveEvents } from "@weft/weft/net";
+ * import assert from "node:assert/strict";
+ * import { EventClient, serveEvents } from "@weft/weft/net";
  *
- * await using server = serveEvents({
- *   authKey: "secret",
- *   onConnection: (socket) => socket.on("time", () => Date.now()),
+ * await using server = serveEvents();
+ * server.on("connect", (sid) => {
+ *   server.emit("welcome", "hello", { to: sid });
  * });
- * const client = await connectEvents(server.url, { authKey: "secret" });
- * console.log(typeof await client.emit("time", null, { ack: true })); // "number"
- * await client.close();
+ * await using client = new EventClient();
+ * const welcome = new Promise((resolve) => client.on("welcome", resolve));
+ * await client.connect(server.url);
+ * assert.deepEqual(await welcome, "hello");
  * ```
  */
 export async function connectEvents(
-  url: string | URL,
+  url: string,
   options: ConnectEventsOptions = {},
 ): Promise<EventClient> {
-  const timeout = checkMs(options.connectTimeout, 10000, "connectTimeout");
-  const client = new EventClient(url, options);
-  try {
-    await client.ready({ timeout });
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
+  const client = new EventClient(options);
+  await client.connect(url);
   return client;
 }

@@ -1,109 +1,41 @@
 /**
- * {@linkcode FramedConnection}: whole messages over a byte stream, and
- * {@linkcode readExactly}.
+ * {@linkcode FramedConnection}: whole messages over a byte stream. Also
+ * re-exports what `read_exactly.ts` defines ({@linkcode readExactly},
+ * {@linkcode IncompleteReadError}, the byte-stream contracts), which
+ * callers have always imported from here.
  *
  * @module
  */
 
 import type { DecodeStep, FrameCodec } from "./codec.ts";
+import { type ByteStream, IncompleteReadError } from "./read_exactly.ts";
 
-/** Anything with Deno's `read` contract (`Deno.Conn`, `Deno.FsFile`, a served connection). */
-export interface ByteReader {
-  /** Reads up to `p.length` bytes into `p`; resolves with the count, or `null` at end of stream. */
-  read(p: Uint8Array): Promise<number | null>;
-}
-
-/** A two-way byte stream: `Deno.Conn`, `Deno.TcpConn` or a {@linkcode ServedConnection}. */
-export interface ByteStream extends ByteReader {
-  /** Writes some of `p`; resolves with how many bytes were written. */
-  write(p: Uint8Array): Promise<number>;
-  /** Closes the stream. */
-  close(): void;
-}
+export {
+  type ByteReader,
+  type ByteStream,
+  IncompleteReadError,
+  readExactly,
+} from "./read_exactly.ts";
 
 /**
- * The stream ended before the bytes a caller asked for arrived: Python's
- * `asyncio.IncompleteReadError`. `partial` holds what did arrive.
+ * Options of {@linkcode FramedConnection}.
  *
- * @example
+ * @example Aborting closes the connection
  * ```ts
- * import { IncompleteReadError, readExactly } from "@weft/weft/net";
- *
- * const file = ReadableStream.from([new Uint8Array([1, 2])]).getReader();
- * const reader = {
- *   async read(p: Uint8Array) {
- *     const { value } = await file.read();
- *     if (!value) return null;
- *     p.set(value);
- *     return value.length;
- *   },
- * };
- * try {
- *   await readExactly(reader, 4);
- * } catch (error) {
- *   if (error instanceof IncompleteReadError) console.log(error.partial.length); // 2
- * }
- * ```
- */
-export class IncompleteReadError extends Error {
-  /** The bytes that arrived before the end of the stream. */
-  readonly partial: Uint8Array;
-  /** How many bytes were expected. */
-  readonly expected: number;
-
-  /** Builds the error; `action` opens the message ("Cannot read 4 bytes"). */
-  constructor(partial: Uint8Array, expected: number, action?: string) {
-    super(
-      `${
-        action ?? `Cannot read ${expected} bytes`
-      }: the stream ended after ${partial.length} of ${expected} bytes`,
-    );
-    this.name = "IncompleteReadError";
-    this.partial = partial;
-    this.expected = expected;
-  }
-}
-
-/**
- * Reads exactly `n` bytes from `reader` (looping over short reads), like
- * Python's `asyncio.StreamReader.readexactly`. Throws
- * {@linkcode IncompleteReadError} if the stream ends first, a `RangeError`
- * if `n` is not a non-negative safe integer.
- *
- * @example
- * ```ts
- * import { readExactly } from "@weft/weft/net";
+ * import assert from "node:assert/strict";
+ * import { FramedConnection, type FramedConnectionOptions, LengthPrefixCodec } from "@weft/weft/net";
  *
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * using client = await Deno.connect({ port: listener.addr.port });
- * using server = await listener.accept();
- * await client.write(new Uint8Array([1, 2]));
- * await client.write(new Uint8Array([3]));
- * console.log(await readExactly(server, 3)); // Uint8Array(3) [ 1, 2, 3 ]
+ * using peer = await Deno.connect({ port: listener.addr.port });
+ * const stop = new AbortController();
+ * const options: FramedConnectionOptions = { signal: stop.signal, reuseBuffer: true };
+ * using framed = new FramedConnection(await listener.accept(), new LengthPrefixCodec(), options);
+ * const pending = framed.receive();
+ * stop.abort(new Error("bye"));
+ * await assert.rejects(pending, { message: "bye" });
+ * await assert.rejects(framed.send("late"), { message: "bye" });
  * ```
  */
-export async function readExactly(
-  reader: ByteReader,
-  n: number,
-): Promise<Uint8Array> {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(
-      `Cannot read exactly ${n} bytes: the count must be a non-negative integer`,
-    );
-  }
-  const out = new Uint8Array(n);
-  let filled = 0;
-  while (filled < n) {
-    const got = await reader.read(out.subarray(filled));
-    if (got === null) {
-      throw new IncompleteReadError(out.slice(0, filled), n);
-    }
-    filled += got;
-  }
-  return out;
-}
-
-/** Options of {@linkcode FramedConnection}. */
 export interface FramedConnectionOptions {
   /** Aborting closes the connection; pending and later calls reject with `signal.reason`. */
   signal?: AbortSignal;
@@ -120,13 +52,34 @@ export interface FramedConnectionOptions {
 const CHUNK = 64 * 1024;
 /** With `reuseBuffer`, frames up to this size are read into the (grown) reused buffer too. */
 const REUSE_MAX = 1024 * 1024;
+/** Without it, frames over this size are read straight into a buffer of their own. */
+const OWN_BUFFER = 256 * 1024;
 /** Compact the read buffer when less than this much room is left after its data. */
 const MIN_READ = 16 * 1024;
 /** Frames up to this size are assembled in a reused buffer and sent with one write. */
 const COALESCE = 1024 * 1024;
 
+/** Room reserved for a header written in place by `FrameCodec.headerInto`. */
+const HEADER_ROOM = 16;
+/** Batch buffers up to this size are kept for reuse (two at most). */
+const SPARE_MAX = 256 * 1024;
+
 const encoder = new TextEncoder();
-const ignore = () => {};
+const EMPTY = new Uint8Array(0);
+
+/** Frames sent while a write is in flight, waiting for their turn. */
+interface QueuedWrite {
+  /** Small frames copied one after the other (`length` bytes used). */
+  bytes?: Uint8Array;
+  length: number;
+  /** One frame over COALESCE: header, payload, trailer, written as they are. */
+  large?: [Uint8Array, Uint8Array, Uint8Array];
+  /** Whether later small frames may still join this batch. */
+  open: boolean;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * Whole messages over a TCP connection: Python's "send the length, then the
@@ -136,16 +89,22 @@ const ignore = () => {};
  * between frames.
  *
  * ## Copies
- * Bytes are read into one reused 64 KiB buffer and decoded there, in place,
- * however TCP cut or glued them (never an O(n²) concatenation; a delimiter
- * is searched for once). A frame that arrived there is copied out once, so
- * it stays valid forever. A larger length-prefixed frame gets a buffer of
- * its exact size and the socket reads straight into it: no copy at all. A
- * long delimited frame grows the reused buffer by doubling. With
- * `reuseBuffer: true`, frames up to 1 MiB are views of the (grown) reused
- * buffer instead: no copy and no allocation. On the way out, a frame up to
- * 1 MiB is assembled in a reused send buffer and sent with one write, a
- * larger one as header, payload and trailer writes (no copy).
+ * Bytes are read into one reused buffer (64 KiB, grown to hold a few
+ * frames when frames are larger) and decoded there, in place, however TCP
+ * cut or glued them (never an O(n²) concatenation; a delimiter is searched
+ * for once). A frame is copied out once, when it is handed to you, so it
+ * stays valid forever. A length-prefixed frame over 256 KiB gets a buffer
+ * of its exact size and the socket reads straight into it: no copy at all.
+ * With `reuseBuffer: true`, frames up to 1 MiB are views of the reused
+ * buffer instead: no copy and no allocation per frame. A frame already
+ * buffered is returned without waiting a turn of the event loop.
+ *
+ * On the way out, a frame up to 1 MiB is assembled in a reused send buffer
+ * and sent with one write (header and payload together), a larger one as
+ * header, payload and trailer writes (no copy). Frames sent while a write
+ * is in flight are coalesced: copied one after the other into one batch
+ * that goes out in a single write when the socket is free, so many small
+ * `send()`s made without awaiting cost one system call, not one each.
  *
  * ## Errors
  * A peer announcing a frame over `maxFrameSize`, or a malformed header, is a
@@ -155,8 +114,9 @@ const ignore = () => {};
  * one after the other, never interleaved; concurrent `receive()`s are
  * answered in call order.
  *
- * @example
+ * @example Frames arrive whole, whatever the reads
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FramedConnection, LengthPrefixCodec } from "@weft/weft/net";
  *
  * const codec = new LengthPrefixCodec({ headerBytes: 4, maxFrameSize: 1 << 20 });
@@ -166,7 +126,9 @@ const ignore = () => {};
  * await client.send("hello");
  * await client.send(new Uint8Array(3));
  * client.close();
- * for await (const frame of server) console.log(frame.length); // 5, then 3
+ * const lengths: number[] = [];
+ * for await (const frame of server) lengths.push(frame.length);
+ * assert.deepEqual(lengths, [5, 3]);
  * ```
  */
 export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
@@ -183,12 +145,15 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
   #reuse: boolean;
   #closed = false;
   #error: unknown = undefined;
-  #sending: Promise<unknown> = Promise.resolve();
-  #sendsPending = 0;
+  /** A write is in flight; later sends queue in `#queue`. */
+  #writing = false;
+  #queue: QueuedWrite[] = [];
+  #spare: Uint8Array[] = [];
   #receiving: Promise<unknown> = Promise.resolve();
   #receivesPending = 0;
   #signal?: AbortSignal;
   #onAbort?: () => void;
+  #progress: (() => void) | undefined;
 
   /** Wraps `conn`; the connection now belongs to this object and `close()` closes it. */
   constructor(
@@ -209,6 +174,9 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
     this.conn = conn;
     this.codec = codec;
     this.#reuse = options.reuseBuffer ?? false;
+    if (typeof conn.progress === "function") {
+      this.#progress = conn.progress.bind(conn);
+    }
     const signal = options.signal;
     if (signal) {
       this.#signal = signal;
@@ -234,6 +202,35 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
    */
   send(data: Uint8Array | string): Promise<void> {
     const payload = typeof data === "string" ? encoder.encode(data) : data;
+    const codec = this.codec;
+    if (
+      !this.#writing && codec.headerInto && this.#error === undefined &&
+      !this.#closed
+    ) {
+      // Nothing in flight: header written straight into the send buffer,
+      // payload after it, one write, no allocation.
+      const trailer = codec.trailer;
+      const room = payload.length + trailer.length + HEADER_ROOM;
+      if (room <= COALESCE) {
+        if (this.#sendBuf.length < room) {
+          this.#sendBuf = new Uint8Array(Math.max(room, 4096));
+        }
+        const buf = this.#sendBuf;
+        let h: number;
+        try {
+          h = codec.headerInto(payload, buf, 0);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        const total = h + payload.length + trailer.length;
+        if (h >= 0 && total <= buf.length) {
+          buf.set(payload, h);
+          if (trailer.length) buf.set(trailer, h + payload.length);
+          this.#writing = true;
+          return this.#writeFirst(buf.subarray(0, total), EMPTY, EMPTY);
+        }
+      }
+    }
     let header: Uint8Array;
     try {
       this.#check("send");
@@ -241,39 +238,121 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    // Sends run one after the other; the common case (none in flight)
-    // starts at once instead of waiting a turn behind a resolved promise.
-    const run = this.#sendsPending++ === 0
-      ? this.#transmit(header, payload)
-      : this.#sending.then(() => this.#transmit(header, payload));
-    this.#sending = run.catch(ignore);
-    return run;
+    const trailer = this.codec.trailer;
+    const total = header.length + payload.length + trailer.length;
+    if (!this.#writing) {
+      // Nothing in flight: write now, header and payload in one write.
+      this.#writing = true;
+      if (total > COALESCE) return this.#writeFirst(null, header, payload);
+      if (this.#sendBuf.length < total) {
+        this.#sendBuf = new Uint8Array(Math.max(total, 4096));
+      }
+      const buf = this.#sendBuf;
+      buf.set(header, 0);
+      buf.set(payload, header.length);
+      if (trailer.length) buf.set(trailer, header.length + payload.length);
+      return this.#writeFirst(buf.subarray(0, total), header, payload);
+    }
+    // A write is in flight: small frames are copied into one batch that
+    // goes out in one write when it is done; a large one waits its turn.
+    const queue = this.#queue;
+    const tail = queue[queue.length - 1];
+    if (total > COALESCE) {
+      if (tail) tail.open = false;
+      return this.#enqueue({ large: [header, payload, trailer] }).promise;
+    }
+    let batch = tail;
+    if (!batch?.open || batch.length + total > COALESCE) {
+      if (batch) batch.open = false;
+      batch = this.#enqueue({ bytes: this.#spare.pop() ?? EMPTY });
+    }
+    let bytes = batch.bytes!;
+    const at = batch.length;
+    if (bytes.length < at + total) {
+      const grown = new Uint8Array(
+        Math.min(COALESCE, Math.max(at + total, bytes.length * 2, 16 * 1024)),
+      );
+      grown.set(bytes.subarray(0, at));
+      batch.bytes = bytes = grown;
+    }
+    bytes.set(header, at);
+    bytes.set(payload, at + header.length);
+    if (trailer.length) bytes.set(trailer, at + header.length + payload.length);
+    batch.length = at + total;
+    return batch.promise;
   }
 
-  async #transmit(header: Uint8Array, payload: Uint8Array): Promise<void> {
+  #enqueue(
+    init: { bytes?: Uint8Array; large?: [Uint8Array, Uint8Array, Uint8Array] },
+  ): QueuedWrite {
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const item: QueuedWrite = {
+      ...init,
+      length: 0,
+      open: init.bytes !== undefined,
+      promise,
+      resolve,
+      reject,
+    };
+    this.#queue.push(item);
+    return item;
+  }
+
+  /** The write made when none was in flight; then drains what queued meanwhile. */
+  async #writeFirst(
+    assembled: Uint8Array | null,
+    header: Uint8Array,
+    payload: Uint8Array,
+  ): Promise<void> {
     try {
-      this.#check("send");
-      const trailer = this.codec.trailer;
-      const total = header.length + payload.length + trailer.length;
-      if (total <= COALESCE) {
-        if (this.#sendBuf.length < total) {
-          this.#sendBuf = new Uint8Array(Math.max(total, 4096));
-        }
-        const buf = this.#sendBuf;
-        buf.set(header, 0);
-        buf.set(payload, header.length);
-        buf.set(trailer, header.length + payload.length);
-        await this.#writeAll(buf.subarray(0, total));
+      if (assembled) {
+        const n = await this.conn.write(assembled);
+        if (n < assembled.length) await this.#writeAll(assembled.subarray(n));
       } else {
         await this.#writeAll(header);
         await this.#writeAll(payload);
-        await this.#writeAll(trailer);
+        await this.#writeAll(this.codec.trailer);
       }
     } catch (error) {
       throw this.#translate(error, "send");
     } finally {
-      this.#sendsPending--;
+      if (this.#queue.length > 0) this.#drain();
+      else this.#writing = false;
     }
+  }
+
+  /** Writes the queued batches and large frames in order; never rejects. */
+  async #drain(): Promise<void> {
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      const item = queue[0];
+      item.open = false;
+      try {
+        this.#check("send");
+        if (item.large) {
+          for (const part of item.large) await this.#writeAll(part);
+        } else {
+          await this.#writeAll(item.bytes!.subarray(0, item.length));
+        }
+      } catch (error) {
+        const reason = this.#translate(error, "send");
+        for (const failed of queue.splice(0)) failed.reject(reason);
+        break;
+      }
+      queue.shift();
+      if (
+        item.bytes && item.bytes.length <= SPARE_MAX && this.#spare.length < 2
+      ) {
+        this.#spare.push(item.bytes);
+      }
+      item.resolve();
+    }
+    this.#writing = false;
   }
 
   /**
@@ -282,11 +361,49 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
    * `reuseBuffer`, frames up to 1 MiB are views valid until the next call).
    */
   receive(): Promise<Uint8Array | null> {
-    const run = this.#receivesPending++ === 0
-      ? this.#receiveNext()
-      : this.#receiving.then(() => this.#receiveNext());
-    this.#receiving = run.catch(ignore);
+    if (this.#receivesPending > 0) {
+      // Answered in call order, after the receive before it settles.
+      this.#receivesPending++;
+      const next = () => this.#receiveOne();
+      const run = this.#receiving.then(next, next);
+      this.#receiving = run;
+      return run;
+    }
+    // A whole frame already buffered: no async step at all.
+    if (this.#error === undefined && !this.#closed) {
+      const pending = this.#end - this.#start;
+      if (pending >= this.#need) {
+        let step: DecodeStep;
+        try {
+          step = this.#decode(
+            this.#buf.subarray(this.#start, this.#end),
+            this.#scanFrom,
+          );
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        if ("consumed" in step) return Promise.resolve(this.#frame(step));
+        this.#need = Math.max(step.need, 1);
+        this.#scanFrom = step.scanFrom;
+      }
+    }
+    this.#receivesPending++;
+    const run = this.#receiveOne();
+    this.#receiving = run;
     return run;
+  }
+
+  /** Hands out the frame `step` found at `#start` and moves past it. */
+  #frame(step: { start: number; end: number; consumed: number }): Uint8Array {
+    const frame = this.#buf.subarray(
+      this.#start + step.start,
+      this.#start + step.end,
+    );
+    this.#start += step.consumed;
+    this.#scanFrom = 0;
+    this.#need = 1;
+    this.#progress?.();
+    return this.#reuse ? frame : frame.slice();
   }
 
   /** Yields frames until the peer closes; the loop ending (or breaking out) closes the connection. */
@@ -329,54 +446,48 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
     this.close();
   }
 
-  async #receiveNext(): Promise<Uint8Array | null> {
+  async #receiveOne(): Promise<Uint8Array | null> {
     try {
-      return await this.#receiveOne();
+      this.#check("receive");
+      while (true) {
+        const pending = this.#end - this.#start;
+        if (pending >= this.#need) {
+          const step = this.#decode(
+            this.#buf.subarray(this.#start, this.#end),
+            this.#scanFrom,
+          );
+          if ("consumed" in step) return this.#frame(step);
+          this.#need = Math.max(step.need, 1);
+          this.#scanFrom = step.scanFrom;
+          // A length header announced a big frame: read it into its own
+          // buffer (no copy). Up to OWN_BUFFER (REUSE_MAX with reuseBuffer)
+          // the read buffer grows instead: one copy out, but reads as large
+          // as the socket gives rather than one extra read per frame.
+          if (
+            this.#need > (this.#reuse ? REUSE_MAX : OWN_BUFFER) &&
+            this.#need - pending > 1
+          ) {
+            return await this.#receiveLarge(this.#need);
+          }
+        }
+        this.#makeRoom(this.#need);
+        let got: number | null;
+        try {
+          got = await this.conn.read(this.#buf.subarray(this.#end));
+        } catch (error) {
+          throw this.#translate(error, "receive");
+        }
+        if (got === null) {
+          if (this.#end === this.#start) return null;
+          throw this.#truncated(
+            this.#buf.slice(this.#start, this.#end),
+            Math.max(this.#need, pending + 1),
+          );
+        }
+        this.#end += got;
+      }
     } finally {
       this.#receivesPending--;
-    }
-  }
-
-  async #receiveOne(): Promise<Uint8Array | null> {
-    this.#check("receive");
-    while (true) {
-      const pending = this.#end - this.#start;
-      if (pending >= this.#need) {
-        const step = this.#decode(
-          this.#buf.subarray(this.#start, this.#end),
-          this.#scanFrom,
-        );
-        if ("consumed" in step) {
-          const frame = this.#buf.subarray(
-            this.#start + step.start,
-            this.#start + step.end,
-          );
-          this.#start += step.consumed;
-          this.#scanFrom = 0;
-          this.#need = 1;
-          return this.#reuse ? frame : frame.slice();
-        }
-        this.#need = Math.max(step.need, 1);
-        this.#scanFrom = step.scanFrom;
-        // A length header announced a big frame: read it into its own buffer.
-        // (With reuseBuffer, up to REUSE_MAX, the shared buffer grows instead.)
-        if (
-          this.#need > CHUNK && this.#need - pending > 1 &&
-          !(this.#reuse && this.#need <= REUSE_MAX)
-        ) {
-          return await this.#receiveLarge(this.#need);
-        }
-      }
-      this.#makeRoom(this.#need);
-      const got = await this.#read(this.#buf.subarray(this.#end));
-      if (got === null) {
-        if (this.#end === this.#start) return null;
-        throw this.#truncated(
-          this.#buf.slice(this.#start, this.#end),
-          Math.max(this.#need, pending + 1),
-        );
-      }
-      this.#end += got;
     }
   }
 
@@ -401,6 +512,7 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
       this.#fail(error);
       throw error;
     }
+    this.#progress?.();
     return frame.subarray(step.start, step.end);
   }
 
@@ -440,7 +552,7 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
     const pending = this.#end - this.#start;
     if (pending === 0) {
       this.#start = this.#end = 0;
-      const limit = this.#reuse ? REUSE_MAX : CHUNK;
+      const limit = this.#reuse ? 2 * REUSE_MAX : 4 * OWN_BUFFER;
       if (
         this.#buf.length === 0 || (this.#buf.length > limit && need <= CHUNK)
       ) {
@@ -457,7 +569,11 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
       this.#end = pending;
     }
     if (need > buf.length || this.#end === buf.length) {
-      const next = new Uint8Array(Math.max(need, buf.length * 2, CHUNK));
+      // Room for a few frames of this size, so compaction (a copy of the
+      // next frame's first bytes) happens every few frames, not every one.
+      const next = new Uint8Array(
+        Math.max(need <= OWN_BUFFER ? need * 4 : need, buf.length * 2, CHUNK),
+      );
       next.set(buf.subarray(this.#start, this.#end));
       this.#buf = next;
       this.#start = 0;

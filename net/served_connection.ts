@@ -5,6 +5,7 @@
  */
 
 import type { ByteStream } from "./framed_connection.ts";
+import { recv, sendall } from "./recv.ts";
 
 /**
  * One accepted TCP connection, as a handler of {@linkcode serveTcp} sees it:
@@ -18,14 +19,22 @@ import type { ByteStream } from "./framed_connection.ts";
  *   `socket.settimeout` for every call), so a silent or slow client cannot
  *   hold a slot forever. Time the handler spends between calls is not
  *   counted. The drop may come up to one timer tick late, never early.
+ * - `requestTimeout`: once the first byte of a request arrived, the whole
+ *   request must arrive within this many milliseconds, however the client
+ *   paces it. A slowloris client dripping one byte at a time satisfies
+ *   `idleTimeout` but not this: it is dropped and the read rejects with
+ *   `Deno.errors.TimedOut`. A request ends at {@linkcode ServedConnection.progress}:
+ *   {@linkcode FramedConnection} calls it for every frame it receives; a
+ *   handler that reads raw bytes calls it after each whole request.
  * - `signal`: aborts when the server starts shutting down; a long-running
  *   handler should finish its current exchange and return.
  *
  * The server closes the connection when the handler returns or throws;
  * `close()` is idempotent.
  *
- * @example
+ * @example A raw echo handler
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serveTcp, type ServedConnection } from "@weft/weft/net";
  *
  * await using server = await serveTcp({
@@ -40,7 +49,7 @@ import type { ByteStream } from "./framed_connection.ts";
  * await client.write(new TextEncoder().encode("ping"));
  * const reply = new Uint8Array(16);
  * const n = await client.read(reply);
- * console.log(new TextDecoder().decode(reply.subarray(0, n ?? 0))); // ping
+ * assert.equal(new TextDecoder().decode(reply.subarray(0, n ?? 0)), "ping");
  * ```
  */
 export class ServedConnection implements ByteStream, Disposable {
@@ -54,23 +63,30 @@ export class ServedConnection implements ByteStream, Disposable {
   readonly signal: AbortSignal;
   /** Milliseconds one read or write may wait, or `undefined` for no limit. */
   readonly idleTimeout: number | undefined;
+  /** Milliseconds a request may take from its first byte to its end (`progress()`), or `undefined`. */
+  readonly requestTimeout: number | undefined;
   #closed = false;
   #timedOut = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pending = 0;
   #lastProgress = 0;
+  #timeoutKind: "idle" | "request" = "idle";
+  #requestStart = -1;
+  #requestTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Built by the server; not meant to be constructed by users. */
   constructor(
     raw: Deno.TcpConn,
     signal: AbortSignal,
     idleTimeout: number | undefined,
+    requestTimeout?: number,
   ) {
     this.raw = raw;
     this.remoteAddr = raw.remoteAddr;
     this.localAddr = raw.localAddr;
     this.signal = signal;
     this.idleTimeout = idleTimeout;
+    this.requestTimeout = requestTimeout;
   }
 
   /** Whether the connection was closed (by the handler, the server or an idle timeout). */
@@ -80,11 +96,49 @@ export class ServedConnection implements ByteStream, Disposable {
 
   /** Reads up to `p.length` bytes; `null` when the client closed its side. */
   read(p: Uint8Array): Promise<number | null> {
-    if (this.idleTimeout === undefined && !this.#closed) {
-      return this.raw.read(p).catch((error) => this.#rethrow("read", error));
-    }
-    return this.#io("read", () => this.raw.read(p));
+    const read = this.idleTimeout === undefined && !this.#closed
+      ? this.raw.read(p).catch((error) => this.#rethrow("read", error))
+      : this.#io("read", () => this.raw.read(p));
+    if (this.requestTimeout === undefined) return read;
+    return read.then(this.#onRead);
   }
+
+  /**
+   * Marks the end of a request: the `requestTimeout` clock stops until the
+   * next byte arrives. {@linkcode FramedConnection} calls it for every frame
+   * it receives; call it yourself after each whole request when reading raw
+   * bytes. Cheap, and a no-op without `requestTimeout`.
+   */
+  progress(): void {
+    this.#requestStart = -1;
+  }
+
+  /** Starts the request clock when the first byte of a request arrives. */
+  #onRead = (n: number | null): number | null => {
+    if (n && this.#requestStart < 0 && !this.#closed) {
+      this.#requestStart = performance.now();
+      this.#requestTimer ??= setTimeout(
+        this.#checkRequest,
+        this.requestTimeout,
+      );
+    }
+    return n;
+  };
+
+  /** Drops the connection if a request has been arriving for `requestTimeout` ms. */
+  #checkRequest = (): void => {
+    this.#requestTimer = undefined;
+    if (this.#closed || this.#requestStart < 0) return; // next request re-arms
+    const limit = this.requestTimeout!;
+    const elapsed = performance.now() - this.#requestStart;
+    if (elapsed >= limit - 1) {
+      this.#timeoutKind = "request";
+      this.#timedOut = true;
+      this.close();
+    } else {
+      this.#requestTimer = setTimeout(this.#checkRequest, limit - elapsed);
+    }
+  };
 
   /** Writes some of `p`; resolves with the count written. */
   write(p: Uint8Array): Promise<number> {
@@ -94,7 +148,22 @@ export class ServedConnection implements ByteStream, Disposable {
     return this.#io("write", () => this.raw.write(p));
   }
 
+  /**
+   * Python's `self.request.recv(bufsize)`: what the client has sent, up to
+   * `bufsize` bytes, or an empty array once it closed its side. See
+   * {@linkcode recv} (the server's `idleTimeout` bounds the wait).
+   */
+  recv(bufsize: number): Promise<Uint8Array> {
+    return recv(this, bufsize);
+  }
+
+  /** Python's `self.request.sendall(data)`: writes all of `data` (strings as UTF-8). */
+  sendall(data: Uint8Array | string): Promise<void> {
+    return sendall(this, data);
+  }
+
   #rethrow(action: string, error: unknown): never {
+    if (this.#timedOut) throw this.#idleError(action, error);
     if (this.#closed) {
       throw new TypeError(`Cannot ${action}: the connection is closed`, {
         cause: error,
@@ -170,6 +239,12 @@ export class ServedConnection implements ByteStream, Disposable {
   };
 
   #idleError(action: string, cause?: unknown): Error {
+    if (this.#timeoutKind === "request") {
+      return new Deno.errors.TimedOut(
+        `Cannot ${action}: connection from ${this.remoteAddr.hostname}:${this.remoteAddr.port} took over ${this.requestTimeout} ms to send one request`,
+        { cause },
+      );
+    }
     return new Deno.errors.TimedOut(
       `Cannot ${action}: connection from ${this.remoteAddr.hostname}:${this.remoteAddr.port} was idle for over ${this.idleTimeout} ms`,
       { cause },
@@ -180,6 +255,10 @@ export class ServedConnection implements ByteStream, Disposable {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+    }
+    if (this.#requestTimer !== undefined) {
+      clearTimeout(this.#requestTimer);
+      this.#requestTimer = undefined;
     }
   }
 }

@@ -12,7 +12,20 @@ import {
   type WorkerRequest,
 } from "./_tcp_wire.ts";
 
-/** A connection handler: Python's `BaseRequestHandler.handle()`. */
+/**
+ * A connection handler: Python's `BaseRequestHandler.handle()`.
+ *
+ * @example A handler that greets and returns
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recv, sendall, serveTcp, type TcpHandler } from "@weft/weft/net";
+ *
+ * const greet: TcpHandler = (conn) => sendall(conn, "hello\n");
+ * await using server = await serveTcp({ port: 0, handler: greet });
+ * using client = await Deno.connect(server.addr);
+ * assert.equal(new TextDecoder().decode(await recv(client, 64)), "hello\n");
+ * ```
+ */
 export type TcpHandler = (conn: ServedConnection) => void | Promise<void>;
 
 /**
@@ -20,6 +33,27 @@ export type TcpHandler = (conn: ServedConnection) => void | Promise<void>;
  * to worker threads, so each worker imports `module` and calls its export
  * `fn` (default `"handler"`). `module` is an absolute URL (use
  * `new URL("./handler.ts", import.meta.url)`) or a `data:` URL.
+ *
+ * @example An echo handler run on a worker thread
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recv, sendall, serveTcp, type TcpHandlerModule } from "@weft/weft/net";
+ *
+ * // In a real program: { module: new URL("./echo.ts", import.meta.url) }
+ * const handler: TcpHandlerModule = {
+ *   module: "data:text/javascript," + encodeURIComponent(`
+ *     export async function echo(conn) {
+ *       const buf = new Uint8Array(64);
+ *       const n = await conn.read(buf);
+ *       if (n) await conn.write(buf.subarray(0, n));
+ *     }`),
+ *   fn: "echo",
+ * };
+ * await using server = await serveTcp({ port: 0, threads: 1, handler });
+ * using client = await Deno.connect(server.addr);
+ * await sendall(client, "ping");
+ * assert.equal(new TextDecoder().decode(await recv(client, 64, { timeout: 5000 })), "ping");
+ * ```
  */
 export interface TcpHandlerModule {
   /** Module that exports the handler. */
@@ -28,7 +62,29 @@ export interface TcpHandlerModule {
   fn?: string;
 }
 
-/** Options of {@linkcode serveTcp}. */
+/**
+ * Options of {@linkcode serveTcp}.
+ *
+ * @example A silent client is dropped after `idleTimeout`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recv, serveTcp, type ServeTcpOptions } from "@weft/weft/net";
+ *
+ * const errors: unknown[] = [];
+ * const options: ServeTcpOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   idleTimeout: 50,
+ *   maxConnections: 10,
+ *   handler: async (conn) => void await recv(conn, 64),
+ *   onError: (error) => errors.push(error),
+ * };
+ * await using server = await serveTcp(options);
+ * using client = await Deno.connect(server.addr);
+ * assert.equal((await recv(client, 64, { timeout: 5000 })).length, 0); // the server closed it
+ * assert.ok(errors[0] instanceof Deno.errors.TimedOut);
+ * ```
+ */
 export interface ServeTcpOptions {
   /**
    * Address to listen on. Default `"127.0.0.1"` (loopback only): listening
@@ -55,6 +111,15 @@ export interface ServeTcpOptions {
   /** Milliseconds one read or write may wait before the connection is dropped. Default: no limit. */
   idleTimeout?: number;
   /**
+   * Milliseconds a client may take to send one whole request, from its
+   * first byte to its last, before the connection is dropped: the deadline
+   * on progress that stops slowloris clients dripping a byte at a time
+   * (which `idleTimeout` alone does not). A request ends with each frame a
+   * {@linkcode FramedConnection} receives, or when a raw handler calls
+   * {@linkcode ServedConnection.progress}. Default: no limit.
+   */
+  requestTimeout?: number;
+  /**
    * Run `threads` worker threads, each listening on the same port
    * (`reusePort`; the kernel spreads connections over them) and running
    * the handler from {@linkcode TcpHandlerModule}: Python's
@@ -74,7 +139,28 @@ export interface ServeTcpOptions {
   reusePort?: boolean;
 }
 
-/** Options of {@linkcode TcpServer.shutdown}. */
+/**
+ * Options of {@linkcode TcpServer.shutdown}.
+ *
+ * @example Closing connections whose handlers do not return
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recv, sendall, serveTcp, type ShutdownOptions } from "@weft/weft/net";
+ *
+ * const server = await serveTcp({
+ *   port: 0,
+ *   handler: async (conn) => {
+ *     await sendall(conn, "hi");
+ *     await recv(conn, 64); // the client never sends
+ *   },
+ * });
+ * using client = await Deno.connect(server.addr);
+ * await recv(client, 64); // connected and handled
+ * const options: ShutdownOptions = { timeout: 50 };
+ * await server.shutdown(options);
+ * assert.equal((await recv(client, 64)).length, 0); // closed by the server
+ * ```
+ */
 export interface ShutdownOptions {
   /** Milliseconds handlers get to finish before their connections are closed. Default 5000. */
   timeout?: number;
@@ -83,6 +169,27 @@ export interface ShutdownOptions {
 /**
  * A running TCP server returned by {@linkcode serveTcp}. `await using` shuts
  * it down gracefully.
+ *
+ * @example Counting connections, then shutting down
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recv, sendall, serveTcp, type TcpServer } from "@weft/weft/net";
+ *
+ * const server: TcpServer = await serveTcp({
+ *   port: 0,
+ *   handler: async (conn) => {
+ *     await sendall(conn, "hi");
+ *     await recv(conn, 64); // until the client closes
+ *   },
+ * });
+ * const client = await Deno.connect(server.addr);
+ * await recv(client, 64);
+ * assert.equal(server.connections, 1);
+ * client.close();
+ * await server.shutdown();
+ * assert.equal(server.closed, true);
+ * assert.equal(server.connections, 0);
+ * ```
  */
 export interface TcpServer extends AsyncDisposable {
   /** The bound address, with the real port when `port: 0` was asked; pass it to `Deno.connect`. */
@@ -106,7 +213,21 @@ const DEFAULT_GRACE = 5000;
 /** How long shutdown waits for handlers after closing their connections. */
 const FORCED_GRACE = 1000;
 
-/** A TCP address, as `Deno.connect` takes it. */
+/**
+ * A TCP address, as `Deno.connect` takes it.
+ *
+ * @example The address a server bound
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveTcp, type TcpAddr } from "@weft/weft/net";
+ *
+ * await using server = await serveTcp({ port: 0, handler: () => {} });
+ * const addr: TcpAddr = server.addr;
+ * assert.equal(addr.transport, "tcp");
+ * assert.equal(addr.hostname, "127.0.0.1");
+ * assert.ok(addr.port > 0);
+ * ```
+ */
 export type TcpAddr = Deno.NetAddr & { transport: "tcp" };
 
 function checkCount(name: string, value: unknown, min: number): void {
@@ -129,7 +250,9 @@ function checkOptions(options: ServeTcpOptions): void {
   checkCount("port", options.port, 0);
   checkCount("maxConnections", options.maxConnections, 1);
   checkCount("threads", options.threads, 1);
-  for (const name of ["idleTimeout", "shutdownTimeout"] as const) {
+  for (
+    const name of ["idleTimeout", "requestTimeout", "shutdownTimeout"] as const
+  ) {
     const value = options[name];
     if (
       value !== undefined &&
@@ -183,7 +306,8 @@ function reportDefault(error: unknown, remote: Deno.NetAddr): void {
  *
  * ## Limits
  * `maxConnections` makes extra clients wait (not refused), `idleTimeout`
- * drops a client whose read or write stalls (slowloris), `shutdown()` is
+ * drops a client whose read or write stalls, `requestTimeout` one that
+ * drips a request too slowly to finish it (slowloris), `shutdown()` is
  * graceful with a deadline. Every accepted connection is tracked and closed
  * by shutdown; a server can be restarted on the same port right after.
  *
@@ -199,8 +323,9 @@ function reportDefault(error: unknown, remote: Deno.NetAddr): void {
  * `--unstable-net` (or `"unstable": ["net"]` in deno.json); `reusePort` is
  * honoured on Linux (elsewhere Deno rejects or ignores it).
  *
- * @example
+ * @example An upper-casing server of length-prefixed frames
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FramedConnection, LengthPrefixCodec, serveTcp } from "@weft/weft/net";
  *
  * const codec = new LengthPrefixCodec({ maxFrameSize: 1024 });
@@ -217,9 +342,37 @@ function reportDefault(error: unknown, remote: Deno.NetAddr): void {
  * });
  * using client = new FramedConnection(await Deno.connect(server.addr), codec);
  * await client.send("hello");
- * console.log(new TextDecoder().decode((await client.receive())!)); // HELLO
+ * assert.equal(new TextDecoder().decode((await client.receive())!), "HELLO");
  * client.close();
  * await server.shutdown();
+ * ```
+ *
+ * @example A raw handler under `requestTimeout`: one line is one request
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveTcp } from "@weft/weft/net";
+ *
+ * await using server = await serveTcp({
+ *   port: 0,
+ *   idleTimeout: 5000,
+ *   requestTimeout: 2000, // a client dripping a line slower than this is dropped
+ *   handler: async (conn) => {
+ *     const buf = new Uint8Array(256);
+ *     let line = "";
+ *     for (let n; (n = await conn.read(buf)) !== null;) {
+ *       line += new TextDecoder().decode(buf.subarray(0, n));
+ *       if (!line.endsWith("\n")) continue;
+ *       conn.progress(); // the request is complete: stop its clock
+ *       await conn.write(new TextEncoder().encode(line.toUpperCase()));
+ *       line = "";
+ *     }
+ *   },
+ * });
+ * using client = await Deno.connect(server.addr);
+ * await client.write(new TextEncoder().encode("ping\n"));
+ * const reply = new Uint8Array(16);
+ * const n = await client.read(reply);
+ * assert.equal(new TextDecoder().decode(reply.subarray(0, n!)), "PING\n");
  * ```
  */
 export async function serveTcp(options: ServeTcpOptions): Promise<TcpServer> {
@@ -327,6 +480,7 @@ class LocalServer implements TcpServer {
       raw,
       this.#shutdownController.signal,
       this.#options.idleTimeout,
+      this.#options.requestTimeout,
     );
     this.#live.add(conn);
     const task = this.#run(conn);
@@ -461,6 +615,7 @@ class ThreadedServer implements TcpServer {
           port,
           maxConnections: options.maxConnections,
           idleTimeout: options.idleTimeout,
+          requestTimeout: options.requestTimeout,
         };
         const reply = await new Promise<WorkerReply>((resolve) => {
           worker.onmessage = (event) => resolve(event.data);

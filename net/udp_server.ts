@@ -7,7 +7,23 @@
 
 import { DatagramSocket } from "./datagram_socket.ts";
 
-/** What a UDP handler gets beside the datagram (Python's `self.client_address`, `self.request[1]`). */
+/**
+ * What a UDP handler gets beside the datagram (Python's `self.client_address`, `self.request[1]`).
+ *
+ * @example Replying with the sender's port
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, serveUdp, type UdpRequest } from "@weft/weft/net";
+ *
+ * await using server = serveUdp({
+ *   port: 0,
+ *   handler: (_data, request: UdpRequest) => String(request.addr.port),
+ * });
+ * using client = DatagramSocket.bind();
+ * const reply = await client.request(server.addr, "who am I?", { timeout: 1000 });
+ * assert.equal(new TextDecoder().decode(reply), String(client.addr.port));
+ * ```
+ */
 export interface UdpRequest {
   /** The sender. */
   readonly addr: Deno.NetAddr;
@@ -18,6 +34,18 @@ export interface UdpRequest {
 /**
  * Handles one datagram. A returned `Uint8Array` or string is sent back to
  * the sender as the reply; `undefined` sends nothing.
+ *
+ * @example A string return value is the reply
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, serveUdp, type UdpHandler } from "@weft/weft/net";
+ *
+ * const reverse: UdpHandler = (data) => data.toReversed();
+ * await using server = serveUdp({ port: 0, handler: reverse });
+ * using client = DatagramSocket.bind();
+ * const reply = await client.request(server.addr, new Uint8Array([1, 2, 3]), { timeout: 1000 });
+ * assert.deepEqual(reply, new Uint8Array([3, 2, 1]));
+ * ```
  */
 export type UdpHandler = (
   data: Uint8Array,
@@ -29,14 +57,42 @@ export type UdpHandler = (
   | undefined
   | Promise<Uint8Array | string | void | undefined>;
 
-/** Options of {@linkcode serveUdp}. */
+/**
+ * Options of {@linkcode serveUdp}.
+ *
+ * @example An oversize datagram goes to `onError`, the server goes on
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatagramSocket, serveUdp, type ServeUdpOptions } from "@weft/weft/net";
+ *
+ * const errors: unknown[] = [];
+ * const options: ServeUdpOptions = {
+ *   port: 0,
+ *   maxDatagramSize: 8,
+ *   handler: (data) => data,
+ *   onError: (error) => errors.push(error),
+ * };
+ * await using server = serveUdp(options);
+ * using client = DatagramSocket.bind();
+ * await client.sendTo("far too long", server.addr);
+ * assert.equal(new TextDecoder().decode(await client.request(server.addr, "ok", { timeout: 1000 })), "ok");
+ * assert.ok(errors[0] instanceof RangeError);
+ * ```
+ */
 export interface ServeUdpOptions {
   /** Address to bind. Default `"127.0.0.1"`; every interface is an explicit `"0.0.0.0"`. */
   hostname?: string;
   /** Port; `0` (default) picks a free one, read it from `server.addr`. */
   port?: number;
-  /** Called for every datagram; async handlers run concurrently. */
+  /** Called for every datagram; async handlers run concurrently, up to `maxHandlers`. */
   handler: UdpHandler;
+  /**
+   * Most async handlers running at once. A datagram that arrives while this
+   * many are still running is dropped (as the network may drop any
+   * datagram: a client retries) and counted in `server.dropped`, so a flood
+   * costs bounded memory. Default 1024.
+   */
+  maxHandlers?: number;
   /** Aborting shuts the server down. */
   signal?: AbortSignal;
   /** Larger datagrams are reported to `onError` (`RangeError`) and dropped. Default 65 507. */
@@ -45,7 +101,21 @@ export interface ServeUdpOptions {
   onError?: (error: unknown, addr: Deno.NetAddr | undefined) => void;
 }
 
-/** A running UDP server returned by {@linkcode serveUdp}. */
+/**
+ * A running UDP server returned by {@linkcode serveUdp}.
+ *
+ * @example Shutting down
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveUdp, type UdpServer } from "@weft/weft/net";
+ *
+ * const server: UdpServer = serveUdp({ port: 0, handler: () => {} });
+ * assert.equal(server.closed, false);
+ * await server.shutdown();
+ * assert.equal(server.closed, true);
+ * assert.equal(server.running, 0);
+ * ```
+ */
 export interface UdpServer extends AsyncDisposable {
   /** The bound address. */
   readonly addr: Deno.NetAddr;
@@ -55,6 +125,10 @@ export interface UdpServer extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** Whether shutdown has started. */
   readonly closed: boolean;
+  /** Async handlers running now (at most `maxHandlers`). */
+  readonly running: number;
+  /** Datagrams dropped unhandled because `maxHandlers` handlers were running. */
+  readonly dropped: number;
   /** Stops receiving, closes the socket, waits for running handlers. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -65,21 +139,30 @@ export interface UdpServer extends AsyncDisposable {
  * back. A handler error, or a datagram over `maxDatagramSize`, is reported
  * to `onError` and the server goes on with the next datagram.
  *
+ * ## Limits
+ * At most `maxHandlers` async handlers run at once (default 1024); what
+ * arrives meanwhile is dropped and counted in `server.dropped` rather than
+ * queued, so a flood of datagrams costs bounded memory and CPU per
+ * datagram, never a handler each.
+ *
  * ## Platform
  * Needs `--allow-net` and `--unstable-net` (or `"unstable": ["net"]` in
  * deno.json).
  *
- * @example
+ * @example An upper-casing UDP server
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatagramSocket, serveUdp } from "@weft/weft/net";
  *
  * const server = serveUdp({
  *   port: 0,
+ *   maxHandlers: 100, // a flood costs at most 100 running handlers
  *   handler: (data) => new TextDecoder().decode(data).toUpperCase(),
  * });
  * using client = DatagramSocket.bind();
  * const reply = await client.request(server.addr, "hello", { timeout: 1000 });
- * console.log(new TextDecoder().decode(reply)); // HELLO
+ * assert.equal(new TextDecoder().decode(reply), "HELLO");
+ * assert.equal(server.dropped, 0); // nothing arrived while 100 handlers ran
  * await server.shutdown();
  * ```
  */
@@ -89,6 +172,17 @@ export function serveUdp(options: ServeUdpOptions): UdpServer {
   }
   if (typeof options.handler !== "function") {
     throw new TypeError("Cannot serve UDP: handler must be a function");
+  }
+  const max = options.maxHandlers;
+  if (
+    max !== undefined &&
+    (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1)
+  ) {
+    throw new TypeError(
+      `Cannot serve UDP: maxHandlers must be an integer >= 1, got ${
+        String(max)
+      }`,
+    );
   }
   if (options.signal?.aborted) throw options.signal.reason;
   return new LocalUdpServer(options);
@@ -103,6 +197,8 @@ function reportDefault(error: unknown, addr: Deno.NetAddr | undefined): void {
   );
 }
 
+const DEFAULT_MAX_HANDLERS = 1024;
+
 class LocalUdpServer implements UdpServer {
   readonly socket: DatagramSocket;
   readonly addr: Deno.NetAddr;
@@ -110,6 +206,8 @@ class LocalUdpServer implements UdpServer {
   #options: ServeUdpOptions;
   #closed = false;
   #tasks = new Set<Promise<void>>();
+  #max: number;
+  #dropped = 0;
   #loop: Promise<void>;
   #shutdownPromise: Promise<void> | undefined;
   #resolveFinished!: () => void;
@@ -117,6 +215,7 @@ class LocalUdpServer implements UdpServer {
 
   constructor(options: ServeUdpOptions) {
     this.#options = options;
+    this.#max = options.maxHandlers ?? DEFAULT_MAX_HANDLERS;
     this.socket = DatagramSocket.bind({
       hostname: options.hostname,
       port: options.port,
@@ -137,6 +236,14 @@ class LocalUdpServer implements UdpServer {
     return this.#closed;
   }
 
+  get running(): number {
+    return this.#tasks.size;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   async #receive(): Promise<void> {
     while (!this.#closed) {
       let got: [Uint8Array, Deno.NetAddr] | null;
@@ -148,6 +255,10 @@ class LocalUdpServer implements UdpServer {
         continue;
       }
       if (got === null) continue;
+      if (this.#tasks.size >= this.#max) {
+        this.#dropped++;
+        continue;
+      }
       const [data, addr] = got;
       let result;
       try {

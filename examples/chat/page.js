@@ -1,16 +1,33 @@
 // The chat page's script: plain JavaScript in the browser, talking to
-// examples/chat/server.ts through weft's event client (net/event_client.ts,
-// served bundled as /event_client.js). Imported by URL at run time: the
-// module only exists on the chat server, not as a file next to this one.
-const clientUrl = new URL("/event_client.js", location.href).href;
-const { EventClient } = await import(clientUrl);
-
+// examples/chat/server.ts with the official socket.io-client build (loaded
+// by index.html from /socket.io/socket.io.min.js, the global `io`), or with
+// weft's own browser client when the page is opened with ?client=weft
+// (net/event_client.ts, served bundled as /weft_client.js).
 const $ = (id) => document.getElementById(id);
-const url = `ws://${location.host}/events`;
-const client = new EventClient(url, {
-  reconnect: { initialDelay: 250, maxDelay: 5000 },
-});
+const useWeft = new URLSearchParams(location.search).get("client") === "weft";
 let joined = null; // { name, room } to re-join after a reconnect
+
+/** The same small surface over either client: on, call (an acked emit). */
+async function makeClient() {
+  if (!useWeft) {
+    const socket = globalThis.io({ reconnectionDelayMax: 5000 });
+    return {
+      kind: "socket.io-client",
+      on: (event, fn) => socket.on(event, fn),
+      call: (event, data) => socket.timeout(5000).emitWithAck(event, data),
+    };
+  }
+  const { EventClient } = await import(
+    new URL("/weft_client.js", location.href).href
+  );
+  const client = new EventClient({ reconnectionDelayMax: 5000 });
+  return {
+    kind: "weft",
+    on: (event, fn) => client.on(event, fn),
+    call: (event, data) => client.call(event, data, { timeout: 5000 }),
+    connect: () => client.connect(location.origin),
+  };
+}
 
 function show(text, kind) {
   const item = document.createElement("li");
@@ -25,8 +42,11 @@ function showMembers(members) {
     `(${members.length} here: ${members.join(", ")})`;
 }
 
+const client = await makeClient();
+$("client").textContent = client.kind;
+
 async function join(name, room) {
-  const reply = await client.emit("join", { name, room }, { ack: true });
+  const reply = await client.call("join", { name, room });
   joined = { name, room: reply.room };
   showMembers(reply.members);
   $("send").disabled = false;
@@ -45,6 +65,7 @@ client.on("disconnect", (reason) => {
 client.on("message", (m) => show(`${m.name}: ${m.text}`));
 client.on("system", (text) => show(text, "system"));
 client.on("members", (members) => joined && showMembers(members));
+if (client.connect) client.connect().catch((e) => show(e.message, "system"));
 
 $("join-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -60,8 +81,9 @@ $("say-form").addEventListener("submit", async (event) => {
   if (!text) return;
   $("text").value = "";
   try {
-    const m = await client.emit("say", text, { ack: true, timeout: 5000 });
-    show(`${m.name}: ${m.text}`, "mine");
+    const m = await client.call("say", text);
+    if (m.error) show(`not sent: ${m.error}`, "system");
+    else show(`${m.name}: ${m.text}`, "mine");
   } catch (error) {
     show(`not sent: ${error.message}`, "system");
   }

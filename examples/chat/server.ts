@@ -1,20 +1,22 @@
-// A chat with rooms in the browser, on weft's event server (Socket.IO's
-// model): pick a name and a room, talk to everyone in that room. Shows
-// rooms (join/leave), broadcasts that skip the sender, acknowledgements,
-// heartbeats and the browser client (net/event_client.ts, bundled for the
-// page at start-up with `deno bundle`, so the page runs the very same
-// module Deno programs import).
+// A chat with rooms in the browser, on weft's Socket.IO server: pick a name
+// and a room, talk to everyone in that room. Shows python-socketio's server
+// model (handlers get the sid; rooms, sessions, broadcasts that skip the
+// sender, acknowledgements) and two browser clients on the same server: the
+// official socket.io-client build (the page's default) and weft's own
+// client (net/event_client.ts, bundled for the page with `deno bundle`;
+// open the page with ?client=weft).
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-run examples/chat/server.ts [--port 8000]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env examples/chat/server.ts [--port 8000]
 //
-// Then open http://127.0.0.1:8000/ in two browser tabs. Partner program:
-// the page itself (examples/chat/index.html + page.js); Deno programs can
-// join too with connectEvents("ws://127.0.0.1:8000/events"). Prints
-// "chat listening on http://127.0.0.1:PORT/" once ready (--port 0 picks a
-// free port). Ctrl-C shuts it down. Permissions: --allow-net to serve on
-// loopback, --allow-read for the page files, --allow-run to run
-// `deno bundle` on the client module (it fetches esbuild from npm the first
-// time).
+// Then open http://127.0.0.1:8000/ in two browser tabs. Partner programs:
+// the page itself (examples/chat/index.html + page.js); any Socket.IO
+// client (python-socketio: socketio.Client().connect("http://127.0.0.1:8000"))
+// can join too. Prints "chat listening on http://127.0.0.1:PORT/" once
+// ready (--port 0 picks a free port). Ctrl-C shuts it down. Permissions:
+// --allow-net to serve on loopback, --allow-read for the page files and the
+// socket.io-client package in Deno's npm cache, --allow-run to run `deno
+// info` (to find that package) and `deno bundle` (weft's client),
+// --allow-env for Deno's cache location.
 
 import { parseArgs } from "node:util";
 import { type EventServer, serveEvents } from "../../net/mod.ts";
@@ -25,6 +27,9 @@ export interface Chat {
   pageUrl: string;
 }
 
+/** The official client's version, served at /socket.io/socket.io.min.js. */
+export const SOCKET_IO_CLIENT = "socket.io-client@4.8.1";
+
 const MAX_TEXT = 500;
 const MAX_NAME = 32;
 
@@ -32,27 +37,43 @@ function clean(value: unknown, max: number): string {
   return String(value ?? "").replace(/\s+/g, " ").trim().slice(0, max);
 }
 
-/** Bundles the browser client (TypeScript → one ES module) with `deno bundle`. */
-async function bundleClient(): Promise<string> {
-  const entry = new URL("../../net/event_client.ts", import.meta.url);
+async function run(args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      decodeURIComponent(entry.pathname),
-    ],
+    args,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
   }).output();
   if (!out.success) {
     throw new Error(
-      `Cannot bundle the event client: ${new TextDecoder().decode(out.stderr)}`,
+      `Cannot run deno ${args[0]}: ${new TextDecoder().decode(out.stderr)}`,
     );
   }
   return new TextDecoder().decode(out.stdout);
+}
+
+/** The official socket.io-client browser build, from Deno's npm cache. */
+async function officialClient(): Promise<string> {
+  const info = JSON.parse(
+    await run(["info", "--json", `npm:${SOCKET_IO_CLIENT}`]),
+  );
+  const pkg = info.npmPackages?.[SOCKET_IO_CLIENT];
+  if (!pkg?.localPath) {
+    throw new Error(`Cannot find ${SOCKET_IO_CLIENT} in Deno's npm cache`);
+  }
+  return await Deno.readTextFile(`${pkg.localPath}/dist/socket.io.min.js`);
+}
+
+/** weft's client bundled for browsers (TypeScript → one ES module). */
+function weftClient(): Promise<string> {
+  const entry = new URL("../../net/event_client.ts", import.meta.url);
+  return run([
+    "bundle",
+    "--quiet",
+    "--platform",
+    "browser",
+    decodeURIComponent(entry.pathname),
+  ]);
 }
 
 /** Starts the chat on `hostname:port` (port 0: a free one). */
@@ -61,26 +82,27 @@ export async function startChat(
 ): Promise<Chat> {
   const read = (name: string) =>
     Deno.readTextFile(new URL(name, import.meta.url));
+  const js = "text/javascript; charset=utf-8";
+  const [page, script, official, weft] = await Promise.all([
+    read("./index.html"),
+    read("./page.js"),
+    officialClient(),
+    weftClient(),
+  ]);
   const files: Record<string, [string, string]> = {
-    "/": [await read("./index.html"), "text/html; charset=utf-8"],
-    "/page.js": [await read("./page.js"), "text/javascript; charset=utf-8"],
-    "/event_client.js": [
-      await bundleClient(),
-      "text/javascript; charset=utf-8",
-    ],
+    "/": [page, "text/html; charset=utf-8"],
+    "/page.js": [script, js],
+    "/socket.io/socket.io.min.js": [official, js],
+    "/weft_client.js": [weft, js],
   };
   const server = serveEvents({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 8000,
     signal: options.signal,
-    maxMessageSize: 16 * 1024,
+    maxHttpBufferSize: 16 * 1024,
     pingInterval: 10_000,
     pingTimeout: 10_000,
-    // Only pages served by this chat (and non-browser clients, which send
-    // no Origin) may connect: any other web page could otherwise open a
-    // WebSocket to a loopback server from the user's browser.
-    allowOrigin: (origin, request) =>
-      origin === null || new URL(origin).host === new URL(request.url).host,
+    // Browsers: only pages served by this chat (the default: same origin).
     handler(request) {
       const file = files[new URL(request.url).pathname];
       if (!file) return new Response("Not found", { status: 404 });
@@ -88,50 +110,54 @@ export async function startChat(
         headers: { "content-type": file[1], "cache-control": "no-store" },
       });
     },
-    onConnection(socket) {
-      const names = (room: string) =>
-        server.members(room).map((s) => s.data.name);
-      const leave = () => {
-        const room = socket.data.room as string | undefined;
-        if (!room) return;
-        socket.leave(room);
-        server.emit("system", `${socket.data.name} left ${room}`, { room });
-        server.emit("members", names(room), { room });
-        socket.data.room = undefined;
-      };
-      // join {name, room} -> { room, members } (an acknowledgement)
-      socket.on("join", (data) => {
-        const { name, room } = (data ?? {}) as Record<string, unknown>;
-        const newName = clean(name, MAX_NAME) || "anonymous";
-        const newRoom = clean(room, MAX_NAME) || "lobby";
-        leave();
-        socket.data.name = newName;
-        socket.data.room = newRoom;
-        socket.join(newRoom);
-        server.emit("system", `${newName} joined ${newRoom}`, {
-          room: newRoom,
-          skip: socket,
-        });
-        server.emit("members", names(newRoom), { room: newRoom, skip: socket });
-        return { room: newRoom, members: names(newRoom) };
-      });
-      // say text -> everyone else in the room gets "message"; the ack
-      // returns the message as the others see it
-      socket.on("say", (text) => {
-        const room = socket.data.room as string | undefined;
-        if (!room) throw new Error("join a room first");
-        const message = {
-          room,
-          name: socket.data.name,
-          text: clean(text, MAX_TEXT),
-          at: new Date().toISOString(),
-        };
-        server.emit("message", message, { room, skip: socket });
-        return message;
-      });
-      socket.on("disconnect", leave);
-    },
   });
+
+  const names = async (room: string) =>
+    (await server.fetchSockets({ room })).map((s) => String(s.data.name));
+  const leave = async (sid: string) => {
+    const session = server.getSession(sid);
+    const room = session.room as string | undefined;
+    if (!room) return;
+    server.leaveRoom(sid, room);
+    session.room = undefined;
+    server.emit("system", `${session.name} left ${room}`, { room });
+    server.emit("members", await names(room), { room });
+  };
+
+  // join {name, room} -> { room, members } (the acknowledgement)
+  server.on("join", async (sid, data) => {
+    const { name, room } = (data ?? {}) as Record<string, unknown>;
+    const newName = clean(name, MAX_NAME) || "anonymous";
+    const newRoom = clean(room, MAX_NAME) || "lobby";
+    await leave(sid);
+    const session = server.getSession(sid);
+    session.name = newName;
+    session.room = newRoom;
+    server.enterRoom(sid, newRoom);
+    const members = await names(newRoom);
+    server.emit("system", `${newName} joined ${newRoom}`, {
+      room: newRoom,
+      skip: sid,
+    });
+    server.emit("members", members, { room: newRoom, skip: sid });
+    return { room: newRoom, members };
+  });
+  // say text -> everyone else in the room gets "message"; the ack returns
+  // the message as the others see it (or { error })
+  server.on("say", (sid, text) => {
+    const session = server.getSession(sid);
+    const room = session.room as string | undefined;
+    if (!room) return { error: "join a room first" };
+    const message = {
+      room,
+      name: session.name,
+      text: clean(text, MAX_TEXT),
+      at: new Date().toISOString(),
+    };
+    server.emit("message", message, { room, skip: sid });
+    return message;
+  });
+  server.on("disconnect", (sid) => leave(sid));
   const { hostname, port } = server.addr;
   return { server, pageUrl: `http://${hostname}:${port}/` };
 }

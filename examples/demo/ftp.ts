@@ -26,6 +26,8 @@ async function client(
       `${dir}/password`,
       "--port",
       String(port),
+      "--protocol",
+      "weft",
       ...extra,
     ],
     cwd: `${dir}/local`,
@@ -63,6 +65,7 @@ export const step: DemoStep = {
       await Deno.writeFile(`${dir}/local/data.bin`, data);
       const log: string[] = [];
       await using server = await startFtpServer({
+        protocol: "weft",
         root: `${dir}/root`,
         accounts: `${dir}/accounts.json`,
         log: (line) => log.push(line),

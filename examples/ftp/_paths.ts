@@ -103,14 +103,3 @@ export class Home {
     }
   }
 }
-
-/** Total bytes of regular files under `dir` (symlinks are not followed). */
-export async function usedBytes(dir: string): Promise<number> {
-  let total = 0;
-  for await (const entry of Deno.readDir(dir)) {
-    const path = posix.join(dir, entry.name);
-    if (entry.isDirectory) total += await usedBytes(path);
-    else if (entry.isFile) total += (await Deno.lstat(path)).size;
-  }
-  return total;
-}

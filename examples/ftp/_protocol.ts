@@ -89,8 +89,30 @@ export class Wire {
   }
 
   /** The next frame, or null when the peer closed between frames. */
+  /** Milliseconds a receive may wait before the connection is closed (clients set it). */
+  timeout: number | undefined;
+
   async receive(): Promise<Incoming | null> {
-    const frame = await this.frames.receive();
+    let frame: Uint8Array | null;
+    if (this.timeout === undefined) {
+      frame = await this.frames.receive();
+    } else {
+      let expired = false;
+      const timer = setTimeout(() => {
+        expired = true;
+        this.frames.close();
+      }, this.timeout);
+      try {
+        frame = await this.frames.receive();
+      } catch (error) {
+        if (!expired) throw error;
+        throw new Deno.errors.TimedOut(
+          `No reply from the server within ${this.timeout} ms`,
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     if (frame === null) return null;
     if (frame[0] === 0) return { kind: "data", bytes: frame.subarray(1) };
     let message: unknown;

@@ -1,24 +1,30 @@
 // Client of the FTP-like file server (examples/ftp/server.ts, its partner
-// program). Reads commands from stdin, one per line, interactively on a
-// terminal or from a pipe:
+// program, or the FTP tutorial's Python server). Reads commands from stdin,
+// one per line, interactively on a terminal or from a pipe.
 //
+// --protocol tutorial (default, the tutorial's bytes; _tutorial_client.ts):
+//   ls | cd dir | mkdir dir | put local [target_dir] | quit
+// --protocol weft (the hardened variant; _protocol.ts):
 //   pwd | ls [path] | cd path | mkdir path | put local [remote] |
 //   get remote [local] | help | quit
 //
 // Transfers show a progress bar on stderr when stderr is a terminal (or with
-// --progress), resume where an earlier interrupted transfer stopped, and
-// are checked with SHA-256 at the end.
+// --progress) and resume where an earlier interrupted transfer stopped; in
+// weft's protocol they are also checked with SHA-256 at the end.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write \
-//     examples/ftp/client.ts --user alice --password-file alice.pass [--port 2121]
+//     examples/ftp/client.ts --user alice --password-file alice.pass \
+//     [--protocol tutorial|weft] [--port 2121]
 //
 // The password is read from --password-file, or asked for (without echo)
-// when stdin is a terminal; never from the command line. --interrupt-after N
+// when stdin is a terminal; never from the command line. Every reply has a
+// deadline (--timeout ms, default 30000; then the client says so and exits). --interrupt-after N
 // cuts the connection after N bytes of file data, to try resuming.
 
 import { parseArgs } from "node:util";
 import { posix } from "node:path";
 import { readLines, readSecret } from "../_lines.ts";
+import { tutorialClient } from "./_tutorial_client.ts";
 import {
   CHUNK,
   hashPrefix,
@@ -223,8 +229,16 @@ if (import.meta.main) {
       "password-file": { type: "string" },
       progress: { type: "boolean", default: false },
       "interrupt-after": { type: "string" },
+      protocol: { type: "string", default: "tutorial" },
+      timeout: { type: "string", default: "30000" },
     },
   });
+  if (values.protocol !== "tutorial" && values.protocol !== "weft") {
+    console.error(
+      `Unknown --protocol "${values.protocol}": use tutorial or weft`,
+    );
+    Deno.exit(2);
+  }
   if (!values.user) {
     console.error(
       "Usage: client.ts --user NAME [--password-file FILE] [--port N]",
@@ -256,7 +270,29 @@ if (import.meta.main) {
     hostname: values.hostname,
     port: Number(values.port),
   });
+  if (values.protocol === "tutorial") {
+    let code = 1;
+    try {
+      code = await tutorialClient(
+        conn,
+        values.user,
+        password,
+        readLines(Deno.stdin.readable),
+        { progress: opts.progress, timeout: Number(values.timeout) },
+      );
+    } catch (error) {
+      console.log(`error: ${(error as Error).message}`);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // closed by a timeout
+      }
+    }
+    Deno.exit(code);
+  }
   const wire = new Wire(conn);
+  wire.timeout = Number(values.timeout);
   let code = 0;
   try {
     const reply = await wire.request({

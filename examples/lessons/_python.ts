@@ -70,3 +70,35 @@ export function pyRepr(value: unknown): string {
       .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")
   }}`;
 }
+
+/** One program of a lesson file: where the tutorial has it, and how to run it. */
+export interface Part {
+  /** `"001:1212"`: seed file number and the line where the program starts. */
+  seed: string;
+  run: () => Promise<void>;
+}
+
+/**
+ * Runs the part named by `--part` (or lists them all with `--list`, or
+ * when no part is named, which exits 2 with a message).
+ */
+export async function runPart(
+  parts: Record<string, Part>,
+  values: { part?: string; list?: boolean },
+): Promise<void> {
+  if (values.list || !values.part) {
+    const width = Math.max(...Object.keys(parts).map((n) => n.length)) + 2;
+    for (const [name, part] of Object.entries(parts)) {
+      console.log(`${name.padEnd(width)} seed ${part.seed}`);
+    }
+    if (values.list) return;
+    console.error("Cannot run: choose a program with --part NAME");
+    Deno.exit(2);
+  }
+  const part = parts[values.part];
+  if (!part) {
+    console.error(`Cannot run: no part "${values.part}" (see --list)`);
+    Deno.exit(2);
+  }
+  await part.run();
+}

@@ -23,7 +23,7 @@
 //   `fetch` is already cooperative, and `Promise.all` is `gevent.joinall`.
 
 import { parseArgs } from "node:util";
-import { sleepSync } from "./_python.ts";
+import { type Part, runPart, sleepSync } from "./_python.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -58,7 +58,7 @@ class Greenlet {
   }
 }
 
-const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
+const PARTS: Record<string, Part> = {
   // 002:350 — one task must finish before the next can start
   "single-task": {
     seed: "002:350",
@@ -171,19 +171,4 @@ const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
   },
 };
 
-if (values.list || !values.part) {
-  for (const [name, part] of Object.entries(PARTS)) {
-    console.log(`${name.padEnd(12)} seed ${part.seed}`);
-  }
-  if (!values.list) {
-    console.error("Cannot run: choose a program with --part NAME");
-    Deno.exit(2);
-  }
-} else {
-  const part = PARTS[values.part];
-  if (!part) {
-    console.error(`Cannot run: no part "${values.part}" (see --list)`);
-    Deno.exit(2);
-  }
-  await part.run();
-}
+await runPart(PARTS, values);

@@ -48,8 +48,10 @@ export async function greet(lk: LockProxy, i: number): Promise<void> {
   console.log(`hello world ${i}`);
 }
 
-/** 002:376, 002:418, 002:458 — `coding(name, age)`. */
-export async function coding(
+/** 002:376, 002:418, 002:458 — `coding()` and `music()`: a line every 0.1 s. */
+async function everyTenth(
+  label: string,
+  doing: (i: number) => string,
   times: number,
   scale: number,
   who?: { name: string; age: number },
@@ -58,32 +60,33 @@ export async function coding(
   for (let i = 1; i < times; i++) {
     const prefix = who ? `${who.name} ${who.age}` : "";
     await sleep(0.1, scale);
-    console.log(`${prefix}正在敲第${i}遍代码`);
+    console.log(`${prefix}${doing(i)}`);
   }
   if (pids) {
     console.log(
-      `p1进程的pid${Deno.pid},${Deno.pid},父进程id(ppid):${Deno.ppid}`,
+      `${label}进程的pid${Deno.pid},${Deno.pid},父进程id(ppid):${Deno.ppid}`,
     );
   }
 }
 
-/** 002:376, 002:418, 002:458 — `music(name, age)`. */
-export async function music(
+/** 002:376, 002:418, 002:458 — `coding(name, age)`. */
+export function coding(
   times: number,
   scale: number,
   who?: { name: string; age: number },
   pids = false,
 ): Promise<void> {
-  for (let i = 1; i < times; i++) {
-    const prefix = who ? `${who.name} ${who.age}` : "";
-    await sleep(0.1, scale);
-    console.log(`${prefix}正在听第${i}遍音乐`);
-  }
-  if (pids) {
-    console.log(
-      `p2进程的pid${Deno.pid},${Deno.pid},父进程id(ppid):${Deno.ppid}`,
-    );
-  }
+  return everyTenth("p1", (i) => `正在敲第${i}遍代码`, times, scale, who, pids);
+}
+
+/** 002:376, 002:418, 002:458 — `music(name, age)`. */
+export function music(
+  times: number,
+  scale: number,
+  who?: { name: string; age: number },
+  pids = false,
+): Promise<void> {
+  return everyTenth("p2", (i) => `正在听第${i}遍音乐`, times, scale, who, pids);
 }
 
 /** 002:525 — the module-level list each process has its own copy of. */

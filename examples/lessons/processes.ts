@@ -28,7 +28,7 @@
 import { parseArgs } from "node:util";
 import { Pool, Thread } from "../../concurrency/mod.ts";
 import { Manager, Pipe, Process } from "../../ipc/mod.ts";
-import { pyRepr, sleep } from "./_python.ts";
+import { type Part, pyRepr, runPart, sleep } from "./_python.ts";
 
 const TASKS = new URL("./process_tasks.ts", import.meta.url);
 
@@ -64,7 +64,7 @@ async function joinAll(list: Process[]): Promise<void> {
   for (const p of list) await p.join();
 }
 
-const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
+const PARTS: Record<string, Part> = {
   // 001:1506 — 200 processes, each prints hello
   hello: {
     seed: "001:1506",
@@ -357,7 +357,9 @@ const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
       await p1.join();
       // Python's program hangs here forever: c1 waits on an empty queue.
       // Show it, then stop it (the next lesson fixes it with JoinableQueue).
-      const stuck = await c1.join({ timeout: 4000 * scale + 500 });
+      // (the wait covers the consumer's backlog: up to 3 s a bun, plus room
+      // for a loaded machine)
+      const stuck = await c1.join({ timeout: 4000 * scale + 2000 });
       if (c1.isAlive()) {
         console.log("(the consumer is still waiting for food: stopping it)");
         await c1.terminate();
@@ -429,19 +431,4 @@ const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
   },
 };
 
-if (values.list || !values.part) {
-  for (const [name, part] of Object.entries(PARTS)) {
-    console.log(`${name.padEnd(14)} seed ${part.seed}`);
-  }
-  if (!values.list) {
-    console.error("Cannot run: choose a program with --part NAME");
-    Deno.exit(2);
-  }
-} else {
-  const part = PARTS[values.part];
-  if (!part) {
-    console.error(`Cannot run: no part "${values.part}" (see --list)`);
-    Deno.exit(2);
-  }
-  await part.run();
-}
+await runPart(PARTS, values);

@@ -34,7 +34,7 @@ import {
   Semaphore,
   Thread,
 } from "../../concurrency/mod.ts";
-import { py, sleep } from "./_python.ts";
+import { type Part, py, runPart, sleep } from "./_python.ts";
 
 const TASKS = new URL("./thread_tasks.ts", import.meta.url);
 
@@ -72,7 +72,7 @@ async function exitLikePython(nonDaemon: Thread[]): Promise<never> {
 
 const count = (fallback: number) => Number(values.threads ?? fallback);
 
-const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
+const PARTS: Record<string, Part> = {
   // 001:1078 — Thread(target=...), t2.setDaemon(True), print('end')
   "target-daemon": {
     seed: "001:1078",
@@ -288,19 +288,4 @@ const PARTS: Record<string, { seed: string; run: () => Promise<void> }> = {
   },
 };
 
-if (values.list || !values.part) {
-  for (const [name, part] of Object.entries(PARTS)) {
-    console.log(`${name.padEnd(18)} seed ${part.seed}`);
-  }
-  if (!values.list) {
-    console.error("Cannot run: choose a program with --part NAME");
-    Deno.exit(2);
-  }
-} else {
-  const part = PARTS[values.part];
-  if (!part) {
-    console.error(`Cannot run: no part "${values.part}" (see --list)`);
-    Deno.exit(2);
-  }
-  await part.run();
-}
+await runPart(PARTS, values);

@@ -227,3 +227,46 @@ Deno.test("a peer disconnecting mid-handshake rejects with AuthenticationError (
   );
   a.close();
 });
+
+// ---- the one-call pair (#19)
+Deno.test("serverHandshake()/clientHandshake() authenticate both ways in one call each", async () => {
+  const { clientHandshake, serverHandshake } = await import(
+    "../../auth/mod.ts"
+  );
+  const [a, b] = Pipe();
+  try {
+    await withTimeout(
+      Promise.all([
+        serverHandshake(a, "key", { timeout: 5000 }),
+        clientHandshake(b, "key", { timeout: 5000 }),
+      ]),
+      10_000,
+    );
+    await a.send("after");
+    assert.equal(await b.recv(), "after");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("serverHandshake() against a silent peer closes the connection and rejects at its deadline", async () => {
+  const { serverHandshake } = await import("../../auth/mod.ts");
+  const [a, b] = Pipe();
+  try {
+    await assert.rejects(
+      withTimeout(serverHandshake(a, "key", { timeout: 100 }), 10_000),
+      (e: Error) =>
+        e instanceof AuthenticationError &&
+        /timed out after 100 ms/.test(e.message),
+    );
+    assert.equal(a.closed, true);
+    await assert.rejects(
+      serverHandshake(b, "key", { timeout: -1 }),
+      TypeError,
+    );
+  } finally {
+    a.close();
+    b.close();
+  }
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Barrier, BrokenBarrierError } from "../../concurrency/barrier.ts";
 import { revive, share } from "../../concurrency/share.ts";
 import type { Thread } from "../../concurrency/thread.ts";
-import { withTimeout } from "../_helpers.ts";
+import { flushMicrotasks, withTimeout } from "../_helpers.ts";
 import { ints, sleep, spawn, terminateAll } from "./_sync_helpers.ts";
 
 Deno.test("new Barrier() validates parties", () => {
@@ -28,7 +28,7 @@ Deno.test("Barrier.abort() breaks every waiter and later arrivals", async () => 
   const b = new Barrier(3);
   const a = b.wait();
   const c = b.wait();
-  await sleep(10);
+  await flushMicrotasks(); // arrival is synchronous
   assert.equal(b.nWaiting, 2);
   b.abort();
   await assert.rejects(a, BrokenBarrierError);
@@ -48,7 +48,7 @@ Deno.test("Barrier.abort() breaks every waiter and later arrivals", async () => 
 Deno.test("Barrier.reset() breaks the parties waiting now", async () => {
   const b = new Barrier(2);
   const waiting = b.wait();
-  await sleep(10);
+  await flushMicrotasks(); // arrival is synchronous
   b.reset();
   await assert.rejects(waiting, {
     name: "BrokenBarrierError",
@@ -77,7 +77,7 @@ Deno.test("Barrier.wait() abort matrix", async () => {
   assert.equal(b.nWaiting, 0); // never arrived
   const c1 = new AbortController();
   const first = b.wait({ signal: c1.signal });
-  await sleep(10);
+  await flushMicrotasks(); // arrival is synchronous
   c1.abort(reason);
   await assert.rejects(first, (e) => e === reason);
   assert.equal(b.broken, true); // as a timeout would, an abort breaks it

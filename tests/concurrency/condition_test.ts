@@ -52,13 +52,33 @@ Deno.test("Condition.notify(1) wakes one waiter, notifyAll() the rest", async ()
     await cond.wait();
     woken.push(id);
   });
-  await sleep(20);
+  // White-box: the condition's WAITERS word (2) counts the sleepers.
+  const words = new Int32Array(
+    (share(cond) as { buffer: SharedArrayBuffer }).buffer,
+    (share(cond) as { byteOffset: number }).byteOffset,
+    3,
+  );
+  await withTimeout(
+    (async () => {
+      while (Atomics.load(words, 2) < 3) await sleep(1);
+    })(),
+    5000,
+    "all three to wait",
+  );
   {
     using _ = await cond.guard();
     cond.notify(1);
   }
-  await sleep(50);
+  await withTimeout(
+    (async () => {
+      while (woken.length < 1) await sleep(1);
+    })(),
+    5000,
+    "one waiter to wake",
+  );
+  await flushMicrotasks();
   assert.equal(woken.length, 1);
+  assert.equal(Atomics.load(words, 2), 2); // the other two still sleep
   {
     using _ = await cond.guard();
     cond.notifyAll();

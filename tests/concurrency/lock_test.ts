@@ -4,7 +4,8 @@ import { Lock } from "../../concurrency/lock.ts";
 import { Semaphore } from "../../concurrency/semaphore.ts";
 import { revive, share } from "../../concurrency/share.ts";
 import type { Thread } from "../../concurrency/thread.ts";
-import { TO_HANDLE } from "../../concurrency/_share.ts";
+import { TO_HANDLE } from "../../_internal/share.ts";
+import { NEXT, WAITERS } from "../../concurrency/_sync_core.ts";
 import { flushMicrotasks, probe, withTimeout } from "../_helpers.ts";
 import { ints, sleep, spawn, terminateAll } from "./_sync_helpers.ts";
 
@@ -119,7 +120,7 @@ Deno.test("Lock waiters queued for a while are served in FIFO order", async () =
   const order: string[] = [];
   const waits: Promise<void>[] = [];
   for (const name of ["a", "b", "c", "d"]) {
-    const ticketsBefore = Atomics.load(words, 4);
+    const ticketsBefore = Atomics.load(words, NEXT);
     waits.push(
       lock.acquire().then(() => {
         order.push(name);
@@ -129,7 +130,7 @@ Deno.test("Lock waiters queued for a while are served in FIFO order", async () =
     // wait until this waiter has joined the queue (white-box: NEXT word)
     await withTimeout(
       (async () => {
-        while (Atomics.load(words, 4) === ticketsBefore) await sleep(2);
+        while (Atomics.load(words, NEXT) === ticketsBefore) await sleep(2);
       })(),
       5000,
       "waiter to queue",
@@ -170,7 +171,15 @@ Deno.test("Lock.acquire() aborted while waiting rejects and the next waiter proc
   const controller = new AbortController();
   const first = lock.acquire({ signal: controller.signal });
   const second = lock.acquire();
-  await sleep(20); // both are queued now
+  // both are waiting now (white-box: the WAITERS word)
+  const words = new Int32Array(lock.buffer, lock.byteOffset, WAITERS + 1);
+  await withTimeout(
+    (async () => {
+      while (Atomics.load(words, WAITERS) < 2) await sleep(1);
+    })(),
+    5000,
+    "both to wait",
+  );
   controller.abort(new Error("gone"));
   await assert.rejects(first, /gone/);
   lock.release();
@@ -221,7 +230,11 @@ Deno.test("Lock keeps 4 workers x 100 000 increments exact while main increments
   }
 });
 
-Deno.test("without the Lock the same increments lose updates (the test can fail)", async () => {
+Deno.test({
+  name:
+    "without the Lock the same increments lose updates (needs 2 cores: it races the CPU, not weft)",
+  ignore: (navigator.hardwareConcurrency ?? 1) < 2,
+}, async () => {
   let lost = false;
   for (let attempt = 0; attempt < 5 && !lost; attempt++) {
     const counter = ints(1);

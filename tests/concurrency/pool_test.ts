@@ -175,7 +175,7 @@ Deno.test("Pool.apply() of a throwing task rejects with the worker's error and s
     assert.match(String(error.stack), /pool_tasks\.ts/);
     await assert.rejects(
       pool.apply("noSuchFunction"),
-      /exports no function "noSuchFunction"/,
+      /has no exported function "noSuchFunction"/,
     );
     assert.equal(await pool.apply("inc", [1]), 2);
   });

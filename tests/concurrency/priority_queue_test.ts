@@ -106,3 +106,32 @@ Deno.test("share()/revive() rebuild each queue kind as its own class over the sa
     assert.equal(q.getNowait(), 7);
   }
 });
+
+Deno.test("PriorityQueue orders bigint priorities exactly (2^60+1 after 2^60, mixed with numbers)", () => {
+  const q = new PriorityQueue<[bigint | number, string]>();
+  const big = 2n ** 60n;
+  q.putNowait([big + 1n, "plus1"]);
+  q.putNowait([big, "exact"]);
+  q.putNowait([big - 1n, "minus1"]);
+  q.putNowait([2 ** 60, "number"]); // equal to `big`: FIFO after it
+  q.putNowait([-(big + 3n), "negative"]);
+  q.putNowait([(1n << 105n) + 1n, "huge+1"]);
+  q.putNowait([1n << 105n, "huge"]);
+  const got: string[] = [];
+  while (!q.empty()) got.push(q.getNowait()[1]);
+  assert.deepEqual(got, [
+    "negative",
+    "minus1",
+    "exact",
+    "number",
+    "plus1",
+    "huge",
+    "huge+1",
+  ]);
+});
+
+Deno.test("PriorityQueue refuses a bigint priority it cannot order exactly", () => {
+  const q = new PriorityQueue<[bigint, string]>();
+  assert.throws(() => q.putNowait([1n << 200n, "x"]), RangeError);
+  assert.equal(q.qsize(), 0);
+});

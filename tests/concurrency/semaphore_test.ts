@@ -25,9 +25,16 @@ Deno.test("Semaphore.acquire() waits for release(n) and counts permits", async (
   await flushMicrotasks();
   assert.ok(states.every((st) => !st.settled));
   s.release(2);
-  await withTimeout(Promise.race(waits), 5000);
-  await sleep(20);
+  await withTimeout(
+    (async () => {
+      while (states.filter((st) => st.settled).length < 2) await sleep(1);
+    })(),
+    5000,
+    "two waiters to get a permit",
+  );
+  await flushMicrotasks();
   assert.equal(states.filter((st) => st.settled).length, 2);
+  assert.equal(s.value, 0);
   s.release();
   assert.deepEqual(await withTimeout(Promise.all(waits), 5000), [
     true,

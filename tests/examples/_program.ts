@@ -20,6 +20,8 @@ export interface Program extends AsyncDisposable {
   match: RegExpMatchArray;
   /** Everything it printed so far (stdout, then stderr after stop). */
   stdout(): string;
+  /** Resolves with its stdout once that matches `re` (rejects after 10 s). */
+  until(re: RegExp): Promise<string>;
   /** Stops it (SIGTERM, then SIGKILL after a grace period) and returns its output. */
   stop(): Promise<{ stdout: string; stderr: string }>;
 }
@@ -32,19 +34,25 @@ export interface Program extends AsyncDisposable {
 export async function startProgram(
   args: string[],
   ready: RegExp,
-  options: { timeout?: number; permissions?: string[] } = {},
+  options: { timeout?: number; permissions?: string[]; stdin?: string } = {},
 ): Promise<Program> {
   const timeout = options.timeout ?? 20_000;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...(options.permissions ?? TEST_PERMISSIONS), ...args],
     cwd: ROOT,
-    stdin: "null",
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
   let out = "";
   let err = "";
   let onLine: (() => void) | undefined;
+  const watchers = new Set<() => void>();
   const pump = async (
     stream: ReadableStream<Uint8Array>,
     sink: (text: string) => void,
@@ -52,6 +60,7 @@ export async function startProgram(
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       sink(text);
       onLine?.();
+      for (const watch of watchers) watch();
     }
   };
   const pumps = Promise.all([
@@ -104,9 +113,24 @@ export async function startProgram(
       `${args.join(" ")} to print ${ready}`,
     );
     onLine = undefined;
+    const until = (re: RegExp) =>
+      withTimeout(
+        new Promise<string>((resolve) => {
+          const check = () => {
+            if (!re.test(out)) return;
+            watchers.delete(check);
+            resolve(out);
+          };
+          watchers.add(check);
+          check();
+        }),
+        10_000,
+        `${args.join(" ")} to print ${re}`,
+      );
     return {
       match,
       stdout: () => out,
+      until,
       stop,
       [Symbol.asyncDispose]: async () => {
         await stop();

@@ -5,15 +5,23 @@ import { example, startProgram } from "./_program.ts";
 // The exact permissions of the examples' header lines.
 const NET = ["--allow-net=127.0.0.1"];
 
-Deno.test("examples/tcp_echo_*.ts: the client upper-cases stdin lines until quit", async () => {
+Deno.test("examples/tcp_echo_*.ts --framing lines: the client upper-cases stdin lines until quit", async () => {
   await using server = await startProgram(
-    [example("tcp_echo_server.ts"), "--port", "0"],
+    [example("tcp_echo_server.ts"), "--port", "0", "--framing", "lines"],
     /listening on 127\.0\.0\.1:(\d+)/,
     { permissions: NET },
   );
   const port = server.match[1];
   const out = await runDeno(
-    ["run", ...NET, example("tcp_echo_client.ts"), "--port", port],
+    [
+      "run",
+      ...NET,
+      example("tcp_echo_client.ts"),
+      "--port",
+      port,
+      "--framing",
+      "lines",
+    ],
     { stdin: "hello\nweft on deno\n\nquit\nnever sent\n", timeout: 30_000 },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -27,6 +35,8 @@ Deno.test("examples/tcp_echo_*.ts: the client upper-cases stdin lines until quit
         example("tcp_echo_client.ts"),
         "--port",
         port,
+        "--framing",
+        "lines",
       ],
       { stdin, timeout: 30_000 },
     )
@@ -34,7 +44,7 @@ Deno.test("examples/tcp_echo_*.ts: the client upper-cases stdin lines until quit
   assert.equal(a.stdout, "A\nB\n");
   assert.equal(b.stdout, "C\n");
   const log = (await server.stop()).stdout;
-  assert.match(log, /disconnected after 2 lines/);
+  assert.match(log, /closed after 2 messages/);
 });
 
 Deno.test("examples/udp_echo_*.ts: datagrams come back upper-cased", async () => {

@@ -27,6 +27,8 @@ async function setup(quota = 1_000_000) {
   const server = await startProgram(
     [
       example("ftp/server.ts"),
+      "--protocol",
+      "weft",
       "--root",
       `${dir}/root`,
       "--accounts",
@@ -52,6 +54,8 @@ async function setup(quota = 1_000_000) {
       "--allow-read",
       "--allow-write",
       example("ftp/client.ts"),
+      "--protocol",
+      "weft",
       "--user",
       "alice",
       "--password-file",

@@ -2,15 +2,23 @@ import assert from "node:assert/strict";
 import { runDeno } from "../_helpers.ts";
 import { example, startProgram } from "./_program.ts";
 
-Deno.test("examples/remote_command_*.ts: allowlisted commands run without a shell, with a timeout", async () => {
+Deno.test("examples/remote_command_*.ts --protocol weft: allowlisted commands run without a shell, with a timeout", async () => {
   // The exact permissions of the server's header line.
   await using server = await startProgram(
-    [example("remote_command_server.ts"), "--port", "0", "--timeout", "1500"],
+    [
+      example("remote_command_server.ts"),
+      "--port",
+      "0",
+      "--timeout",
+      "1500",
+      "--protocol",
+      "weft",
+    ],
     /listening on 127\.0\.0\.1:(\d+)/,
     {
       permissions: [
         "--allow-net=127.0.0.1",
-        "--allow-run=echo,date,uname,sleep,false",
+        "--allow-run=echo,date,uname,sleep,false,ls,pwd,seq",
       ],
     },
   );
@@ -23,6 +31,8 @@ Deno.test("examples/remote_command_*.ts: allowlisted commands run without a shel
         example("remote_command_client.ts"),
         "--port",
         port,
+        "--protocol",
+        "weft",
         "--",
         ...argv,
       ],

@@ -7,7 +7,7 @@ import { FramedConnection, LengthPrefixCodec } from "../../net/mod.ts";
 const sha = (data: Uint8Array) =>
   createHash("sha256").update(data).digest("hex");
 
-Deno.test("examples/upload_*.ts: many clients upload at once, each file stored apart and verified", async () => {
+Deno.test("examples/upload_*.ts --protocol weft: many clients upload at once, each file stored apart and verified", async () => {
   const dir = await Deno.makeTempDir({ prefix: "weft_upload_" });
   try {
     const uploads = `${dir}/uploads`;
@@ -15,6 +15,8 @@ Deno.test("examples/upload_*.ts: many clients upload at once, each file stored a
     await using server = await startProgram(
       [
         example("upload_server.ts"),
+        "--protocol",
+        "weft",
         "--dir",
         uploads,
         "--port",
@@ -60,6 +62,8 @@ Deno.test("examples/upload_*.ts: many clients upload at once, each file stored a
           "--allow-net=127.0.0.1",
           "--allow-read",
           example("upload_client.ts"),
+          "--protocol",
+          "weft",
           "--port",
           port,
           ...files,
@@ -132,6 +136,8 @@ Deno.test("examples/upload_*.ts: many clients upload at once, each file stored a
         "--allow-net=127.0.0.1",
         "--allow-read",
         example("upload_client.ts"),
+        "--protocol",
+        "weft",
         "--port",
         port,
         `${dir}/big.bin`,

@@ -84,3 +84,19 @@ export async function reportLaunch(conn: Connection): Promise<void> {
   await conn.recv(); // stay alive while the parent inspects our command line
   conn.close();
 }
+
+/** Sends each value through `conn`, collects the echoes, reports them on `report`. */
+export async function askThrough(
+  conn: Connection,
+  report: Connection,
+  values: unknown[],
+): Promise<void> {
+  const got: unknown[] = [];
+  for (const v of values) {
+    await conn.send(v);
+    got.push(await conn.recv());
+  }
+  conn.close();
+  await report.send(got);
+  report.close();
+}

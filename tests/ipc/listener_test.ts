@@ -163,7 +163,9 @@ Deno.test("Listener drops a silent client at handshakeTimeout and frees its slot
   using listener = new Listener({
     address: LOCAL,
     authkey: "k",
-    handshakeTimeout: 200,
+    // short enough to keep the test quick, long enough that the good
+    // client's own handshake below fits in it on a loaded machine
+    handshakeTimeout: 1000,
     backlog: 1,
     onHandshakeError: (e) => errors.push(e),
   });
@@ -326,5 +328,89 @@ Deno.test("Listener serves 40 concurrent authenticated clients x 25 messages wit
     listener.close();
     await serving;
     for (const c of served) c.close();
+  }
+});
+
+// ---- #20: silent peers must not delay anyone else's handshake
+Deno.test("Listener (default options): 100 silent sockets do not delay good clients' handshakes", async () => {
+  const errors: Error[] = [];
+  using listener = new Listener({
+    address: LOCAL,
+    authkey: "k",
+    onHandshakeError: (e) => errors.push(e),
+  });
+  const silent: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      silent.push(
+        await Deno.connect({ hostname: "127.0.0.1", port: portOf(listener) }),
+      );
+    }
+    // the default handshakeTimeout is 20 s: 4 good clients must be in long before
+    const started = performance.now();
+    const clients = await withTimeout(
+      Promise.all(
+        Array.from(
+          { length: 4 },
+          () => Client(listener.address, { authkey: "k" }),
+        ),
+      ),
+      8_000,
+      "good clients authenticated despite 100 silent sockets",
+    );
+    const servers = await withTimeout(
+      Promise.all(clients.map(() => listener.accept())),
+      8_000,
+    );
+    for (const [i, c] of clients.entries()) await c.send(i);
+    const got = await Promise.all(servers.map((s) => s.recv<number>()));
+    assert.deepEqual(got.sort(), [0, 1, 2, 3]);
+    assert.ok(performance.now() - started < 8_000);
+    // the listener bounds what silent peers hold: pending handshakes stay
+    // at most the backlog (the oldest is dropped first)
+    assert.ok(listener.pendingHandshakes <= 64);
+    assert.ok(errors.every((e) => e instanceof AuthenticationError));
+    for (const c of [...clients, ...servers]) c.close();
+  } finally {
+    for (const s of silent) s.close();
+  }
+});
+
+Deno.test("Listener: a crowd of new silent sockets drops silent handshakes first, never a client that already answered", async () => {
+  const { answerChallenge, deliverChallenge } = await import(
+    "../../auth/mod.ts"
+  );
+  const errors: Error[] = [];
+  using listener = new Listener({
+    address: LOCAL,
+    authkey: "k",
+    backlog: 2,
+    onHandshakeError: (e) => errors.push(e),
+  });
+  const accepting = listener.accept();
+  // a real client, paused halfway: it answered the server's challenge
+  const client = Connection.fromConn(
+    await Deno.connect({ hostname: "127.0.0.1", port: portOf(listener) }),
+  );
+  await withTimeout(answerChallenge(client, "k"), 10_000);
+  const silent: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      silent.push(
+        await Deno.connect({ hostname: "127.0.0.1", port: portOf(listener) }),
+      );
+    }
+    // 2 slots, one held by the answered client: each newcomer drops the
+    // previous silent one
+    await until(() => errors.length === 4, "four silent handshakes dropped");
+    assert.ok(errors.every((e) => /dropped while pending/.test(e.message)));
+    // the paused client finishes and is accepted
+    await withTimeout(deliverChallenge(client, "k"), 10_000);
+    using server = await withTimeout(accepting, 10_000);
+    await client.send("still here");
+    assert.equal(await server.recv(), "still here");
+  } finally {
+    client.close();
+    for (const s of silent) s.close();
   }
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { withTimeout } from "../_helpers.ts";
 import { revive, share } from "../../concurrency/share.ts";
-import { TO_HANDLE } from "../../concurrency/_share.ts";
+import { TO_HANDLE } from "../../_internal/share.ts";
 import { Manager } from "../../ipc/manager.ts";
 import type { DictProxy, ValueProxy } from "../../ipc/manager_proxy.ts";
 

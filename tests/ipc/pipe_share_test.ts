@@ -6,7 +6,7 @@ import { withTimeout } from "../_helpers.ts";
 
 const FIXTURES = new URL("./_fixtures.ts", import.meta.url);
 
-Deno.test("Pipe end passed to a Thread arrives live (its port is transferred) and echoes", async () => {
+Deno.test("Pipe end passed to a Thread arrives live (rewired onto shared memory) and echoes", async () => {
   const [here, there] = Pipe();
   const t = new Thread({ module: FIXTURES, fn: "echo", args: [there] });
   try {
@@ -116,5 +116,56 @@ Deno.test("Pipe end reaches a Thread whose module has only type imports of ipc",
     assert.equal(await withTimeout(t.join(), 20_000, "join"), "echoed");
   } finally {
     here.close();
+  }
+});
+
+// ---- #19: direct pipes (no relay through this thread)
+Deno.test("Pipe end passed to a Process talks to its peer directly: no relay runs here; order and 1 MiB kept", async () => {
+  const { activeRelays } = await import("../../ipc/_relay.ts");
+  const [here, there] = Pipe();
+  await here.send("queued before the move"); // lands in the moving end's queue
+  const p = new Process({ module: FIXTURES, fn: "echo", args: [there] });
+  try {
+    await withTimeout(p.start(), 30_000);
+    assert.equal(
+      await withTimeout(here.recv(), 20_000),
+      "queued before the move",
+    );
+    for (const v of [1, new Uint8Array(1 << 20).fill(3), { k: 2n }]) {
+      await here.send(v);
+      assert.deepEqual(await withTimeout(here.recv(), 20_000), v);
+    }
+    assert.equal(activeRelays(), 0);
+    here.close();
+    await withTimeout(p.join(), 30_000);
+    assert.equal(p.exitCode, 0);
+  } finally {
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Pipe ends passed to two Threads talk over shared memory, worker to worker, no relay", async () => {
+  const { activeRelays } = await import("../../ipc/_relay.ts");
+  const [a, b] = Pipe();
+  const [ctlHere, ctlThere] = Pipe();
+  // a goes to an echo worker; b to a worker that sends 3 values through it
+  // and reports what came back on the control pipe
+  const echo = new Thread({ module: FIXTURES, fn: "echo", args: [a] });
+  echo.start();
+  const asker = new Thread({
+    module: FIXTURES,
+    fn: "askThrough",
+    args: [b, ctlThere, [1, "two", new Uint8Array(300_000).fill(9)]],
+  });
+  asker.start();
+  try {
+    const got = await withTimeout(ctlHere.recv<unknown[]>(), 20_000);
+    assert.deepEqual(got, [1, "two", new Uint8Array(300_000).fill(9)]);
+    assert.equal(activeRelays(), 0);
+    await withTimeout(asker.join(), 20_000);
+    await withTimeout(echo.join(), 20_000);
+  } finally {
+    ctlHere.close();
   }
 });

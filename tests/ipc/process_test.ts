@@ -273,3 +273,135 @@ Deno.test("a daemon Process does not keep its parent alive and ends when the par
 Deno.test("a daemon Process ends when its parent crashes (SIGKILL)", async () => {
   assert.equal(await daemonOutlives("crash"), false);
 });
+
+// ---- #20: a local process connecting first to the parent's ports must not
+// break start() (control channel) or a shared Pipe end
+Deno.test("Process.start() survives impostors connecting first to its control and pipe ports", async () => {
+  const original = Deno.listen;
+  const impostors: Deno.Conn[] = [];
+  const connecting: Promise<void>[] = [];
+  // Every listener the library opens gets two impostors queued before the
+  // child can connect: one silent, one sending garbage.
+  // deno-lint-ignore no-explicit-any
+  (Deno as any).listen = (options: any) => {
+    const listener = original(options);
+    if (options?.transport === undefined || options.transport === "tcp") {
+      const { port } = listener.addr as Deno.NetAddr;
+      connecting.push(
+        (async () => {
+          impostors.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+          const noisy = await Deno.connect({ hostname: "127.0.0.1", port });
+          impostors.push(noisy);
+          await noisy.write(new Uint8Array([0, 0, 0, 4, 1, 2, 3, 4]));
+        })().catch(() => {}),
+      );
+    } else {
+      const path = (listener.addr as unknown as Deno.UnixAddr).path;
+      connecting.push((async () => {
+        try {
+          impostors.push(await Deno.connect({ transport: "unix", path }));
+        } catch {
+          // a private directory: not reachable, which is the point
+        }
+      })());
+    }
+    return listener;
+  };
+  const [here, there] = Pipe();
+  const p = new Process({ module: FIXTURES, fn: "add", args: [there, 1, 2] });
+  try {
+    await withTimeout(p.start(), 30_000, "start despite impostors");
+    (Deno as { listen: unknown }).listen = original;
+    assert.equal(await withTimeout(here.recv(), 30_000), 3);
+    await withTimeout(p.join(), 30_000);
+    assert.equal(p.exitCode, 0);
+  } finally {
+    (Deno as { listen: unknown }).listen = original;
+    await Promise.allSettled(connecting);
+    for (const c of impostors) c.close();
+    here.close();
+    await p[Symbol.asyncDispose]();
+  }
+});
+
+// ---- #20: child processes resolve imports with the parent's deno.json
+Deno.test("Process and Manager children get the parent's --config (import map) when run from another directory", async () => {
+  const project = await Deno.makeTempDir({ prefix: "weft_cfg_" });
+  const elsewhere = await Deno.makeTempDir({ prefix: "weft_cwd_" });
+  const ipc = new URL("../../ipc/mod.ts", import.meta.url).href;
+  try {
+    await Deno.writeTextFile(
+      `${project}/deno.json`,
+      JSON.stringify({ imports: { "greeting-lib": "./lib.ts" }, lock: false }),
+    );
+    await Deno.writeTextFile(
+      `${project}/lib.ts`,
+      `export const word = "configured";\n`,
+    );
+    await Deno.writeTextFile(
+      `${project}/task.ts`,
+      `import { word } from "greeting-lib";
+export async function run(conn) { await conn.send(word); conn.close(); }
+export class Greeter { hello() { return word; } }
+`,
+    );
+    await Deno.writeTextFile(
+      `${project}/driver.ts`,
+      `import { Manager, Pipe, Process } from "${ipc}";
+const [here, there] = Pipe();
+const p = new Process({ module: new URL("./task.ts", import.meta.url), fn: "run", args: [there] });
+await p.start();
+console.log("process:", await here.recv());
+await p.join();
+here.close();
+await using m = await Manager.start();
+await m.register("Greeter", new URL("./task.ts", import.meta.url), "Greeter");
+const g = await m.create("Greeter");
+console.log("manager:", await g.hello());
+`,
+    );
+    const out = await runDeno([
+      "run",
+      `--config=${project}/deno.json`,
+      ...TEST_PERMISSIONS,
+      `${project}/driver.ts`,
+    ], { cwd: elsewhere, timeout: 60_000 });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /process: configured/);
+    assert.match(out.stdout, /manager: configured/);
+  } finally {
+    await Deno.remove(project, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
+  }
+});
+
+Deno.test("configFlagsOf() keeps resolution flags from a deno command line, paths made absolute", async () => {
+  const { configFlagsOf } = await import("../../_internal/child_config.ts");
+  assert.deepEqual(
+    configFlagsOf([
+      "deno",
+      "run",
+      "-A",
+      "-c",
+      "proj/deno.json",
+      "--import-map=map.json",
+      "--unstable-kv",
+      "--lock=/abs/deno.lock",
+      "--node-modules-dir=auto",
+      "main.ts",
+      "--config",
+      "not-ours.json",
+    ], "/home/u"),
+    [
+      "--config=/home/u/proj/deno.json",
+      "--import-map=/home/u/map.json",
+      "--unstable-kv",
+      "--lock=/abs/deno.lock",
+      "--node-modules-dir=auto",
+    ],
+  );
+  assert.deepEqual(
+    configFlagsOf(["deno", "test", "--no-config", "tests/", "--frozen"], "/x"),
+    ["--no-config", "--frozen"],
+  );
+});

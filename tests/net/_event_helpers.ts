@@ -1,18 +1,14 @@
-// Helpers for the event server tests (not a test file itself).
+// Helpers for the event (Socket.IO) tests (not a test file itself).
 
 import {
   connectEvents,
   type ConnectEventsOptions,
   type EventClient,
   type EventServer,
-  type EventSocket,
   serveEvents,
   type ServeEventsOptions,
 } from "../../net/mod.ts";
 import { withTimeout } from "../_helpers.ts";
-
-export const enc = new TextEncoder();
-export const dec = new TextDecoder();
 
 /** Starts a server that collects handler errors instead of printing them. */
 export function startServer(
@@ -27,7 +23,7 @@ export function startServer(
   return server;
 }
 
-/** Connects `n` clients in parallel. */
+/** Connects `n` weft clients in parallel. */
 export function connectMany(
   url: string,
   n: number,
@@ -40,144 +36,105 @@ export function connectMany(
   );
 }
 
-/** Closes clients, then the server, whatever happened. */
-export async function closeAll(
-  server: EventServer,
-  clients: EventClient[],
-): Promise<void> {
-  await Promise.all(clients.map((c) => c.close()));
-  await withTimeout(server.shutdown(), 10_000, "server shutdown");
-}
-
-/** Resolves with the next `event` a client receives. */
+/** Resolves with the arguments of the next `event` a weft client receives. */
 export function nextEvent(
   client: EventClient,
   event: string,
-  ms = 5000,
-): Promise<unknown> {
+  options: { namespace?: string; ms?: number } = {},
+): Promise<unknown[]> {
   return withTimeout(
     new Promise((resolve) => {
-      const handler = (data: unknown) => {
-        client.off(event, handler);
-        resolve(data);
-      };
-      client.on(event, handler);
+      client.on(event, (...args: unknown[]) => {
+        client.off(event, options);
+        resolve(args);
+      }, options);
     }),
-    ms,
-    `event "${event}"`,
+    options.ms ?? 10_000,
+    `event ${event}`,
   );
 }
 
-/** Resolves with the server-side socket once `id` is known to the server. */
-export function socketOf(server: EventServer, id: string): EventSocket {
-  const socket = server.sockets.get(id);
-  if (!socket) throw new Error(`no server socket for ${id}`);
-  return socket;
-}
-
-/** A plain WebSocket whose messages queue up, for speaking the wire format by hand. */
-export class RawSocket {
-  ws: WebSocket;
-  messages: (string | ArrayBuffer)[] = [];
-  #wake: (() => void) | undefined;
-  closed: Promise<CloseEvent>;
-  #opened: Promise<void>;
-
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ws.binaryType = "arraybuffer";
-    this.#opened = new Promise((resolve, reject) => {
-      this.ws.onopen = () => resolve();
-      this.ws.onerror = () => reject(new Error("raw socket failed"));
-    });
-    this.#opened.catch(() => {});
-    this.ws.onmessage = (e) => {
-      this.messages.push(e.data);
-      this.#wake?.();
-    };
-    this.closed = new Promise((resolve) => {
-      this.ws.onclose = (e) => {
-        this.#wake?.();
-        resolve(e);
-      };
-    });
-  }
-
-  opened(): Promise<void> {
-    return withTimeout(this.#opened, 5000, "raw socket open");
-  }
-
-  async next(ms = 5000): Promise<string | ArrayBuffer> {
-    const deadline = Date.now() + ms;
-    while (this.messages.length === 0) {
-      if (this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error("raw socket closed");
-      }
-      await withTimeout(
-        new Promise<void>((resolve) => this.#wake = resolve),
-        Math.max(1, deadline - Date.now()),
-        "raw socket message",
-      );
-    }
-    return this.messages.shift()!;
-  }
-
-  async nextJson(ms = 5000): Promise<Record<string, unknown>> {
-    return JSON.parse((await this.next(ms)) as string);
-  }
-
-  async close(): Promise<void> {
-    if (this.ws.readyState !== WebSocket.CLOSED) {
-      try {
-        this.ws.close();
-      } catch {
-        // closing
-      }
-      await withTimeout(this.closed, 5000, "raw socket close");
-    }
-  }
-}
-
-/**
- * Opens a TCP connection and performs the WebSocket upgrade by hand, then
- * never reads again: a peer that "vanished" without telling anyone.
- */
-export async function rawTcpUpgrade(
-  addr: Deno.NetAddr,
-  path = "/events",
-): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port });
-  const key = btoa("weft-test-key-16");
-  await conn.write(enc.encode(
-    `GET ${path} HTTP/1.1\r\nHost: ${addr.hostname}:${addr.port}\r\n` +
-      `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  ));
-  const buf = new Uint8Array(4096);
-  let head = "";
-  while (!head.includes("\r\n\r\n")) {
-    const n = await withTimeout(conn.read(buf), 5000, "upgrade response");
-    if (n === null) throw new Error("connection closed during upgrade");
-    head += dec.decode(buf.subarray(0, n));
-  }
-  if (!head.startsWith("HTTP/1.1 101")) {
-    conn.close();
-    throw new Error(`upgrade refused: ${head.split("\r\n")[0]}`);
-  }
-  return conn;
-}
-
-/** Polls `predicate` every 10 ms until it holds, bounded by `ms`. */
-export async function eventually(
+/** Resolves when `predicate()` holds, checking after each macrotask (bounded). */
+export async function until(
   predicate: () => boolean,
-  ms: number,
   what: string,
+  ms = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + ms;
   while (!predicate()) {
     if (Date.now() > deadline) {
       throw new Error(`Timed out after ${ms} ms: ${what}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Is this run CI (a missing peer must fail rather than be ignored)? */
+export const CI = Deno.env.get("CI") === "true";
+
+/**
+ * Test registration for a test that needs a peer: ignored with the reason
+ * when the peer is missing, except under CI=true, where it runs and fails.
+ */
+export function peerTest(
+  name: string,
+  missing: string | undefined,
+  fn: () => Promise<void>,
+): Deno.TestDefinition {
+  if (missing && !CI) {
+    return { name: `${name} (ignored: ${missing})`, ignore: true, fn };
+  }
+  return {
+    name,
+    fn: missing
+      ? () =>
+        Promise.reject(new Error(`Missing peer under CI=true: ${missing}`))
+      : fn,
+  };
+}
+
+/** Raw HTTP over TCP: sends `text`, returns the connection (caller closes). */
+export async function rawConnect(server: EventServer): Promise<Deno.TcpConn> {
+  return await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+}
+
+/**
+ * Reads until the peer closes; returns what arrived as text. Rejects if the
+ * peer has not closed within `ms` (so "the server closed it" is proven).
+ */
+export async function readAll(conn: Deno.Conn, ms = 10_000): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, ms);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+    }
+  } catch {
+    // closed by the timer or the peer
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+  if (timedOut) {
+    throw new Error(`Timed out after ${ms} ms: the peer did not close`);
+  }
+  return new TextDecoder().decode(
+    chunks.reduce((a, b) => {
+      const out = new Uint8Array(a.length + b.length);
+      out.set(a);
+      out.set(b, a.length);
+      return out;
+    }, new Uint8Array(0)),
+  );
 }

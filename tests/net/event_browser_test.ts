@@ -30,7 +30,7 @@ async function drive(pageUrl: string): Promise<void> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    timeout: 20_000,
+    timeout: 30_000,
     args: [
       "--headless",
       "--no-sandbox",
@@ -43,11 +43,18 @@ async function drive(pageUrl: string): Promise<void> {
     ],
   });
   try {
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(20_000);
     const [alice, bob] = [await context.newPage(), await context.newPage()];
-    for (const [page, name] of [[alice, "alice"], [bob, "bob"]] as const) {
+    // alice runs the official socket.io-client build, bob weft's browser client
+    for (
+      const [page, name, query] of [[alice, "alice", ""], [
+        bob,
+        "bob",
+        "?client=weft",
+      ]] as const
+    ) {
       page.on("pageerror", (e) => console.error(`${name} page error:`, e));
-      await page.goto(pageUrl);
+      await page.goto(pageUrl + query);
       await page.waitForSelector("#status:has-text('connected')");
       await page.fill("#name", name);
       await page.fill("#room", "room-7");
@@ -68,7 +75,11 @@ async function drive(pageUrl: string): Promise<void> {
     await alice.waitForSelector("#messages li:has-text('bob: hi alice')");
     const aliceLines = await alice.locator("#messages li").allTextContents();
     const bobLines = await bob.locator("#messages li").allTextContents();
-    console.log(JSON.stringify({ aliceLines, bobLines }));
+    const clients = [
+      await alice.textContent("#client"),
+      await bob.textContent("#client"),
+    ];
+    console.log(JSON.stringify({ aliceLines, bobLines, clients }));
   } finally {
     await context.close();
     await Deno.remove(profile, { recursive: true });
@@ -80,7 +91,13 @@ if (import.meta.main && Deno.args[0] === "--drive") {
   Deno.exit(0);
 }
 
-if (!haveChromium()) {
+if (!haveChromium() && Deno.env.get("CI") === "true") {
+  Deno.test(`chat example in Chromium: ${CHROMIUM} missing under CI=true`, () => {
+    throw new Error(
+      `Missing peer under CI=true: ${CHROMIUM} (see .ci/setup-browser)`,
+    );
+  });
+} else if (!haveChromium()) {
   Deno.test({
     name:
       `chat example: two Chromium pages talk through a room (skipped: ${CHROMIUM} not installed)`,
@@ -88,7 +105,7 @@ if (!haveChromium()) {
     fn() {},
   });
 } else {
-  Deno.test("chat example: two Chromium pages join a room and see each other's messages", async () => {
+  Deno.test("chat example: two Chromium pages (official client, weft's client) share a room", async () => {
     const controller = new AbortController();
     const chat = await withTimeout(
       startChat({ port: 0, signal: controller.signal }),
@@ -104,16 +121,17 @@ if (!haveChromium()) {
           "--drive",
           chat.pageUrl,
         ],
-        { timeout: 45_000 },
+        { timeout: 90_000 },
       );
       assert.equal(
         result.code,
         0,
         `driver failed:\n${result.stdout}\n${result.stderr}`,
       );
-      const { aliceLines, bobLines } = JSON.parse(
+      const { aliceLines, bobLines, clients } = JSON.parse(
         result.stdout.trim().split("\n").at(-1)!,
       );
+      assert.deepEqual(clients, ["socket.io-client", "weft"]);
       assert.deepEqual(aliceLines, [
         "bob joined room-7",
         "alice: hello from alice",

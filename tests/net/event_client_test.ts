@@ -1,177 +1,214 @@
+// connectEvents against a real socket.io 4 server (npm socket.io 4.8, run
+// in this process through Deno's Node compatibility): both transports,
+// namespaces, rooms with skip, acks with several values, nested binary,
+// connect_error with data, reconnection after a server restart, and the
+// client's own ping timeout.
+
 import assert from "node:assert/strict";
-import { connectEvents, EventClient } from "../../net/mod.ts";
-import { withTimeout } from "../_helpers.ts";
+import { createServer, type Server as HttpServer } from "node:http";
+import { Server } from "npm:socket.io@4.8.1";
 import {
-  closeAll,
-  eventually,
-  nextEvent,
-  startServer,
-} from "./_event_helpers.ts";
+  connectEvents,
+  EventClient,
+  EventConnectionError,
+  Tuple,
+  tuple,
+} from "../../net/mod.ts";
+import { withTimeout } from "../_helpers.ts";
+import { nextEvent, until } from "./_event_helpers.ts";
 
-Deno.test("EventClient rejects bad urls and options with clear errors", () => {
-  assert.throws(
-    () => new EventClient("http://127.0.0.1:1/events"),
-    /expected ws: or wss:/,
-  );
-  assert.throws(
-    () => new EventClient("ws://127.0.0.1:1/", { reconnect: { jitter: 2 } }),
-    /"jitter"/,
-  );
-  assert.throws(
-    () => new EventClient("ws://127.0.0.1:1/", { ackTimeout: -1 }),
-    /"ackTimeout"/,
-  );
-  assert.throws(
-    () => new EventClient("ws://127.0.0.1:1/", { authKey: "" }),
-    /"authKey"/,
-  );
-});
+interface SioServer {
+  url: string;
+  io: Server;
+  close(): Promise<void>;
+}
 
-Deno.test("EventClient with an aborted signal is closed at once; abort closes a live one", async () => {
-  const server = startServer();
+async function startSocketIo(
+  port = 0,
+  options: Record<string, unknown> = {},
+): Promise<SioServer> {
+  const http: HttpServer = createServer();
+  const io = new Server(http, { ...options });
+  io.use((socket, next) => {
+    if (socket.handshake.auth.token === "bad") {
+      const error = new Error("Not authorized") as Error & { data?: unknown };
+      error.data = { code: 4001 };
+      return next(error);
+    }
+    next();
+  });
+  io.on("connection", (socket) => {
+    socket.on("join", (room: string, ack: (...a: unknown[]) => void) => {
+      socket.join(room);
+      ack("joined", room);
+    });
+    socket.on(
+      "say",
+      (text: unknown, extra: unknown) =>
+        socket.to("r").emit("said", text, extra),
+    );
+    socket.on("echo", (...args: unknown[]) => {
+      const ack = args.pop() as (...a: unknown[]) => void;
+      ack(...args);
+    });
+    socket.on("ask", async (ack: (...a: unknown[]) => void) => {
+      const answer = await socket.timeout(10_000).emitWithAck(
+        "question",
+        "life",
+      );
+      ack(answer);
+    });
+  });
+  io.of("/admin").on("connection", (socket) => {
+    socket.on(
+      "whoami",
+      (ack: (...a: unknown[]) => void) => ack("admin", socket.id),
+    );
+  });
+  await new Promise<void>((resolve) => http.listen(port, "127.0.0.1", resolve));
+  const actual = (http.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    io,
+    close: () =>
+      new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        http.closeAllConnections(); // idle keep-alive fetch connections too
+      }),
+  };
+}
+
+for (const transports of [["websocket"], ["polling"]] as const) {
+  Deno.test(`connectEvents → socket.io 4 (${transports[0]}): rooms with skip, multi-value acks, nested binary, namespaces`, async () => {
+    const sio = await startSocketIo();
+    const a = await connectEvents(sio.url, {
+      transports,
+      namespaces: ["/", "/admin"],
+    });
+    const b = await connectEvents(sio.url, { transports });
+    try {
+      assert.equal(a.transport, transports[0]);
+      const joined = await a.call("join", "r");
+      assert.ok(joined instanceof Tuple);
+      assert.deepEqual([...joined], ["joined", "r"]);
+      await b.call("join", "r");
+      let aHeard = 0;
+      a.on("said", () => aHeard++);
+      const atB = nextEvent(b, "said");
+      a.emit("say", tuple("hi", { deep: [{ bytes: new Uint8Array([1, 2]) }] }));
+      assert.deepEqual(await atB, ["hi", {
+        deep: [{ bytes: new Uint8Array([1, 2]) }],
+      }]);
+      const echoed = await a.call(
+        "echo",
+        tuple(1, new Uint8Array([3]), { x: [new Uint8Array([4])] }),
+      );
+      assert.ok(echoed instanceof Tuple);
+      assert.equal(echoed[0], 1);
+      assert.deepEqual(
+        new Uint8Array(echoed[1] as Uint8Array),
+        new Uint8Array([3]),
+      );
+      assert.deepEqual(
+        new Uint8Array((echoed[2] as { x: Uint8Array[] }).x[0]),
+        new Uint8Array([4]),
+      );
+      const who = await a.call("whoami", undefined, { namespace: "/admin" });
+      assert.ok(who instanceof Tuple);
+      assert.deepEqual([...who], ["admin", a.getSid("/admin")]);
+      a.on("question", (q) => `answer to ${q}`);
+      assert.equal(await a.call("ask"), "answer to life");
+      assert.equal(aHeard, 0);
+    } finally {
+      await a.disconnect();
+      await b.disconnect();
+      await sio.close();
+    }
+  });
+}
+
+Deno.test("connectEvents → socket.io 4: connect_error carries the server's message and data", async () => {
+  const sio = await startSocketIo();
   try {
-    const client = new EventClient(server.url, { signal: AbortSignal.abort() });
-    assert.equal(client.closed, true);
-    await assert.rejects(client.ready(), /aborted/);
-    const controller = new AbortController();
-    const live = await connectEvents(server.url, { signal: controller.signal });
-    const gone = nextEvent(live, "disconnect");
-    controller.abort();
-    assert.equal(await gone, "Client closed");
-    assert.equal(live.closed, true);
-    await live.close(); // idempotent
+    const client = new EventClient({
+      auth: { token: "bad" },
+      reconnection: false,
+    });
+    const seen: unknown[] = [];
+    client.on("connect_error", (data) => seen.push(data));
+    await assert.rejects(client.connect(sio.url), (e: unknown) => {
+      assert.ok(e instanceof EventConnectionError);
+      assert.equal(e.message, "Not authorized");
+      assert.deepEqual(e.data, { code: 4001 });
+      return true;
+    });
+    assert.deepEqual(seen, [{
+      message: "Not authorized",
+      data: { code: 4001 },
+    }]);
   } finally {
-    await server.shutdown();
+    await sio.close();
   }
 });
 
-Deno.test("EventClient drops a silent server (no pings) and reconnects", async () => {
-  // A fake server that says hello with a 50+50 ms heartbeat window and
-  // then never pings.
-  let connections = 0;
-  const sockets: WebSocket[] = [];
-  const fake = Deno.serve(
+Deno.test("connectEvents reconnects with back-off after the server restarts; buffered emits go out", async () => {
+  let sio = await startSocketIo();
+  const port = Number(new URL(sio.url).port);
+  const client = await connectEvents(sio.url, {
+    reconnectionDelay: 50,
+    reconnectionDelayMax: 200,
+  });
+  try {
+    const firstSid = client.sid;
+    const events: string[] = [];
+    client.on(
+      "disconnect",
+      (reason) => void events.push(`disconnect:${reason}`),
+    );
+    client.on("connect", () => void events.push("connect"));
+    await sio.close();
+    await until(() => events.length >= 1, "disconnect seen");
+    assert.equal(client.connected, false);
+    const answered = client.call("echo", "while away", { timeout: 30_000 });
+    sio = await startSocketIo(port);
+    await until(() => client.connected, "reconnected", 30_000);
+    assert.equal(await answered, "while away");
+    assert.notEqual(client.sid, firstSid);
+    assert.equal(events.at(-1), "connect");
+  } finally {
+    await client.disconnect();
+    await sio.close();
+  }
+});
+
+Deno.test("connectEvents: a server that stops pinging is dropped after pingInterval + pingTimeout", async () => {
+  // The only fake peer here: a WebSocket server that opens an Engine.IO
+  // session and connects "/", then falls silent (a frozen server).
+  const silent = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request, {
-        idleTimeout: 0,
-      });
-      sockets.push(socket);
+    (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
       socket.onopen = () => {
-        connections++;
         socket.send(
-          JSON.stringify({
-            t: "h",
-            sid: `s${connections}`,
-            pi: 50,
-            pt: 50,
-            mx: 4096,
-          }),
+          '0{"sid":"s1","upgrades":[],"pingInterval":100,"pingTimeout":100,"maxPayload":1000}',
         );
+      };
+      socket.onmessage = (e) => {
+        if (String(e.data).startsWith("40")) socket.send('40{"sid":"n1"}');
       };
       return response;
     },
   );
-  const client = new EventClient(`ws://127.0.0.1:${fake.addr.port}/`, {
-    reconnect: { initialDelay: 10, maxDelay: 50 },
+  const client = await connectEvents(`http://127.0.0.1:${silent.addr.port}`, {
+    transports: ["websocket"],
+    reconnection: false,
   });
   try {
-    await withTimeout(client.ready(), 5000, "first connection");
-    assert.equal(client.id, "s1");
-    const reason = await nextEvent(client, "disconnect", 5000);
-    assert.match(String(reason), /Ping timeout: the server went silent/);
-    // (it may already be on its third connection: every fake one goes silent)
-    await eventually(
-      () => client.id !== undefined && client.id !== "s1",
-      5000,
-      "reconnected",
-    );
-    assert.ok(connections >= 2);
+    const reason = nextEvent(client, "disconnect", { ms: 10_000 });
+    assert.deepEqual((await reason)[0], "ping timeout");
+    await withTimeout(client.wait(), 10_000, "client finished");
   } finally {
-    await client.close();
-    for (const s of sockets) {
-      try {
-        s.close();
-      } catch {
-        // closed
-      }
-    }
-    await fake.shutdown();
-  }
-});
-
-Deno.test("EventClient buffers at most maxBuffered events while disconnected", async () => {
-  const server = startServer();
-  const url = server.url;
-  await server.shutdown();
-  const client = new EventClient(url, {
-    maxBuffered: 2,
-    reconnect: { initialDelay: 1000 },
-  });
-  try {
-    client.emit("a");
-    client.emit("b");
-    assert.throws(
-      () => client.emit("c"),
-      (e: Error) =>
-        e instanceof RangeError && /2 events already buffered/.test(e.message),
-    );
-  } finally {
-    await client.close();
-  }
-});
-
-Deno.test("EventClient.close() rejects pending acks and buffered ack emits", async () => {
-  const server = startServer({
-    onConnection: (s) => void s.on("stall", () => new Promise(() => {})),
-  });
-  const client = await connectEvents(server.url);
-  try {
-    const pending = assert.rejects(
-      client.emit("stall", 1, { ack: true }),
-      /acknowledgement for event "stall": the client was closed/,
-    );
-    await client.close();
-    await pending;
-    await assert.rejects(
-      client.emit("stall", 2, { ack: true }),
-      /client is closed/,
-    );
-    assert.equal(client.connected, false);
-  } finally {
-    await closeAll(server, [client]);
-  }
-});
-
-Deno.test("EventClient gives up on an attempt the server never answers (connectTimeout)", async () => {
-  // Accepts TCP connections and never says a word.
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) conns.push(conn);
-    } catch {
-      // listener closed
-    }
-  })();
-  const url = `ws://127.0.0.1:${listener.addr.port}/events`;
-  try {
-    const t0 = performance.now();
-    const client = new EventClient(url, {
-      connectTimeout: 150,
-      reconnect: { initialDelay: 10, maxDelay: 20, maxAttempts: 2 },
-    });
-    await assert.rejects(
-      withTimeout(client.ready(), 10_000, "give up"),
-      /Cannot connect to .*: 2 attempts failed \(last: connection attempt timed out after 150 ms\)/,
-    );
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= 290 && elapsed < 8000, `${elapsed} ms`);
-    assert.ok(conns.length >= 2);
-    await client.close();
-  } finally {
-    listener.close();
-    await accepting;
-    for (const conn of conns) conn.close();
+    await client.disconnect();
+    await silent.shutdown();
   }
 });

@@ -226,6 +226,82 @@ Deno.test("FramedConnection.send() writes one frame per call and serializes conc
   );
 });
 
+/** A stream whose writes complete only when the test says so. */
+function gatedStream() {
+  const written: Uint8Array[] = [];
+  const gates: (() => void)[] = [];
+  let failNext: Error | undefined;
+  const stream: ByteStream = {
+    read: () => new Promise<number | null>(() => {}),
+    write(p: Uint8Array): Promise<number> {
+      if (failNext) return Promise.reject(failNext);
+      written.push(p.slice());
+      return new Promise((resolve) => gates.push(() => resolve(p.length)));
+    },
+    close() {},
+  };
+  return {
+    stream,
+    written,
+    /** Completes every write made so far. */
+    release() {
+      for (const open of gates.splice(0)) open();
+    },
+    fail(error: Error) {
+      failNext = error;
+    },
+  };
+}
+
+Deno.test("FramedConnection.send(): frames sent while a write is in flight go out coalesced, in order, one write per batch", async () => {
+  const codec = new LengthPrefixCodec({ maxFrameSize: 4 << 20 });
+  const { stream, written, release } = gatedStream();
+  const framed = new FramedConnection(stream, codec);
+  const sent: Promise<void>[] = [framed.send("first")];
+  assert.equal(written.length, 1); // written at once, not queued
+  const small = payloads(200);
+  for (const p of small) sent.push(framed.send(p));
+  // A frame over the 1 MiB coalescing limit goes by itself, in order.
+  const big = new Uint8Array((1 << 20) + 1).fill(7);
+  sent.push(framed.send(big));
+  sent.push(framed.send("last"));
+  assert.equal(written.length, 1); // the rest waits for the first write
+  const all = Promise.all(sent);
+  let settled = false;
+  all.then(() => settled = true, () => settled = true);
+  for (let turn = 0; turn < 50 && !settled; turn++) {
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  await withTimeout(all, 5000);
+  // first | 200 small frames in one write | big header | big payload | last
+  assert.equal(written.length, 5);
+  assert.equal(written[2].length, 4);
+  const decoded = await drain(
+    new FramedConnection(chunkStream(written), codec),
+  );
+  assert.deepEqual(decoded.map((f) => f.length), [
+    5,
+    ...small.map((p) => p.length),
+    big.length,
+    4,
+  ]);
+  assert.deepEqual(decoded.slice(1, 201), small);
+  assert.equal(new TextDecoder().decode(decoded[202]), "last");
+});
+
+Deno.test("FramedConnection.send(): when the write in flight fails, every frame queued behind it rejects", async () => {
+  const codec = new LengthPrefixCodec();
+  const { stream, release, fail } = gatedStream();
+  const framed = new FramedConnection(stream, codec);
+  const first = framed.send("a");
+  const queued = [framed.send("b"), framed.send("c")];
+  fail(new Error("broken pipe"));
+  release();
+  await first;
+  for (const p of queued) await assert.rejects(p, /broken pipe/);
+});
+
 // --- hostile input -----------------------------------------------------------
 
 Deno.test("FramedConnection.receive() rejects a header announcing more than maxFrameSize with a RangeError and closes", async () => {

@@ -42,6 +42,10 @@ Deno.test("serveTcp() rejects bad options with a TypeError naming the field", as
     /maxConnections/,
   );
   await assert.rejects(serveTcp({ handler, idleTimeout: -1 }), /idleTimeout/);
+  await assert.rejects(
+    serveTcp({ handler, requestTimeout: NaN }),
+    /requestTimeout/,
+  );
   await assert.rejects(serveTcp({ handler, threads: 0 }), /threads/);
   await assert.rejects(
     serveTcp({ handler: { module: "./relative.ts" }, threads: 1 }),
@@ -194,6 +198,108 @@ Deno.test("serveTcp({ idleTimeout }): time the handler spends between reads is n
   const buf = new Uint8Array(1);
   assert.equal(await withTimeout(client.read(buf), 5000), 1);
   assert.equal(buf[0], 42);
+  assert.deepEqual(errors, []);
+});
+
+/**
+ * A slowloris client: drips one byte of a frame that never ends every
+ * `every` ms (well inside idleTimeout) until the server drops it or it gave
+ * up after `max` drips. Resolves "dropped" or "gave up".
+ */
+async function drip(
+  conn: Deno.Conn,
+  every: number,
+  max: number,
+): Promise<"dropped" | "gave up"> {
+  let isDropped = false;
+  const watching = dropped(conn).then(() => isDropped = true);
+  // A header announcing 1000 bytes, then the payload one byte at a time.
+  const bytes = [0, 0, 3, 232, ...new Array(996).fill(120)];
+  try {
+    for (let i = 0; i < max && !isDropped; i++) {
+      await conn.write(new Uint8Array([bytes[i % bytes.length]]));
+      await new Promise((resolve) => setTimeout(resolve, every));
+    }
+  } catch {
+    isDropped = true; // the write hit the reset
+  }
+  const result = isDropped ? "dropped" : "gave up";
+  conn.close();
+  await watching;
+  return result;
+}
+
+Deno.test("serveTcp({ requestTimeout }): slowloris clients holding every slot are dropped and a good client is served", async () => {
+  const errors: unknown[] = [];
+  let accepted = 0;
+  let allAccepted!: () => void;
+  const fourIn = new Promise<void>((resolve) => allAccepted = resolve);
+  await using server = await serveTcp({
+    port: 0,
+    maxConnections: 4,
+    idleTimeout: 2000,
+    requestTimeout: 1000,
+    onError: (e) => errors.push(e),
+    handler: (conn) => {
+      if (++accepted === 4) allAccepted();
+      return echoFrames(conn);
+    },
+  });
+  // Four drippers take every slot; each drips every 100 ms for up to 8 s.
+  const drippers: Promise<"dropped" | "gave up">[] = [];
+  for (let i = 0; i < 4; i++) {
+    drippers.push(drip(await Deno.connect(server.addr), 100, 80));
+  }
+  await withTimeout(fourIn, 5000, "four drippers accepted");
+  // The good client waits for a slot, which only a dropped dripper frees.
+  using client = await connectFramed(server.addr.port);
+  await client.send("good");
+  const reply = await withTimeout(client.receive(), 15_000, "good reply");
+  assert.equal(decoder.decode(reply!), "good");
+  const outcomes = await withTimeout(Promise.all(drippers), 15_000);
+  assert.deepEqual(outcomes, ["dropped", "dropped", "dropped", "dropped"]);
+  const timedOut = errors.filter((e) => e instanceof Deno.errors.TimedOut);
+  assert.equal(timedOut.length, 4, String(errors));
+  assert.match(
+    (timedOut[0] as Error).message,
+    /took over 1000 ms to send one request/,
+  );
+});
+
+Deno.test("serveTcp({ requestTimeout }): a client slower in total than requestTimeout but finishing each request in time stays", async () => {
+  const errors: unknown[] = [];
+  await using server = await serveTcp({
+    port: 0,
+    requestTimeout: 1000,
+    onError: (e) => errors.push(e),
+    handler: async (conn) => {
+      // A raw handler: one request is one "\n"-terminated line.
+      const buf = new Uint8Array(64);
+      let line = "";
+      while (true) {
+        const n = await conn.read(buf);
+        if (n === null) return;
+        line += decoder.decode(buf.subarray(0, n));
+        if (line.endsWith("\n")) {
+          conn.progress();
+          await conn.write(new TextEncoder().encode(line));
+          line = "";
+        }
+      }
+    },
+  });
+  using client = await Deno.connect(server.addr);
+  const buf = new Uint8Array(64);
+  // 8 requests, each sent in two halves 100 ms apart and followed by a
+  // 100 ms pause: 1.6 s in all, over requestTimeout.
+  for (let i = 0; i < 8; i++) {
+    await client.write(new TextEncoder().encode(`req`));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await client.write(new TextEncoder().encode(`${i}\n`));
+    const n = await withTimeout(client.read(buf), 5000);
+    assert.equal(decoder.decode(buf.subarray(0, n!)), `req${i}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   assert.deepEqual(errors, []);
 });
 

@@ -136,3 +136,35 @@ Deno.test("serveTcp({ threads }): a stray rejection in the handler module is rep
     /Uncaught in a serveTcp worker thread: stray/,
   );
 });
+
+Deno.test("serveTcp({ threads, requestTimeout }): a client dripping a frame is dropped in the worker too", async () => {
+  const errors: Error[] = [];
+  await using server = await serveTcp({
+    port: 0,
+    threads: 1,
+    requestTimeout: 300,
+    handler: { module: handlerModule, fn: "handler" },
+    onError: (e) => errors.push(e as Error),
+  });
+  using conn = await Deno.connect(server.addr);
+  // Half a header, then nothing more: the request never completes.
+  await conn.write(new Uint8Array([0, 0]));
+  let dropped = false;
+  try {
+    dropped = await withTimeout(conn.read(new Uint8Array(1)), 10_000) === null;
+  } catch {
+    dropped = true; // a reset
+  }
+  assert.ok(dropped);
+  await withTimeout(
+    (async () => {
+      while (errors.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })(),
+    5000,
+    "error reported",
+  );
+  assert.equal(errors[0].name, "TimedOut");
+  assert.match(errors[0].message, /took over 300 ms to send one request/);
+});

@@ -211,3 +211,69 @@ Deno.test("serveUdp({ signal }): aborting shuts it down and waits for async hand
   assert.equal(server.socket.closed, true);
   assert.equal(finishedHandlers, 1);
 });
+
+Deno.test("serveUdp({ maxHandlers }): a flood runs at most maxHandlers slow handlers, counts the drops and keeps serving", async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  let running = 0;
+  let peak = 0;
+  let started = 0;
+  await using server = serveUdp({
+    port: 0,
+    maxHandlers: 10,
+    handler: async (data) => {
+      started++;
+      peak = Math.max(peak, ++running);
+      try {
+        if (data[0] !== 0x21) await gate; // "!" is the after-flood probe
+        return data;
+      } finally {
+        running--;
+      }
+    },
+  });
+  using flooder = DatagramSocket.bind();
+  const payload = new Uint8Array(100).fill(97);
+  // 300 datagrams in batches of 20, each batch accounted for (handled or
+  // dropped) before the next, so the kernel's buffer never overflows.
+  let sent = 0;
+  for (let batch = 0; batch < 15; batch++) {
+    for (let i = 0; i < 20; i++, sent++) {
+      await flooder.sendTo(payload, server.addr);
+    }
+    await withTimeout(
+      (async () => {
+        while (started + server.dropped < sent) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      })(),
+      5000,
+      `batch ${batch} accounted for`,
+    );
+  }
+  assert.equal(peak, 10);
+  assert.equal(started, 10);
+  assert.equal(server.running, 10);
+  assert.equal(server.dropped, 290);
+  open();
+  // The slow handlers finish (their 10 replies arrive), then a new datagram
+  // is handled again.
+  for (let i = 0; i < 10; i++) {
+    const got = await flooder.recvFrom({ timeout: 5000 });
+    assert.equal(got?.[0].length, 100);
+  }
+  using client = DatagramSocket.bind();
+  const reply = await client.request(server.addr, "!probe", {
+    timeout: 2000,
+    retries: 3,
+  });
+  assert.equal(decoder.decode(reply), "!probe");
+  assert.equal(server.dropped, 290);
+});
+
+Deno.test("serveUdp() rejects a bad maxHandlers with a TypeError", () => {
+  assert.throws(
+    () => serveUdp({ port: 0, handler: () => {}, maxHandlers: 0 }),
+    /maxHandlers must be an integer >= 1/,
+  );
+});

@@ -103,3 +103,87 @@ export function makeQueue(): Queue<string> {
 export function initEventIsSet(): boolean {
   return (initValue as Event).isSet();
 }
+
+// ---- issue #20: faults -----------------------------------------------------
+
+/** Counts its runs in `runs[i]`. */
+export function countRun(runs: Int32Array, i: number): number {
+  Atomics.add(runs, i, 1);
+  return i;
+}
+
+/** Spins (never yields) until `flags[0]` is set or `ms` passed. */
+export function spinUntil(flags: Int32Array, ms: number): string {
+  const end = Date.now() + ms;
+  while (Atomics.load(flags, 0) === 0 && Date.now() < end) {
+    Atomics.add(flags, 1, 1);
+  }
+  return "spun";
+}
+
+/** Returns a value no worker can post back; counts its runs. */
+export function returnsFunction(runs: Int32Array): unknown {
+  Atomics.add(runs, 0, 1);
+  return () => 1;
+}
+
+export function returnsSymbol(): unknown {
+  return Symbol("nope");
+}
+
+export function closeSelf(): void {
+  (self as unknown as { close(): void }).close();
+}
+
+/** Acquires and releases `lock` (registers this worker as a thread). */
+export function touchLock(lock: { acquireSync(): boolean; release(): void }) {
+  lock.acquireSync();
+  lock.release();
+  return true;
+}
+
+/** Takes `lock` and never finishes (async: the event loop stays free). */
+export function holdLockForever(
+  lock: { acquireSync(): boolean },
+): Promise<never> {
+  lock.acquireSync();
+  return new Promise(() => {});
+}
+
+/** Takes `lock`, then spins (never yields) until `flags[0]` is set. */
+export function holdLockAndSpin(
+  lock: { acquireSync(): boolean },
+  flags: Int32Array,
+): string {
+  lock.acquireSync();
+  return spinUntil(flags, 20_000);
+}
+
+/** This worker's process id. */
+export function pid(): number {
+  return Deno.pid;
+}
+
+/** Appends one line to `path` (counts runs across processes). */
+export function appendRun(path: string, i: number): number {
+  Deno.writeTextFileSync(path, `${i}\n`, { append: true });
+  return i;
+}
+
+/** Spins (never yields) for `ms`. */
+export function spinFor(ms: number): string {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return "spun";
+}
+
+/** Returns whatever it is given (for the lone-task fast path). */
+export function echo(value: unknown): unknown {
+  return value;
+}
+
+/** Returns `value` after a timer (an async lone task). */
+export async function echoLater(value: unknown): Promise<unknown> {
+  await new Promise((r) => setTimeout(r, 1));
+  return value;
+}

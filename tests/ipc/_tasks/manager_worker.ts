@@ -1,6 +1,6 @@
 // Web Worker used by the manager tests: receives a shared Value proxy and a
 // count, increments it that many times, answers "done".
-import { reviveValue } from "../../../concurrency/_share.ts";
+import { reviveValue } from "../../../_internal/share.ts";
 import type { ValueProxy } from "../../../ipc/manager_proxy.ts";
 import "../../../ipc/manager.ts";
 
