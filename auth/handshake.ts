@@ -10,6 +10,24 @@ import { type DigestName, hmac, timingSafeEqual } from "./_hmac.ts";
  * What the handshake needs from a connection: whole messages in, whole
  * messages out. weft's `Connection` fits, and so does anything else that
  * frames bytes (a test double, a `FramedConnection` adapter).
+ *
+ * @example Any object with the two methods runs the handshake
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { answerChallenge, deliverChallenge, type MessageConnection } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const [a, b] = Pipe();
+ * let sent = 0;
+ * const counting: MessageConnection = {
+ *   sendBytes: (bytes) => (sent++, a.sendBytes(bytes)),
+ *   recvBytes: (maxLength) => a.recvBytes(maxLength),
+ * };
+ * await Promise.all([deliverChallenge(counting, "k"), answerChallenge(b, "k")]);
+ * assert.equal(sent, 2); // the challenge, then the welcome
+ * a.close();
+ * b.close();
+ * ```
  */
 export interface MessageConnection {
   /** Sends one message. */
@@ -21,10 +39,44 @@ export interface MessageConnection {
   recvBytes(maxLength?: number): Promise<Uint8Array>;
 }
 
-/** A shared secret: bytes, or a string used as its UTF-8 bytes. */
+/**
+ * A shared secret: bytes, or a string used as its UTF-8 bytes.
+ *
+ * @example A string key and its UTF-8 bytes are the same key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AuthKey, clientHandshake, serverHandshake } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const text: AuthKey = "clé";
+ * const bytes: AuthKey = new TextEncoder().encode("clé");
+ * const [a, b] = Pipe();
+ * await Promise.all([serverHandshake(a, text), clientHandshake(b, bytes)]);
+ * assert.equal(a.closed || b.closed, false);
+ * a.close();
+ * b.close();
+ * ```
+ */
 export type AuthKey = Uint8Array | string;
 
-/** Options of {@linkcode deliverChallenge} and {@linkcode answerChallenge}. */
+/**
+ * Options of {@linkcode deliverChallenge} and {@linkcode answerChallenge}.
+ *
+ * @example Requiring HMAC-SHA-2 (no Python 3.11 peers)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { answerChallenge, deliverChallenge, type HandshakeOptions } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const strict: HandshakeOptions = { allowLegacyMd5: false };
+ * const [server, client] = Pipe();
+ * await Promise.all([deliverChallenge(server, "k", strict), answerChallenge(client, "k", strict)]);
+ * await client.send("in");
+ * assert.equal(await server.recv(), "in");
+ * server.close();
+ * client.close();
+ * ```
+ */
 export interface HandshakeOptions {
   /**
    * Accept (server) or answer (client) the legacy unprefixed HMAC-MD5 of
@@ -319,7 +371,22 @@ export async function answerChallenge(
   }
 }
 
-/** Options of {@linkcode serverHandshake} and {@linkcode clientHandshake}. */
+/**
+ * Options of {@linkcode serverHandshake} and {@linkcode clientHandshake}.
+ *
+ * @example A peer that never answers is cut off
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AuthenticationError, type HandshakePairOptions, serverHandshake } from "@weft/weft/auth";
+ * import { Pipe } from "@weft/weft/ipc";
+ *
+ * const [server, silent] = Pipe();
+ * const options: HandshakePairOptions = { timeout: 50 };
+ * await assert.rejects(serverHandshake(server, "k", options), AuthenticationError);
+ * assert.equal(server.closed, true);
+ * silent.close();
+ * ```
+ */
 export interface HandshakePairOptions extends HandshakeOptions {
   /**
    * Deadline for the whole handshake in ms (default: none). When it

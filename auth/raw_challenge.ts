@@ -9,7 +9,25 @@ import { AuthenticationError } from "./authentication_error.ts";
 import { hmac, timingSafeEqual } from "./_hmac.ts";
 import { type AuthKey, authKeyBytes } from "./handshake.ts";
 
-/** A byte stream the raw challenge runs on: `Deno.Conn`, a served connection. */
+/**
+ * A byte stream the raw challenge runs on: `Deno.Conn`, a served connection.
+ *
+ * @example A `Deno.Conn` is a RawStream
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { answerRawChallenge, deliverRawChallenge, type RawStream } from "@weft/weft/auth";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await Deno.connect({ port: listener.addr.port });
+ * using server = await listener.accept();
+ * const [a, b]: RawStream[] = [server, client];
+ * await Promise.all([deliverRawChallenge(a, "k"), answerRawChallenge(b, "k")]);
+ * await b.write(new Uint8Array([7])); // authenticated: the stream carries our bytes
+ * const byte = new Uint8Array(1);
+ * assert.equal(await a.read(byte), 1);
+ * assert.equal(byte[0], 7);
+ * ```
+ */
 export interface RawStream {
   /** Reads up to `p.length` bytes; `null` at end of stream. */
   read(p: Uint8Array): Promise<number | null>;
@@ -19,7 +37,21 @@ export interface RawStream {
   close(): void;
 }
 
-/** Options of {@linkcode deliverRawChallenge} and {@linkcode answerRawChallenge}. */
+/**
+ * Options of {@linkcode deliverRawChallenge} and {@linkcode answerRawChallenge}.
+ *
+ * @example A client that never answers is cut off
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AuthenticationError, deliverRawChallenge, type RawChallengeOptions } from "@weft/weft/auth";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using _silent = await Deno.connect({ port: listener.addr.port });
+ * const server = await listener.accept();
+ * const options: RawChallengeOptions = { digest: "sha256", challengeLength: 32, timeout: 50 };
+ * await assert.rejects(deliverRawChallenge(server, "k", options), AuthenticationError);
+ * ```
+ */
 export interface RawChallengeOptions {
   /**
    * HMAC digest. Default `"md5"`: the lesson's `hmac.new(key, msg)` used

@@ -320,9 +320,20 @@ export class _Connection {
       set = new Set();
       this.#listeners.set(channel, set);
       const listeners = set;
-      await client.subscribe(channel, (message) => {
+      const fanOut = (message: string) => {
         for (const fn of [...listeners]) fn(message);
-      });
+      };
+      try {
+        // A SUBSCRIBE cut by a connection loss (Redis restarting) is sent
+        // again once node-redis has reconnected, like any other command;
+        // the same fanOut function each time, so it is registered once.
+        await this.#retry(() => client.subscribe(channel, fanOut));
+      } catch (error) {
+        if (this.#listeners.get(channel) === listeners && !listeners.size) {
+          this.#listeners.delete(channel);
+        }
+        throw error;
+      }
     }
     set.add(listener);
     return async () => {

@@ -35,7 +35,23 @@ export { EOFError };
  */
 export const DEFAULT_MAX_MESSAGE_SIZE: number = 64 * 1024 * 1024;
 
-/** Options of a {@linkcode Connection}. */
+/**
+ * Options of a {@linkcode Connection}.
+ *
+ * @example A receiving end that refuses messages over 4 bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Connection, type ConnectionOptions } from "@weft/weft/ipc";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using sender = Connection.fromConn(await Deno.connect({ port: listener.addr.port }));
+ * const options: ConnectionOptions = { maxMessageSize: 4 };
+ * using receiver = Connection.fromConn(await listener.accept(), options);
+ * await sender.sendBytes(new Uint8Array(5));
+ * await assert.rejects(receiver.recvBytes(), RangeError);
+ * assert.equal(receiver.closed, true);
+ * ```
+ */
 export interface ConnectionOptions {
   /**
    * Largest message accepted from the peer, in bytes (default 64 MiB). A

@@ -14,10 +14,39 @@ import {
 import { Connection } from "./connection.ts";
 import { _codecFor } from "./_pickle_serializer.ts";
 
-/** A TCP address (`port: 0` picks a free port) or a Unix socket path. */
+/**
+ * A TCP address (`port: 0` picks a free port) or a Unix socket path.
+ *
+ * @example Port 0 picks a free port
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Address, Listener } from "@weft/weft/ipc";
+ *
+ * const address: Address = { hostname: "127.0.0.1", port: 0 };
+ * using listener = new Listener({ address });
+ * assert.ok("port" in listener.address && listener.address.port > 0);
+ * ```
+ */
 export type Address = { hostname: string; port: number } | { path: string };
 
-/** Options shared by {@linkcode Listener} and {@linkcode Client}. */
+/**
+ * Options shared by {@linkcode Listener} and {@linkcode Client}.
+ *
+ * @example An authenticated connection that speaks pickle
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AuthOptions, Client, Listener } from "@weft/weft/ipc";
+ *
+ * const auth: AuthOptions = { authkey: "k", handshakeTimeout: 5000, serializer: "pickle" };
+ * using listener = new Listener({ address: { hostname: "127.0.0.1", port: 0 }, ...auth });
+ * const accepted = listener.accept();
+ * using client = await Client(listener.address, auth);
+ * using server = await accepted;
+ * await client.send({ job: [1, 2] });
+ * assert.deepEqual(await server.recv(), { job: [1, 2] });
+ * assert.equal(server.serializer, "pickle");
+ * ```
+ */
 export interface AuthOptions {
   /**
    * Shared secret for the handshake (bytes, or a string as UTF-8). Without
@@ -37,7 +66,27 @@ export interface AuthOptions {
   serializer?: "v8" | "pickle";
 }
 
-/** Options of {@linkcode Listener}. */
+/**
+ * Options of {@linkcode Listener}.
+ *
+ * @example Seeing the handshakes that failed
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AuthenticationError } from "@weft/weft/auth";
+ * import { Client, Listener, type ListenerOptions } from "@weft/weft/ipc";
+ *
+ * const { promise: failed, resolve } = Promise.withResolvers<Error>();
+ * const options: ListenerOptions = {
+ *   address: { hostname: "127.0.0.1", port: 0 },
+ *   authkey: "right",
+ *   backlog: 16,
+ *   onHandshakeError: resolve,
+ * };
+ * using listener = new Listener(options);
+ * await assert.rejects(Client(listener.address, { authkey: "wrong" }), AuthenticationError);
+ * assert.ok(await failed instanceof AuthenticationError);
+ * ```
+ */
 export interface ListenerOptions extends AuthOptions {
   /** Where to listen. */
   address: Address;

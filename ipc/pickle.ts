@@ -12,7 +12,19 @@ import { _write } from "./_pickle_writer.ts";
 import { _DEFAULT_GLOBALS } from "./_pickle_globals.ts";
 import { UnpicklingError } from "./pickle_error.ts";
 
-/** Options of {@linkcode dumps}. */
+/**
+ * Options of {@linkcode dumps}.
+ *
+ * @example Protocol 2 for old readers, and a depth limit
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dumps, type DumpsOptions, PicklingError } from "@weft/weft/ipc";
+ *
+ * const options: DumpsOptions = { protocol: 2, maxDepth: 2 };
+ * assert.deepEqual(dumps([[1]], options).subarray(0, 2), new Uint8Array([0x80, 2]));
+ * assert.throws(() => dumps([[[1]]], options), PicklingError);
+ * ```
+ */
 export interface DumpsOptions {
   /**
    * Pickle protocol to write: 2, 3, 4 (default; read by every Python 3) or
@@ -62,7 +74,20 @@ export type GlobalHandler =
     build?(obj: unknown, state: unknown): unknown;
   };
 
-/** Options of {@linkcode loads}. */
+/**
+ * Options of {@linkcode loads}.
+ *
+ * @example Every dict as a Map, integral floats kept
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dumps, loads, type LoadsOptions, PyFloat } from "@weft/weft/ipc";
+ *
+ * const options: LoadsOptions = { dicts: "map", exactFloats: true, maxSize: 1024 };
+ * const back = loads(dumps({ x: new PyFloat(1) }), options);
+ * assert.ok(back instanceof Map);
+ * assert.deepEqual(back.get("x"), new PyFloat(1));
+ * ```
+ */
 export interface LoadsOptions {
   /**
    * More allowed globals, keyed `"module name"` (one space, as in the

@@ -129,7 +129,21 @@ export class PyGlobal {
   }
 }
 
-/** Options of {@linkcode PyReduce}. */
+/**
+ * Options of {@linkcode PyReduce}.
+ *
+ * @example A `collections.deque` with its items
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dumps, loads, PyGlobal, PyReduce, type PyReduceOptions } from "@weft/weft/ipc";
+ *
+ * const options: PyReduceOptions = { listItems: [1, 2] };
+ * const deque = new PyReduce(new PyGlobal("collections", "deque"), [], options);
+ * const back = loads(dumps(deque), { globals: { "collections deque": true } });
+ * assert.ok(back instanceof PyReduce);
+ * assert.deepEqual(back.listItems, [1, 2]);
+ * ```
+ */
 export interface PyReduceOptions {
   /** State set with `BUILD` (`__setstate__`); `undefined` writes no BUILD. */
   state?: unknown;

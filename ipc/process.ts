@@ -13,7 +13,26 @@ import {
 import { resolveModule } from "../_internal/run_export.ts";
 import type { StreamTransport } from "./_wire.ts";
 
-/** Options of {@linkcode Process}. */
+/**
+ * Options of {@linkcode Process}.
+ *
+ * @example A named child with arguments
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Process, type ProcessOptions } from "@weft/weft/ipc";
+ *
+ * const options: ProcessOptions = {
+ *   module: "data:text/javascript," + encodeURIComponent("export default (code) => Deno.exit(code);"),
+ *   args: [3],
+ *   name: "exiter",
+ * };
+ * const p = new Process(options);
+ * assert.equal(p.name, "exiter");
+ * await p.start();
+ * await p.join();
+ * assert.equal(p.exitCode, 3);
+ * ```
+ */
 export interface ProcessOptions {
   /** The module to import in the child (URL, or a path resolved from the cwd). */
   module: URL | string;

@@ -24,7 +24,23 @@ import { acceptKey, encodeFrame, ServerWebSocket } from "./_event_websocket.ts";
 import { decodePayload, encodePayload } from "./_event_packets.ts";
 import { randomId } from "./_event_common.ts";
 
-/** The request that opened a session (python-socketio's `environ`). */
+/**
+ * The request that opened a session (python-socketio's `environ`).
+ *
+ * @example What the first request of a session looked like
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectEvents, type Environ, serveEvents } from "@weft/weft/net";
+ *
+ * await using server = serveEvents();
+ * let seen: Environ | undefined;
+ * server.on("connect", (_sid, environ: Environ) => void (seen = environ));
+ * await using _client = await connectEvents(server.url, { transports: ["websocket"] });
+ * assert.equal(seen?.transport, "websocket");
+ * assert.equal(seen?.query.get("EIO"), "4");
+ * assert.equal(seen?.remoteAddr.hostname, "127.0.0.1");
+ * ```
+ */
 export interface Environ {
   /** Full URL of the first request, with its query string. */
   url: string;

@@ -8,7 +8,25 @@
 
 import { checkMs } from "./_event_common.ts";
 
-/** Reconnection options of `connectEvents` (python-socketio's names). */
+/**
+ * Reconnection options of `connectEvents` (python-socketio's names).
+ *
+ * @example No retries: an unreachable server fails at once
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   connectEvents,
+ *   EventConnectionError,
+ *   type ReconnectOptions,
+ * } from "@weft/weft/net";
+ *
+ * const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const url = `http://127.0.0.1:${closed.addr.port}`;
+ * closed.close(); // nothing listens there now
+ * const options: ReconnectOptions = { reconnection: false, reconnectionDelay: 100 };
+ * await assert.rejects(connectEvents(url, options), EventConnectionError);
+ * ```
+ */
 export interface ReconnectOptions {
   /** Reconnect after a lost connection (default `true`). */
   reconnection?: boolean;

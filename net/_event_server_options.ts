@@ -96,7 +96,25 @@ export interface ServeEventsOptions {
   onError?: (error: unknown, sid?: string) => void;
 }
 
-/** Options that pick a namespace (default `"/"`). */
+/**
+ * Options that pick a namespace (default `"/"`).
+ *
+ * @example Rooms of a client of `/chat`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectEvents, type NamespaceOption, serveEvents } from "@weft/weft/net";
+ *
+ * await using server = serveEvents();
+ * const chat: NamespaceOption = { namespace: "/chat" };
+ * let sid = "";
+ * server.of("/chat").on("connect", (id) => {
+ *   sid = id;
+ *   server.enterRoom(id, "lobby", chat);
+ * });
+ * await using _client = await connectEvents(server.url, { namespaces: ["/chat"] });
+ * assert.deepEqual(server.rooms(sid, chat), [sid, "lobby"]);
+ * ```
+ */
 export interface NamespaceOption {
   /** Namespace name (default `"/"`). */
   namespace?: string;

@@ -12,9 +12,18 @@
  * | 6    | `shutdown` (grace ms)               | graceful shutdown, then `finished`          |
  * | 7    | terminates the worker               |                                             |
  *
+ * Every message carries its tag in the field `t` (`TAG` of
+ * `_internal/run_export.ts`, like the other runner protocols); errors cross
+ * as that kernel's `WireError`.
+ *
  * @module
  */
 
+import {
+  loadExport,
+  resolveModule,
+  type WireError,
+} from "../_internal/run_export.ts";
 import type { ServedConnection } from "./served_connection.ts";
 
 /** A connection handler as `tcp_server.ts` defines `TcpHandler` (kept here so this file imports nothing of it). */
@@ -23,7 +32,7 @@ type Handler = (conn: ServedConnection) => void | Promise<void>;
 /** Main thread to worker. */
 export type WorkerRequest =
   | {
-    type: "start";
+    t: "start";
     module: string;
     fn: string;
     hostname: string;
@@ -32,35 +41,24 @@ export type WorkerRequest =
     idleTimeout: number | undefined;
     requestTimeout: number | undefined;
   }
-  | { type: "shutdown"; timeout: number };
+  | { t: "shutdown"; timeout: number };
 
 /** Worker to main thread. */
 export type WorkerReply =
-  | { type: "listening"; addr: Deno.NetAddr }
-  | { type: "failed"; message: string }
-  | { type: "count"; connections: number }
+  | { t: "listening"; addr: Deno.NetAddr }
+  | { t: "failed"; message: string }
+  | { t: "count"; connections: number }
   | {
-    type: "handlerError";
-    name: string;
-    message: string;
-    stack: string | undefined;
+    t: "handlerError";
+    error: WireError;
     remoteAddr: Deno.NetAddr;
   }
-  | { type: "finished" };
+  | { t: "finished" };
 
 /** Imports the handler named by a `TcpHandlerModule` (`module` URL, export `fn`). */
 export async function importHandler(
   ref: { module: string | URL; fn?: string },
 ): Promise<Handler> {
-  const fn = ref.fn ?? "handler";
-  const mod = await import(String(ref.module));
-  const handler = mod[fn];
-  if (typeof handler !== "function") {
-    throw new TypeError(
-      `Cannot serve TCP: module "${
-        String(ref.module)
-      }" has no exported function "${fn}"`,
-    );
-  }
-  return handler as Handler;
+  const url = resolveModule(ref.module, "serve TCP");
+  return await loadExport(url, ref.fn ?? "handler") as Handler;
 }

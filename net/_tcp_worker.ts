@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorToWire } from "../_internal/run_export.ts";
 import {
   importHandler,
   type WorkerReply,
@@ -21,12 +22,16 @@ function post(message: WorkerReply): void {
 }
 
 function reportStray(error: unknown): void {
-  const e = error instanceof Error ? error : new Error(String(error));
+  const wire = errorToWire(
+    error instanceof Error ? error : new Error(String(error)),
+  );
+  if ("error" in wire) {
+    wire.error.message =
+      `Uncaught in a serveTcp worker thread: ${wire.error.message}`;
+  }
   post({
-    type: "handlerError",
-    name: e.name,
-    message: `Uncaught in a serveTcp worker thread: ${e.message}`,
-    stack: e.stack,
+    t: "handlerError",
+    error: wire,
     remoteAddr: server?.addr ?? { transport: "tcp", hostname: "", port: 0 },
   });
 }
@@ -44,7 +49,7 @@ scope.addEventListener("error", (event: ErrorEvent) => {
 
 scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const request = event.data;
-  if (request.type === "start") {
+  if (request.t === "start") {
     try {
       const handler = await importHandler({
         module: request.module,
@@ -59,33 +64,26 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
         idleTimeout: request.idleTimeout,
         requestTimeout: request.requestTimeout,
         handler: async (conn) => {
-          post({ type: "count", connections: ++live });
+          post({ t: "count", connections: ++live });
           try {
             await handler(conn);
           } finally {
-            post({ type: "count", connections: --live });
+            post({ t: "count", connections: --live });
           }
         },
         onError: (error, remoteAddr) => {
-          const e = error instanceof Error ? error : new Error(String(error));
-          post({
-            type: "handlerError",
-            name: e.name,
-            message: e.message,
-            stack: e.stack,
-            remoteAddr,
-          });
+          post({ t: "handlerError", error: errorToWire(error), remoteAddr });
         },
       });
-      post({ type: "listening", addr: server.addr });
+      post({ t: "listening", addr: server.addr });
     } catch (error) {
       post({
-        type: "failed",
+        t: "failed",
         message: error instanceof Error ? error.message : String(error),
       });
     }
-  } else if (request.type === "shutdown") {
+  } else if (request.t === "shutdown") {
     await server?.shutdown({ timeout: request.timeout });
-    post({ type: "finished" });
+    post({ t: "finished" });
   }
 };

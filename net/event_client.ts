@@ -312,7 +312,16 @@ export class EventClient implements AsyncDisposable {
       this.#stopped = true;
       await this.#engine?.settled();
       this.#done("connect failed");
-      throw error;
+      // every failure to connect is an EventConnectionError, as every one
+      // is python-socketio's ConnectionError (the transport's is the cause)
+      if (
+        error instanceof EventConnectionError || error instanceof EventAuthError
+      ) throw error;
+      throw new EventConnectionError(
+        (error as Error)?.message ?? String(error),
+        undefined,
+        { cause: error },
+      );
     }
   }
 

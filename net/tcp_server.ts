@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorFromWire } from "../_internal/run_export.ts";
 import { ServedConnection } from "./served_connection.ts";
 import {
   importHandler,
@@ -608,7 +609,7 @@ class ThreadedServer implements TcpServer {
         );
         workers.push(worker);
         const request: WorkerRequest = {
-          type: "start",
+          t: "start",
           module: String(ref.module),
           fn: ref.fn ?? "handler",
           hostname: options.hostname ?? "127.0.0.1",
@@ -621,15 +622,15 @@ class ThreadedServer implements TcpServer {
           worker.onmessage = (event) => resolve(event.data);
           worker.onerror = (event) => {
             event.preventDefault();
-            resolve({ type: "failed", message: event.message });
+            resolve({ t: "failed", message: event.message });
           };
           worker.postMessage(request);
         });
         worker.onerror = null;
-        if (reply.type !== "listening") {
+        if (reply.t !== "listening") {
           throw new TypeError(
             `Cannot serve TCP: worker thread ${i} failed to start: ${
-              reply.type === "failed" ? reply.message : reply.type
+              reply.t === "failed" ? reply.message : reply.t
             }`,
           );
         }
@@ -654,14 +655,11 @@ class ThreadedServer implements TcpServer {
   #finishedWorkers = new Map<number, () => void>();
 
   #onMessage(index: number, message: WorkerReply): void {
-    if (message.type === "count") {
+    if (message.t === "count") {
       this.#counts[index] = message.connections;
-    } else if (message.type === "handlerError") {
-      const error = new Error(message.message);
-      error.name = message.name;
-      if (message.stack) error.stack = message.stack;
-      this.#report(error, message.remoteAddr);
-    } else if (message.type === "finished") {
+    } else if (message.t === "handlerError") {
+      this.#report(errorFromWire(message.error), message.remoteAddr);
+    } else if (message.t === "finished") {
       this.#finishedWorkers.get(index)?.();
     }
   }
@@ -683,7 +681,7 @@ class ThreadedServer implements TcpServer {
       const done = this.#workers.map((worker, index) =>
         new Promise<void>((resolve) => {
           this.#finishedWorkers.set(index, resolve);
-          worker.postMessage({ type: "shutdown", timeout: grace });
+          worker.postMessage({ t: "shutdown", timeout: grace });
         })
       );
       let timer: ReturnType<typeof setTimeout> | undefined;

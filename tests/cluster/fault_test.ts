@@ -2,7 +2,9 @@
 // SIGKILLed and SIGSTOPped mid-task, Redis restarted mid-run, 8 producers ×
 // 8 consumers with sequence numbers.
 import assert from "node:assert/strict";
+import { createClient } from "npm:@redis/client@6.3.1";
 import { JoinableQueue, RedisManager } from "../../cluster/mod.ts";
+import { withTimeout } from "../_helpers.ts";
 import { Child, redisTest } from "./_redis.ts";
 
 type Item = { p: number; s: number } | number | null;
@@ -10,6 +12,21 @@ type Item = { p: number; s: number } | number | null;
 async function stopAll(children: Child[]): Promise<void> {
   for (const c of children) c.kill("SIGCONT");
   await Promise.all(children.map((c) => c.finish(15_000)));
+}
+
+/** Resolves once Redis counts a subscriber on `channel`. */
+async function subscribed(url: string, channel: string): Promise<void> {
+  const raw = createClient({ url });
+  await raw.connect();
+  try {
+    for (;;) {
+      const reply = await raw.sendCommand(["PUBSUB", "NUMSUB", channel]);
+      if (Number((reply as unknown as unknown[])[1]) > 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    await raw.close();
+  }
 }
 
 async function runs(url: string, name: string): Promise<string[]> {
@@ -112,6 +129,14 @@ redisTest(
           // a join() already waiting (subscribed) when Redis goes away: its
           // pub/sub wake-up may be lost, its re-checks are not
           early = watcher.join({ timeout: 30_000 });
+          // restart only once Redis reports the join's subscription, so the
+          // restart hits a join that is already waiting (not one still
+          // setting up its subscriber connection)
+          await withTimeout(
+            subscribed(server.url, `weft:q:{${name}}:joined`),
+            10_000,
+            "join subscribed",
+          );
           await server.restart();
           restarted = true;
         }
