@@ -303,6 +303,8 @@ export class EventClient implements AsyncDisposable {
       );
     }
     [this.#url, this.#namespaces] = parseUrl(url, this.#o.namespaces);
+    // a bad option is an argument error, not a failure to connect
+    checkMs(this.#o.waitTimeout, 20_000, "waitTimeout");
     for (const n of this.#namespaces) {
       this.#nsp.set(n, { connected: false, acks: new PendingAcks() });
     }
@@ -315,7 +317,8 @@ export class EventClient implements AsyncDisposable {
       // every failure to connect is an EventConnectionError, as every one
       // is python-socketio's ConnectionError (the transport's is the cause)
       if (
-        error instanceof EventConnectionError || error instanceof EventAuthError
+        error instanceof EventConnectionError ||
+        error instanceof EventAuthError
       ) throw error;
       throw new EventConnectionError(
         (error as Error)?.message ?? String(error),
