@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { findPython, runCommand, withTimeout } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { findPython, runCommand } from "../_helpers.ts";
+import { example, spawnWatched, startProgram } from "./_program.ts";
 
 /** CPython 3.11, the version the interop tests require. */
 export const PYTHON: string | undefined = findPython("3.11");
@@ -55,86 +55,40 @@ export async function startPython(
   args: string[],
   options: { stdin?: string; cwd?: string; holdStdin?: boolean } = {},
 ): Promise<PythonServer> {
-  const child = new Deno.Command(python, {
-    args: ["-u", peer(script), ...args],
-    stdin: options.stdin === undefined && !options.holdStdin ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd: options.cwd,
-  }).spawn();
-  // holdStdin: a pipe that stays open and empty (input() blocks).
-  const held = options.holdStdin ? child.stdin.getWriter() : undefined;
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  let out = "";
-  let err = "";
-  let wake: (() => void) | undefined;
-  const watchers = new Set<() => void>();
-  const pump = async (
-    s: ReadableStream<Uint8Array>,
-    add: (t: string) => void,
-  ) => {
-    for await (const t of s.pipeThrough(new TextDecoderStream())) {
-      add(t);
-      wake?.();
-      for (const w of watchers) w();
-    }
-  };
-  const pumps = Promise.all([
-    pump(child.stdout, (t) => out += t),
-    pump(child.stderr, (t) => err += t),
-  ]);
+  const p = await spawnWatched(python, ["-u", peer(script), ...args], options);
+  const output = () => p.out() + p.err();
   let stopped: Promise<string> | undefined;
   const stop = () =>
     stopped ??= (async () => {
       try {
-        child.kill("SIGKILL");
+        p.child.kill("SIGKILL");
       } catch {
         // already exited
       }
-      await held?.close().catch(() => {});
-      await child.status;
-      await pumps;
-      return out + err;
+      await p.release();
+      await p.child.status;
+      await p.drained;
+      return output();
     })();
   try {
-    const port = await withTimeout(
-      new Promise<number>((resolve, reject) => {
-        const check = () => {
-          const m = out.match(/listening (\d+)/);
-          if (m) resolve(Number(m[1]));
-        };
-        wake = check;
-        check();
-        child.status.then((s) =>
-          reject(new Error(`${script} exited ${s.code}:\n${out}\n${err}`))
-        );
-      }),
+    const port = await p.when(
+      (out) => {
+        const m = out.match(/listening (\d+)/);
+        return m ? Number(m[1]) : undefined;
+      },
       15_000,
       `${script} ${args.join(" ")} to listen`,
+      (code) => new Error(`${script} exited ${code}:\n${p.out()}\n${p.err()}`),
     );
-    wake = undefined;
     const until = (re: RegExp) =>
-      withTimeout(
-        new Promise<string>((resolve) => {
-          const check = () => {
-            if (re.test(out + err)) {
-              watchers.delete(check);
-              resolve(out + err);
-            }
-          };
-          watchers.add(check);
-          check();
-        }),
+      p.when(
+        () => re.test(output()) ? output() : undefined,
         10_000,
         `${script} to print ${re}`,
       );
     return {
       port,
-      output: () => out + err,
+      output,
       until,
       stop,
       [Symbol.asyncDispose]: async () => {

@@ -26,6 +26,101 @@ export interface Program extends AsyncDisposable {
   stop(): Promise<{ stdout: string; stderr: string }>;
 }
 
+/** A child process whose output is collected as it arrives. */
+export interface Watched {
+  child: Deno.ChildProcess;
+  /** Its stdout so far. */
+  out(): string;
+  /** Its stderr so far. */
+  err(): string;
+  /**
+   * Resolves with `pick(stdout, stderr)` once that is not `undefined`;
+   * rejects after `ms` (naming `what`), or with `onExit(code)` if given and
+   * the process exits first.
+   */
+  when<T>(
+    pick: (out: string, err: string) => T | undefined,
+    ms: number,
+    what: string,
+    onExit?: (code: number) => Error,
+  ): Promise<T>;
+  /** Resolves once both output streams have ended. */
+  drained: Promise<unknown>;
+}
+
+/**
+ * Spawns `cmd args`, writes `stdin` (then closes it) if given, or keeps an
+ * empty stdin open with `holdStdin` (closed by `release()`), and collects
+ * stdout and stderr: the one spawner of startProgram and the Python peers.
+ */
+export async function spawnWatched(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; stdin?: string; holdStdin?: boolean } = {},
+): Promise<Watched & { release(): Promise<void> }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    stdin: options.stdin === undefined && !options.holdStdin ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // holdStdin: a pipe that stays open and empty (input() blocks).
+  const held = options.holdStdin ? child.stdin.getWriter() : undefined;
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  let out = "";
+  let err = "";
+  const watchers = new Set<() => void>();
+  const pump = async (
+    stream: ReadableStream<Uint8Array>,
+    sink: (text: string) => void,
+  ) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      sink(text);
+      for (const watch of watchers) watch();
+    }
+  };
+  const drained = Promise.all([
+    pump(child.stdout, (t) => out += t),
+    pump(child.stderr, (t) => err += t),
+  ]);
+  const when = <T>(
+    pick: (out: string, err: string) => T | undefined,
+    ms: number,
+    what: string,
+    onExit?: (code: number) => Error,
+  ): Promise<T> => {
+    let check = () => {};
+    return withTimeout(
+      new Promise<T>((resolve, reject) => {
+        check = () => {
+          const value = pick(out, err);
+          if (value !== undefined) resolve(value);
+        };
+        watchers.add(check);
+        check();
+        if (onExit) child.status.then((s) => reject(onExit(s.code)));
+      }),
+      ms,
+      what,
+    ).finally(() => watchers.delete(check));
+  };
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    when,
+    drained,
+    release: async () => {
+      await held?.close().catch(() => {});
+    },
+  };
+}
+
 /**
  * Runs `deno run <permissions> <args>` (default: TEST_PERMISSIONS) and
  * resolves once its stdout matches `ready` (rejects if it exits first or
@@ -37,36 +132,12 @@ export async function startProgram(
   options: { timeout?: number; permissions?: string[]; stdin?: string } = {},
 ): Promise<Program> {
   const timeout = options.timeout ?? 20_000;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? TEST_PERMISSIONS), ...args],
-    cwd: ROOT,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  let out = "";
-  let err = "";
-  let onLine: (() => void) | undefined;
-  const watchers = new Set<() => void>();
-  const pump = async (
-    stream: ReadableStream<Uint8Array>,
-    sink: (text: string) => void,
-  ) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      sink(text);
-      onLine?.();
-      for (const watch of watchers) watch();
-    }
-  };
-  const pumps = Promise.all([
-    pump(child.stdout, (t) => out += t),
-    pump(child.stderr, (t) => err += t),
-  ]);
+  const p = await spawnWatched(
+    Deno.execPath(),
+    ["run", ...(options.permissions ?? TEST_PERMISSIONS), ...args],
+    { cwd: ROOT, stdin: options.stdin },
+  );
+  const { child } = p;
   let stopped: Promise<{ stdout: string; stderr: string }> | undefined;
   const stop = () => {
     stopped ??= (async () => {
@@ -84,52 +155,33 @@ export async function startProgram(
       }, 5_000);
       try {
         await child.status;
-        await pumps;
+        await p.drained;
       } finally {
         clearTimeout(timer);
       }
-      return { stdout: out, stderr: err };
+      return { stdout: p.out(), stderr: p.err() };
     })();
     return stopped;
   };
   try {
-    const match = await withTimeout(
-      new Promise<RegExpMatchArray>((resolve, reject) => {
-        const check = () => {
-          const m = out.match(ready);
-          if (m) resolve(m);
-        };
-        onLine = check;
-        check();
-        child.status.then((s) =>
-          reject(
-            new Error(
-              `Program exited with code ${s.code} before it was ready:\n${out}\n${err}`,
-            ),
-          )
-        );
-      }),
+    const match = await p.when(
+      (out) => out.match(ready) ?? undefined,
       timeout,
       `${args.join(" ")} to print ${ready}`,
+      (code) =>
+        new Error(
+          `Program exited with code ${code} before it was ready:\n${p.out()}\n${p.err()}`,
+        ),
     );
-    onLine = undefined;
     const until = (re: RegExp) =>
-      withTimeout(
-        new Promise<string>((resolve) => {
-          const check = () => {
-            if (!re.test(out)) return;
-            watchers.delete(check);
-            resolve(out);
-          };
-          watchers.add(check);
-          check();
-        }),
+      p.when(
+        (out) => re.test(out) ? out : undefined,
         10_000,
         `${args.join(" ")} to print ${re}`,
       );
     return {
       match,
-      stdout: () => out,
+      stdout: p.out,
       until,
       stop,
       [Symbol.asyncDispose]: async () => {
