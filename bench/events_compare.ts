@@ -1,7 +1,11 @@
 /**
  * weft's event server vs peers, in one run, printing ratios.
  *
- *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-run --allow-env --allow-sys bench/events_compare.ts [--clients=100] [--broadcasts=2000] [--round-trips=5000] [--runs=3]
+ *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-run --allow-env --allow-sys bench/events_compare.ts [--clients=100] [--broadcasts=2000] [--round-trips=5000] [--runs=3] [--baseline=DIR]
+ *
+ * `--baseline=DIR`: also runs weft from another copy of the tree (e.g.
+ * `git archive HEAD | tar -x -C DIR`), interleaved with this one, for a
+ * before/after in the same run.
  *
  * 1. Fan-out: one room of 100 clients; the server emits `broadcasts` small
  *    JSON events to the room as fast as it can; the clock stops when every
@@ -26,7 +30,7 @@
  *   into a temp folder at start.
  */
 import { parseArgs } from "node:util";
-import { connectEvents, serveEvents } from "../net/mod.ts";
+import * as current from "../net/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     broadcasts: { type: "string", default: "2000" },
     "round-trips": { type: "string", default: "5000" },
     runs: { type: "string", default: "3" },
+    baseline: { type: "string" },
   },
 });
 const CLIENTS = Number(values.clients);
@@ -48,7 +53,12 @@ interface Result {
   roundTrips: number;
 }
 
-async function weft(transport: "websocket" | "polling"): Promise<Result> {
+type Weft = Pick<typeof current, "serveEvents" | "connectEvents">;
+
+async function weft(
+  transport: "websocket" | "polling",
+  { serveEvents, connectEvents }: Weft = current,
+): Promise<Result> {
   await using server = serveEvents({ onError: () => {} });
   server.on("connect", (sid) => server.enterRoom(sid, "room"));
   server.on("echo", (_sid, data) => data);
@@ -226,12 +236,18 @@ console.log(
     `then ${ROUND_TRIPS} sequential ack round trips; best of ${RUNS} runs\n`,
 );
 const peer = await socketIoPeer();
+const baseline: Weft | undefined = values.baseline === undefined
+  ? undefined
+  : await import(
+    new URL(`file://${Deno.realPathSync(values.baseline)}/net/mod.ts`).href
+  );
 const names = [
   "weft, WebSocket",
   "weft, long-polling",
   "raw Deno WebSocket (no protocol)",
   "socket.io 4 on Node 20, WebSocket",
   "socket.io 4 on Node 20, polling",
+  ...(baseline ? ["weft baseline, WebSocket", "weft baseline, polling"] : []),
 ];
 const bests: (Result | string | undefined)[] = names.map(() => undefined);
 for (let run = 0; run < RUNS; run++) {
@@ -246,12 +262,16 @@ for (let run = 0; run < RUNS; run++) {
     bests[4],
     typeof peer === "string" ? peer : await peer.run("polling"),
   );
+  if (baseline) {
+    bests[5] = best(bests[5], await weft("websocket", baseline));
+    bests[6] = best(bests[6], await weft("polling", baseline));
+  }
 }
 if (typeof peer !== "string") await peer.dispose();
 const results = names.map((name, i) => [name, bests[i]!] as const);
 // each row's ratio: weft's WebSocket row against it (weft polling against
-// socket.io polling)
-const ratioBase = [0, 1, 0, 0, 1];
+// socket.io polling and the baseline's polling)
+const ratioBase = [0, 1, 0, 0, 1, 0, 1];
 console.log(
   `${"".padEnd(34)} ${"deliveries/s".padStart(14)} ${
     "broadcasts/s".padStart(13)

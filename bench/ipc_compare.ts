@@ -4,12 +4,16 @@
 // multiprocessing.Pipe (threads, processes), connection.Listener/Client and
 // Manager, and with raw Deno ping-pong (plain read/write of 64 B between
 // two processes over TCP and over a Unix socket, no framing) as the
-// platform's own limit, all in one run. Prints two ratio tables.
+// platform's own limit, all in one run. Also messages/s with 16 messages
+// in flight (sent, then their echoes read) against Python doing the same.
+// Prints three ratio tables.
 //
 //   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write \
 //     --allow-run --allow-env --allow-sys bench/ipc_compare.ts [--quick] [--rounds 3]
 //
-// (A plain --allow-net adds the raw Unix-socket reference.) Each case runs
+// (A plain --allow-net adds the raw Unix-socket reference, and lets a Pipe
+// passed to a Process meet its peer over a Unix socket instead of TCP; the
+// tables say which one was used.) Each case runs
 // once per round, interleaved with the others; the table keeps each case's
 // best round.
 //
@@ -23,6 +27,8 @@ import {
   Pipe,
   Process,
 } from "../ipc/mod.ts";
+// which socket a process Pipe met over (reported with the tables)
+import { lastUnixMeeting } from "../ipc/_relay.ts";
 
 const quick = Deno.args.includes("--quick");
 const roundsAt = Deno.args.indexOf("--rounds");
@@ -35,8 +41,13 @@ const TASKS = new URL("./ipc_tasks.ts", import.meta.url);
 
 interface Result {
   rtPerSec: number;
+  /** Messages echoed per second with WINDOW of them in flight. */
+  inflightPerSec?: number;
   mbPerSec: number;
 }
+
+/** Messages in flight in the pipelined case. */
+const WINDOW = 16;
 
 async function measure(conn: Connection): Promise<Result> {
   const small = new Uint8Array(RT_SIZE).fill(1);
@@ -51,6 +62,20 @@ async function measure(conn: Connection): Promise<Result> {
   }
   const rtPerSec = RT_COUNT / ((performance.now() - t0) / 1000);
   console.error(`  ${rtPerSec.toFixed(0)} round trips/s`);
+  // WINDOW messages sent, then their WINDOW echoes read
+  const burst = async () => {
+    const sent: Promise<void>[] = [];
+    for (let k = 0; k < WINDOW; k++) sent.push(conn.sendBytes(small));
+    for (let k = 0; k < WINDOW; k++) await conn.recvBytes();
+    await Promise.all(sent);
+  };
+  for (let i = 0; i < 50; i++) await burst();
+  t0 = performance.now();
+  for (let i = 0; i < RT_COUNT / WINDOW; i++) await burst();
+  const inflightPerSec = RT_COUNT / ((performance.now() - t0) / 1000);
+  console.error(
+    `  ${inflightPerSec.toFixed(0)} messages/s, ${WINDOW} in flight`,
+  );
   const big = new Uint8Array(BULK_SIZE).fill(2);
   await conn.sendBytes(big);
   await conn.recvBytes();
@@ -61,7 +86,7 @@ async function measure(conn: Connection): Promise<Result> {
   }
   const mbPerSec = (BULK_COUNT * BULK_SIZE / 2 ** 20) /
     ((performance.now() - t0) / 1000);
-  return { rtPerSec, mbPerSec };
+  return { rtPerSec, inflightPerSec, mbPerSec };
 }
 
 async function weftWorkers(): Promise<Result> {
@@ -76,12 +101,60 @@ async function weftWorkers(): Promise<Result> {
   }
 }
 
-async function weftProcesses(): Promise<Result> {
+let pipeVia: "tcp" | "unix" = "tcp";
+
+// The child of the TCP case may not use the Unix socket, so its Pipe
+// falls back to TCP (the path taken without a plain --allow-net).
+const TCP_CHILD = [
+  "--allow-net=127.0.0.1",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
+
+async function weftProcesses(tcpOnly = false): Promise<Result> {
   const [here, there] = Pipe();
-  const p = new Process({ module: TASKS, fn: "echoBytes", args: [there] });
+  const p = new Process({
+    module: TASKS,
+    fn: "echoBytes",
+    args: [there],
+    permissions: tcpOnly ? TCP_CHILD : undefined,
+  });
   await p.start();
   try {
+    await here.sendBytes(new Uint8Array(1)); // met once this comes back
+    await here.recvBytes();
+    const via = lastUnixMeeting()?.transport ?? "tcp";
+    if (tcpOnly && via !== "tcp") throw new Error("expected the TCP path");
+    if (!tcpOnly) pipeVia = via;
     return await measure(here);
+  } finally {
+    here.close();
+    await p.join();
+  }
+}
+
+/** A small object echoed with send/recv (serializer + transport). */
+const VALUE = { id: 7, op: "get", args: ["key", 1.5, true], meta: null };
+
+async function weftValues(): Promise<number> {
+  const [here, there] = Pipe();
+  const p = new Process({ module: TASKS, fn: "echoValues", args: [there] });
+  await p.start();
+  try {
+    for (let i = 0; i < 500; i++) {
+      await here.send(VALUE);
+      await here.recv();
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < RT_COUNT; i++) {
+      await here.send(VALUE);
+      await here.recv();
+    }
+    const rt = RT_COUNT / ((performance.now() - t0) / 1000);
+    console.error(`  ${rt.toFixed(0)} round trips/s`);
+    return rt;
   } finally {
     here.close();
     await p.join();
@@ -110,7 +183,7 @@ async function weftTcp(): Promise<Result> {
 }
 
 /** Raw Deno ping-pong of RT_SIZE bytes with a child process. */
-async function rawPingPong(kind: "tcp" | "unix"): Promise<number> {
+async function rawPingPong(kind: "tcp" | "unix"): Promise<Result> {
   const dir = kind === "unix" ? await Deno.makeTempDir() : undefined;
   const listener = kind === "unix"
     ? Deno.listen({ transport: "unix", path: `${dir}/raw.sock` })
@@ -144,7 +217,28 @@ async function rawPingPong(kind: "tcp" | "unix"): Promise<number> {
     for (let i = 0; i < RT_COUNT; i++) await once();
     const rt = RT_COUNT / ((performance.now() - t0) / 1000);
     console.error(`  ${rt.toFixed(0)} round trips/s`);
-    return rt;
+    // WINDOW chunks in one write, then their echoes (the child still
+    // answers chunk by chunk, one read and one write each)
+    const outs = new Uint8Array(RT_SIZE * WINDOW).fill(1);
+    const ins = new Uint8Array(RT_SIZE * WINDOW);
+    const burst = async () => {
+      let sent = 0;
+      while (sent < outs.length) sent += await conn.write(outs.subarray(sent));
+      let got = 0;
+      while (got < ins.length) {
+        const n = await conn.read(ins.subarray(got));
+        if (n === null) throw new Error("raw echo ended");
+        got += n;
+      }
+    };
+    for (let i = 0; i < 50; i++) await burst();
+    const t1 = performance.now();
+    for (let i = 0; i < RT_COUNT / WINDOW; i++) await burst();
+    const inflightPerSec = RT_COUNT / ((performance.now() - t1) / 1000);
+    console.error(
+      `  ${inflightPerSec.toFixed(0)} chunks/s, ${WINDOW} in flight`,
+    );
+    return { rtPerSec: rt, inflightPerSec, mbPerSec: 0 };
   } finally {
     conn.close();
     listener.close();
@@ -240,7 +334,7 @@ const PY = `
 import json, sys, time, threading
 from multiprocessing import Pipe, Process
 from multiprocessing.connection import Listener, Client
-RT_COUNT, RT_SIZE, BULK_SIZE, BULK_COUNT = json.loads(sys.stdin.readline())
+RT_COUNT, RT_SIZE, BULK_SIZE, BULK_COUNT, WINDOW = json.loads(sys.stdin.readline())
 
 def echo(conn):
     try:
@@ -253,6 +347,14 @@ def echo_child(parent_end, conn):
     parent_end.close()  # else the parent's close() never reaches us as EOF
     echo(conn)
 
+def echo_values(parent_end, conn):
+    parent_end.close()
+    try:
+        while True:
+            conn.send(conn.recv())
+    except EOFError:
+        pass
+
 def tcp_echo(address, authkey):
     echo(Client(address, authkey=authkey))
 
@@ -264,13 +366,18 @@ def measure(conn):
     for _ in range(RT_COUNT):
         conn.send_bytes(small); conn.recv_bytes()
     rt = RT_COUNT / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for _ in range(RT_COUNT // WINDOW):
+        for _ in range(WINDOW): conn.send_bytes(small)
+        for _ in range(WINDOW): conn.recv_bytes()
+    inflight = RT_COUNT / (time.perf_counter() - t0)
     big = b"\\x02" * BULK_SIZE
     conn.send_bytes(big); conn.recv_bytes()
     t0 = time.perf_counter()
     for _ in range(BULK_COUNT):
         conn.send_bytes(big); conn.recv_bytes()
     mb = BULK_COUNT * BULK_SIZE / 2**20 / (time.perf_counter() - t0)
-    return {"rtPerSec": rt, "mbPerSec": mb}
+    return {"rtPerSec": rt, "inflightPerSec": inflight, "mbPerSec": mb}
 
 if __name__ == "__main__":
     out = {}
@@ -280,6 +387,16 @@ if __name__ == "__main__":
     a, b = Pipe()
     p = Process(target=echo_child, args=(a, b)); p.start(); b.close()
     out["processes"] = measure(a); a.close(); p.join()
+    value = {"id": 7, "op": "get", "args": ["key", 1.5, True], "meta": None}
+    a, b = Pipe()
+    p = Process(target=echo_values, args=(a, b)); p.start(); b.close()
+    for _ in range(500):
+        a.send(value); a.recv()
+    t0 = time.perf_counter()
+    for _ in range(RT_COUNT):
+        a.send(value); a.recv()
+    out["values"] = {"rtPerSec": RT_COUNT / (time.perf_counter() - t0), "mbPerSec": 0}
+    a.close(); p.join()
     import os
     key = os.urandom(32)
     with Listener(("127.0.0.1", 0), authkey=key) as l:
@@ -315,7 +432,8 @@ async function python(): Promise<Record<string, Result> | undefined> {
       const w = child.stdin.getWriter();
       await w.write(
         new TextEncoder().encode(
-          JSON.stringify([RT_COUNT, RT_SIZE, BULK_SIZE, BULK_COUNT]) + "\n",
+          JSON.stringify([RT_COUNT, RT_SIZE, BULK_SIZE, BULK_COUNT, WINDOW]) +
+            "\n",
         ),
       );
       await w.close();
@@ -344,12 +462,21 @@ const unixAllowed = Deno.permissions.querySync({ name: "net" }).state ===
 const best = (a: Result | undefined, b: Result): Result =>
   a === undefined ? b : {
     rtPerSec: Math.max(a.rtPerSec, b.rtPerSec),
+    inflightPerSec: Math.max(a.inflightPerSec ?? 0, b.inflightPerSec ?? 0),
     mbPerSec: Math.max(a.mbPerSec, b.mbPerSec),
   };
 const rt = (n: number): Result => ({ rtPerSec: n, mbPerSec: 0 });
 // Every case runs once per round, interleaved; each keeps its best round,
 // so a burst of load from elsewhere hits weft, raw and Python alike.
-let workers, processes, tcp, manager, managerWire, rawTcp, rawUnix;
+let workers,
+  processes,
+  processesTcp: Result | undefined,
+  values,
+  tcp,
+  manager,
+  managerWire,
+  rawTcp,
+  rawUnix;
 let rawSleep, rawSpin;
 let py: Record<string, Result> | undefined;
 for (let round = 1; round <= ROUNDS; round++) {
@@ -358,6 +485,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   workers = best(workers, await weftWorkers());
   progress("weft Pipe between processes");
   processes = best(processes, await weftProcesses());
+  if (unixAllowed) {
+    progress("weft Pipe between processes, child limited to TCP");
+    processesTcp = best(processesTcp, await weftProcesses(true));
+  }
+  progress("weft Pipe between processes, send/recv of a small object");
+  values = best(values, rt(await weftValues()));
   progress("weft TCP");
   tcp = best(tcp, await weftTcp());
   progress("weft Manager dict.get (sequential)");
@@ -369,10 +502,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   progress("raw Atomics ping-pong with a worker (spin 50 µs, then sleep)");
   rawSpin = best(rawSpin, rt(await rawAtomics(0.05)));
   progress("raw Deno ping-pong over TCP");
-  rawTcp = best(rawTcp, rt(await rawPingPong("tcp")));
+  rawTcp = best(rawTcp, await rawPingPong("tcp"));
   if (unixAllowed) {
     progress("raw Deno ping-pong over a Unix socket");
-    rawUnix = best(rawUnix, rt(await rawPingPong("unix")));
+    rawUnix = best(rawUnix, await rawPingPong("unix"));
   }
   progress("Python");
   const got = await python();
@@ -383,7 +516,12 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 const rows: [string, Result, Result | undefined][] = [
   ["Pipe between workers (Python: threads)", workers!, py?.threads],
-  ["Pipe between processes", processes!, py?.processes],
+  [`Pipe between processes (over ${pipeVia})`, processes!, py?.processes],
+  ...(processesTcp === undefined ? [] : [[
+    "Pipe between processes (over tcp: child without Unix permission)",
+    processesTcp,
+    py?.processes,
+  ] as [string, Result, Result | undefined]]),
   ["TCP Listener/Client (authkey), peer in a child process", tcp!, py?.tcp],
 ];
 const f = (n: number | undefined) => n === undefined ? "-" : n.toFixed(0);
@@ -404,9 +542,41 @@ for (const [name, w, p] of rows) {
   );
 }
 console.log(
+  `| Pipe between processes, send()/recv() of a small object | ${
+    f(values!.rtPerSec)
+  } | ${f(py?.values?.rtPerSec)} | ${
+    r(values!.rtPerSec, py?.values?.rtPerSec)
+  } | - | - | - |`,
+);
+console.log(
   `| Manager dict.get, sequential, 1 client | ${f(manager!.rtPerSec)} | ${
     f(py?.manager?.rtPerSec)
   } | ${r(manager!.rtPerSec, py?.manager?.rtPerSec)} | - | - | - |`,
+);
+console.log(
+  `\nCalls in flight: ${WINDOW} messages of ${RT_SIZE} B sent, then their ${WINDOW} echoes read (messages/s)\n`,
+);
+console.log("| case | weft msg/s | Python msg/s | ratio |");
+console.log("|---|---:|---:|---:|");
+for (const [name, w, p] of rows) {
+  console.log(
+    `| ${name} | ${f(w.inflightPerSec)} | ${f(p?.inflightPerSec)} | ${
+      r(w.inflightPerSec!, p?.inflightPerSec)
+    } |`,
+  );
+}
+console.log(
+  `| (raw Deno over TCP: ${WINDOW} chunks in one write, echoed chunk by chunk) | ${
+    f(rawTcp!.inflightPerSec)
+  } | - | - |`,
+);
+console.log(
+  `| (raw Deno over a Unix socket${
+    unixAllowed ? "" : ": needs a plain --allow-net"
+  }, the same) | ${f(rawUnix?.inflightPerSec)} | - | - |`,
+);
+console.log(
+  "\n(Python's TCP Listener/Client leave Nagle's algorithm on: each burst of small sends waits for a delayed ACK.)\n",
 );
 console.log(
   `\nAgainst the platform, same run: raw Deno ping-pong of ${RT_SIZE} B between two processes (plain read/write, no framing), and of a counter between this thread and a worker (Atomics only)\n`,
@@ -426,7 +596,24 @@ const raws: [string, number, number, string][] = [
     rawSpin!.rtPerSec,
     "Atomics, spin 50 µs then sleep",
   ],
-  ["Pipe between processes", processes!.rtPerSec, rawTcp!.rtPerSec, "TCP"],
+  [
+    `Pipe between processes (over ${pipeVia})`,
+    processes!.rtPerSec,
+    rawTcp!.rtPerSec,
+    "TCP",
+  ],
+  ...(processesTcp === undefined ? [] : [[
+    "Pipe between processes (over tcp: child without Unix permission)",
+    processesTcp.rtPerSec,
+    rawTcp!.rtPerSec,
+    "TCP",
+  ] as [string, number, number, string]]),
+  ...(rawUnix === undefined ? [] : [[
+    `Pipe between processes (over ${pipeVia})`,
+    processes!.rtPerSec,
+    rawUnix.rtPerSec,
+    "Unix",
+  ] as [string, number, number, string]]),
   ["TCP Listener/Client", tcp!.rtPerSec, rawTcp!.rtPerSec, "TCP"],
   ["Manager dict.get, sequential", manager!.rtPerSec, rawTcp!.rtPerSec, "TCP"],
   [

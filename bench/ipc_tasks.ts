@@ -15,6 +15,20 @@ export async function echoBytes(conn: Connection): Promise<void> {
   conn.close();
 }
 
+/** Echoes values (`recv`, then `send`) until EOF. */
+export async function echoValues(conn: Connection): Promise<void> {
+  while (true) {
+    let v: unknown;
+    try {
+      v = await conn.recv();
+    } catch {
+      break;
+    }
+    await conn.send(v);
+  }
+  conn.close();
+}
+
 /** Connects to a weft/Python Listener and echoes bytes until EOF. */
 export async function tcpEcho(
   address: { hostname: string; port: number },

@@ -30,6 +30,29 @@ function frame(payload) {
   return out;
 }
 
+/**
+ * Runs `count` clients until `ms` passed and prints the JSON line. Each is
+ * started by `client(next, done)`: it calls `next()` after each round trip
+ * (false once the time is up) and `done` when it has stopped.
+ */
+async function measure(count, client) {
+  let ops = 0;
+  const deadline = Date.now() + ms;
+  const next = () => (ops++, Date.now() < deadline);
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(
+    Array.from(
+      { length: count },
+      () => new Promise((resolve) => client(next, resolve)),
+    ),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu0);
+  const cpu = (used.user + used.system) / 1e6;
+  console.log(JSON.stringify({ ops, seconds, cpu }));
+}
+
 async function rr() {
   const server = net.createServer((sock) => {
     sock.setNoDelay(true);
@@ -39,31 +62,19 @@ async function rr() {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const port = server.address().port;
   const payload = Buffer.alloc(100, 97);
-  let ops = 0;
-  const deadline = Date.now() + ms;
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise((resolve) => {
-        const sock = net.connect(port, "127.0.0.1");
-        sock.setNoDelay(true);
-        sock.on(
-          "data",
-          framer(() => {
-            ops++;
-            if (Date.now() < deadline) sock.write(frame(payload));
-            else sock.end(resolve);
-          }),
-        );
-        sock.on("connect", () => sock.write(frame(payload)));
-      })),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  const used = process.cpuUsage(cpu0);
-  const cpu = (used.user + used.system) / 1e6;
+  await measure(count, (next, done) => {
+    const sock = net.connect(port, "127.0.0.1");
+    sock.setNoDelay(true);
+    sock.on(
+      "data",
+      framer(() => {
+        if (next()) sock.write(frame(payload));
+        else sock.end(done);
+      }),
+    );
+    sock.on("connect", () => sock.write(frame(payload)));
+  });
   server.close();
-  console.log(JSON.stringify({ ops, seconds, cpu }));
 }
 
 async function udp() {
@@ -75,27 +86,15 @@ async function udp() {
   await new Promise((r) => server.bind(0, "127.0.0.1", r));
   const port = server.address().port;
   const payload = Buffer.alloc(100, 97);
-  let ops = 0;
-  const deadline = Date.now() + ms;
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise((resolve) => {
-        const sock = dgram.createSocket("udp4");
-        sock.on("message", () => {
-          ops++;
-          if (Date.now() < deadline) sock.send(payload, port, "127.0.0.1");
-          else sock.close(resolve);
-        });
-        sock.bind(0, "127.0.0.1", () => sock.send(payload, port, "127.0.0.1"));
-      })),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  const used = process.cpuUsage(cpu0);
-  const cpu = (used.user + used.system) / 1e6;
+  await measure(count, (next, done) => {
+    const sock = dgram.createSocket("udp4");
+    sock.on("message", () => {
+      if (next()) sock.send(payload, port, "127.0.0.1");
+      else sock.close(done);
+    });
+    sock.bind(0, "127.0.0.1", () => sock.send(payload, port, "127.0.0.1"));
+  });
   server.close();
-  console.log(JSON.stringify({ ops, seconds, cpu }));
 }
 
 await (mode === "udp" ? udp() : rr());

@@ -2,6 +2,7 @@
 // tinypool (under Node) and Python's multiprocessing.Pool, in ONE run.
 //
 //   deno run -A bench/pool_compare.ts [--tasks 50000] [--rounds 3]
+//     [--lib /path/to/other/weft ...] [--weft-only]
 //
 // Every contender: 2 workers, task `x => x + 1`.
 // - throughput: N tasks submitted one call per task, all in flight, awaited
@@ -9,17 +10,22 @@
 //   `Pool(2).map(inc, range(N), chunksize=1)`); best of `--rounds`.
 // - latency: p50 of 2000 sequential single-task round trips (weft
 //   `apply`, piscina/tinypool `run`, Python `apply`).
+// `--lib DIR` (repeatable) also measures the weft copy in DIR (e.g. an older
+// commit extracted with `git archive`) in the same run, alternating with
+// this tree's for `--rounds` passes; `--weft-only` skips the other contenders.
 // Node packages are installed with npm into a temp dir (needs the npm
 // registry); Python is `python3`. A contender that cannot run is reported
 // as "n/a".
 import { parseArgs } from "node:util";
-import { Pool } from "../concurrency/mod.ts";
+import { Pool as ThisPool } from "../concurrency/mod.ts";
 
 const args = parseArgs({
   args: Deno.args,
   options: {
     tasks: { type: "string", default: "50000" },
     rounds: { type: "string", default: "3" },
+    lib: { type: "string", multiple: true, default: [] },
+    "weft-only": { type: "boolean", default: false },
   },
 });
 const N = Number(args.values.tasks);
@@ -38,7 +44,13 @@ function p50(samples: number[]): number {
   return samples[Math.floor(samples.length / 2)];
 }
 
-async function weft(): Promise<Result> {
+type PoolClass = typeof ThisPool;
+
+/** One pass over a weft Pool: throughput of one round, then `lat` samples. */
+async function weftPass(
+  Pool: PoolClass,
+  lat: number,
+): Promise<{ tasksPerSec: number; samples: number[] }> {
   await using pool = new Pool({
     module: new URL("./pool_task.ts", import.meta.url),
     size: 2,
@@ -46,25 +58,50 @@ async function weft(): Promise<Result> {
   await Promise.all(
     Array.from({ length: 2000 }, (_, i) => pool.apply("inc", [i])),
   );
-  let best = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = performance.now();
-    const all = new Array(N);
-    for (let i = 0; i < N; i++) all[i] = pool.apply("inc", [i]);
-    await Promise.all(all);
-    best = Math.max(best, N / ((performance.now() - t0) / 1000));
-  }
-  const lat: number[] = [];
-  for (let i = 0; i < LAT; i++) {
+  const t0 = performance.now();
+  const all = new Array(N);
+  for (let i = 0; i < N; i++) all[i] = pool.apply("inc", [i]);
+  await Promise.all(all);
+  const tasksPerSec = N / ((performance.now() - t0) / 1000);
+  const samples: number[] = [];
+  for (let i = 0; i < lat; i++) {
     const t0 = performance.now();
     await pool.apply("inc", [i]);
-    lat.push(performance.now() - t0);
+    samples.push(performance.now() - t0);
   }
-  return {
-    name: "weft Pool (Deno)",
-    tasksPerSec: best,
-    p50us: p50(lat) * 1000,
-  };
+  return { tasksPerSec, samples };
+}
+
+/**
+ * This tree's Pool and each `--lib` copy, alternating pass by pass (best
+ * throughput of `ROUNDS` passes, p50 over all latency samples).
+ */
+async function weft(): Promise<Result[]> {
+  const libs: { name: string; Pool: PoolClass }[] = [
+    { name: "weft Pool (Deno)", Pool: ThisPool },
+  ];
+  for (const dir of args.values.lib as string[]) {
+    const url = new URL(
+      `${dir.replace(/\/$/, "")}/concurrency/mod.ts`,
+      `file://${Deno.cwd()}/`,
+    );
+    const mod = await import(url.href);
+    libs.push({ name: `weft Pool (Deno, ${dir})`, Pool: mod.Pool });
+  }
+  const best = libs.map(() => 0);
+  const lat = libs.map((): number[] => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < libs.length; k++) {
+      const pass = await weftPass(libs[k].Pool, Math.ceil(LAT / ROUNDS));
+      best[k] = Math.max(best[k], pass.tasksPerSec);
+      lat[k].push(...pass.samples);
+    }
+  }
+  return libs.map((lib, k) => ({
+    name: lib.name,
+    tasksPerSec: best[k],
+    p50us: p50(lat[k]) * 1000,
+  }));
 }
 
 const NODE_WORKER = `module.exports = (x) => x + 1;\n`;
@@ -223,15 +260,21 @@ async function python(): Promise<Result> {
   }
 }
 
-const nodeDir = await prepareNode();
+const weftOnly = args.values["weft-only"];
+const nodeDir = weftOnly ? undefined : await prepareNode();
 const results: Result[] = [];
-results.push(await weft());
-results.push(await nodeLib(nodeDir, "piscina"));
-results.push(await nodeLib(nodeDir, "tinypool"));
-results.push(await python());
+results.push(...await weft());
+if (!weftOnly) {
+  results.push(await nodeLib(nodeDir, "piscina"));
+  results.push(await nodeLib(nodeDir, "tinypool"));
+  results.push(await python());
+}
 if (nodeDir) await Deno.remove(nodeDir, { recursive: true });
 
-const piscina = results.find((r) => r.name.startsWith("piscina"));
+// The reference column: piscina, or this tree's Pool with --weft-only.
+const piscina = results.find((r) => r.name.startsWith("piscina")) ??
+  results[0];
+const refName = piscina.name.split(" ")[0];
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined ? "n/a" : n.toFixed(digits);
 console.log(
@@ -241,7 +284,7 @@ console.log(
   `load average at end: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}\n`,
 );
 console.log(
-  "| contender | tasks/s | vs piscina (higher is better) | round trip p50 (µs) | vs piscina (lower is better) |",
+  `| contender | tasks/s | vs ${refName} (higher is better) | round trip p50 (µs) | vs ${refName} (lower is better) |`,
 );
 console.log("| --- | ---: | ---: | ---: | ---: |");
 for (const r of results) {

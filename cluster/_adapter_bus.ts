@@ -6,7 +6,7 @@
 // down is queued by the client (pub/sub is at-most-once: messages published
 // by other nodes during the outage are lost).
 import { Buffer } from "node:buffer";
-import { createClient } from "npm:@redis/client@6.3.1";
+import { type _ConnectState, _createClient, _redisUrl } from "./_redis_open.ts";
 import type { RedisClientLike } from "./redis_client.ts";
 
 /** A message listener (channel and raw bytes). */
@@ -41,21 +41,6 @@ export interface _BusTarget {
   client?: RedisClientLike;
 }
 
-function checkUrl(target: string | URL, what: string): string {
-  let url: URL;
-  try {
-    url = new URL(String(target));
-  } catch {
-    throw new TypeError(
-      `Cannot ${what}: "${target}" is not a redis:// or rediss:// URL`,
-    );
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new TypeError(`Cannot ${what}: "${url.protocol}" is not redis:`);
-  }
-  return url.href;
-}
-
 /** The bus a `redisAdapter()` factory shares among its namespaces. */
 export const _buses: WeakMap<object, _Bus> = new WeakMap();
 
@@ -63,6 +48,8 @@ export const _buses: WeakMap<object, _Bus> = new WeakMap();
 export class _Bus {
   #pub: RedisClientLike;
   #owned: boolean;
+  /** The first-connection state of the client this bus opened. */
+  #state: _ConnectState | undefined;
   #sub: _PubSubClient | undefined;
   #subscribing: Promise<_PubSubClient> | undefined;
   #refs = 0;
@@ -89,10 +76,14 @@ export class _Bus {
       this.#pub = target.client;
       this.#owned = false;
     } else if (target.url !== undefined) {
-      const href = checkUrl(target.url, what);
-      this.#pub = createClient({ url: href }) as unknown as RedisClientLike;
+      const { client, state } = _createClient(
+        _redisUrl(target.url, what),
+        this.connectTimeout,
+        (e) => this.lastError = e,
+      );
+      this.#pub = client;
+      this.#state = state;
       this.#owned = true;
-      this.#pub.on("error", (e) => this.lastError = e);
     } else {
       throw new TypeError(`Cannot ${what}: give "url" or "client"`);
     }
@@ -135,8 +126,12 @@ export class _Bus {
           reject(new Error("no answer"));
         }, this.connectTimeout);
       });
+      if (client === this.#pub && this.#state) {
+        this.#state.started = Date.now();
+      }
       p = Promise.race([client.connect(), late]).then(() => {
         this.#connecting.delete(client);
+        if (client === this.#pub && this.#state) this.#state.connected = true;
       }, (error) => {
         this.#connecting.delete(client);
         throw new TypeError(

@@ -156,24 +156,3 @@ export function _checkOptions(
   }
   return { key, timeout };
 }
-
-/** socket.io's `handshake` shape for a weft socket (fetchSockets answers). */
-export function _handshake(
-  host: _RichHost,
-  sid: string,
-): Record<string, unknown> {
-  const env = host.environ?.(sid);
-  if (!env) return {};
-  const url = new URL(env.url);
-  return {
-    headers: Object.fromEntries(env.headers),
-    time: env.time.toString(),
-    address: env.remoteAddr.hostname,
-    xdomain: env.headers.has("origin"),
-    secure: url.protocol === "https:",
-    issued: env.time.getTime(),
-    url: url.pathname + url.search,
-    query: Object.fromEntries(env.query),
-    auth: {},
-  };
-}

@@ -16,17 +16,22 @@ import {
   type AdapterTarget,
   InMemoryAdapter,
   type SocketInfo,
-  tuple,
 } from "../net/mod.ts";
 import { _Bus, _buses } from "./_adapter_bus.ts";
 import {
   _checkOptions,
-  _handshake,
   type _RichHost,
   _strings,
   _target,
-  _timeoutError,
 } from "./_adapter_protocol.ts";
+import {
+  _broadcastWithAck,
+  _collectSockets,
+  _Requests,
+  _socketAnswers,
+  _wireTarget,
+  _within,
+} from "./_adapter_requests.ts";
 import { _decode, _encode } from "./_msgpack.ts";
 import type { RedisClientLike } from "./redis_client.ts";
 
@@ -44,16 +49,6 @@ const MAX_LEN = "10000";
 
 type Message = { uid?: unknown; nsp?: unknown; type: number; data?: unknown };
 type Data = Record<string, unknown>;
-
-interface Pending {
-  what: string;
-  expected: number;
-  got: number;
-  collect(data: Data): void;
-  finish(): void;
-  fail(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 function hasBinary(value: unknown, depth = 0): boolean {
   if (depth > 100) return false;
@@ -137,7 +132,7 @@ function hexId(): string {
  * {@linkcode RedisAdapter}'s. `allRooms()` and `sockets()` are answered
  * from `fetchSockets()` (the streams protocol has no request of their own).
  *
- * @example
+ * @example One node on the streams bus
  * ```ts
  * import assert from "node:assert/strict";
  * import { serveEvents } from "@weft/weft/net";
@@ -161,7 +156,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
   #public: string;
   #prefix: string;
   #timeout: number;
-  #pending = new Map<string, Pending>();
+  #requests = new _Requests();
   #reader: RedisClientLike | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #polling: Promise<void> = Promise.resolve();
@@ -304,12 +299,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
         void super.fetchSockets(_target(data.opts)).then((infos) =>
           this.#respond(String(msg.uid), FETCH_SOCKETS_RESPONSE, {
             requestId: data.requestId,
-            sockets: infos.map((info) => ({
-              id: info.id,
-              handshake: _handshake(this.host as _RichHost, info.id),
-              rooms: info.rooms,
-              data: info.data,
-            })),
+            sockets: _socketAnswers(this.host as _RichHost, infos),
           })
         );
         return;
@@ -326,41 +316,26 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
         return;
       }
       case FETCH_SOCKETS_RESPONSE:
-      case SERVER_SIDE_EMIT_RESPONSE: {
-        const pending = this.#pending.get(String(data.requestId));
-        if (!pending) return;
-        pending.collect(data);
-        if (++pending.got < pending.expected) return;
-        clearTimeout(pending.timer);
-        this.#pending.delete(String(data.requestId));
-        pending.finish();
-      }
+      case SERVER_SIDE_EMIT_RESPONSE:
+        return this.#requests.answer(String(data.requestId), data);
     }
   }
 
   #broadcastWithAck(requester: string, data: Data, args: unknown[]): void {
-    const host = this.host as _RichHost;
-    const opts = (data.opts ?? {}) as Data;
-    const flags = (opts.flags ?? {}) as Data;
-    const timeout = typeof flags.timeout === "number" ? flags.timeout : 5000;
-    const sids = typeof host.call === "function" && args.length > 0
-      ? [...this.localSids(_target(opts))]
-      : [];
-    this.#respond(requester, BROADCAST_CLIENT_COUNT, {
-      requestId: data.requestId,
-      clientCount: sids.length,
-    });
-    for (const sid of sids) {
-      host.call!(String(args[0]), tuple(...args.slice(1)), {
-        to: sid,
-        timeout,
-        raw: true,
-      }).then((answer) =>
-        this.#respond(requester, BROADCAST_ACK, {
-          requestId: data.requestId,
-          packet: (answer as unknown[])[0],
-        }), () => {});
-    }
+    const { requestId } = data;
+    _broadcastWithAck(
+      this.host as _RichHost,
+      (target) => this.localSids(target),
+      data.opts,
+      args,
+      (clientCount) =>
+        this.#respond(requester, BROADCAST_CLIENT_COUNT, {
+          requestId,
+          clientCount,
+        }),
+      (packet) =>
+        this.#respond(requester, BROADCAST_ACK, { requestId, packet }),
+    );
   }
 
   #respond(uid: string, type: number, data: Data): void {
@@ -381,7 +356,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
   override broadcast(packet: AdapterPacket, target: AdapterTarget): void {
     this.#append(BROADCAST, {
       packet: { type: packet.type, data: packet.data, nsp: this.host.name },
-      opts: { rooms: [...target.rooms], except: [...target.except], flags: {} },
+      opts: { ..._wireTarget(target), flags: {} },
     });
     super.broadcast(packet, target);
   }
@@ -390,7 +365,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
   override addSockets(target: AdapterTarget, rooms: string[]): void {
     super.addSockets(target, rooms);
     this.#append(SOCKETS_JOIN, {
-      opts: { rooms: [...target.rooms], except: [...target.except] },
+      opts: _wireTarget(target),
       rooms,
     });
   }
@@ -399,7 +374,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
   override delSockets(target: AdapterTarget, rooms: string[]): void {
     super.delSockets(target, rooms);
     this.#append(SOCKETS_LEAVE, {
-      opts: { rooms: [...target.rooms], except: [...target.except] },
+      opts: _wireTarget(target),
       rooms,
     });
   }
@@ -408,7 +383,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
   override disconnectSockets(target: AdapterTarget, close: boolean): void {
     super.disconnectSockets(target, close);
     this.#append(DISCONNECT_SOCKETS, {
-      opts: { rooms: [...target.rooms], except: [...target.except] },
+      opts: _wireTarget(target),
       close,
     });
   }
@@ -419,18 +394,11 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
   }
 
   #nodes(what: string, ms: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const count = this.ready.then(() => this.#bus.numsub(this.#public));
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new Error(
-          `Cannot ${what}: Redis did not answer within ${ms} ms`,
-        );
-        error.name = "TimeoutError";
-        reject(error);
-      }, ms);
-    });
-    return Promise.race([count, late]).finally(() => clearTimeout(timer));
+    return _within(
+      what,
+      ms,
+      this.ready.then(() => this.#bus.numsub(this.#public)),
+    );
   }
 
   /** The target's sockets on every node. */
@@ -440,24 +408,10 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
       "fetch sockets",
       FETCH_SOCKETS,
       {
-        opts: { rooms: [...target.rooms], except: [...target.except] },
+        opts: _wireTarget(target),
       },
       this.#timeout,
-      (data) => {
-        if (!Array.isArray(data.sockets)) return;
-        for (const s of data.sockets) {
-          if (typeof s !== "object" || s === null) continue;
-          const r = s as Data;
-          out.push({
-            ...r,
-            id: String(r.id),
-            rooms: _strings(r.rooms),
-            data: (typeof r.data === "object" && r.data !== null
-              ? r.data
-              : {}) as Data,
-          });
-        }
-      },
+      (data) => _collectSockets(out, data.sockets),
     );
     return out;
   }
@@ -493,7 +447,7 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
     return answers;
   }
 
-  async #ask(
+  #ask(
     what: string,
     type: number,
     body: Data,
@@ -501,50 +455,32 @@ export class RedisStreamsAdapter extends InMemoryAdapter {
     collect: (data: Data) => void,
   ): Promise<void> {
     if (this.#closed) {
-      throw new TypeError(`Cannot ${what}: the adapter is closed`);
+      return Promise.reject(
+        new TypeError(`Cannot ${what}: the adapter is closed`),
+      );
     }
-    const start = Date.now();
-    const expected = (await this.#nodes(what, ms)) - 1;
-    if (expected <= 0) return;
-    const left = Math.max(1, ms - (Date.now() - start));
     const requestId = hexId();
-    await new Promise<void>((resolve, reject) => {
-      const pending: Pending = {
-        what,
-        expected,
-        got: 0,
-        collect,
-        finish: resolve,
-        fail: reject,
-        timer: setTimeout(() => {
-          this.#pending.delete(requestId);
-          reject(_timeoutError(what, ms, pending.got, expected));
-        }, left),
-      };
-      this.#pending.set(requestId, pending);
-      const msg = {
-        uid: this.uid,
-        nsp: this.host.name,
-        type,
-        data: { ...body, requestId },
-      };
-      this.#bus.publish(this.#public, _encode(msg)).catch((error) => {
-        clearTimeout(pending.timer);
-        this.#pending.delete(requestId);
-        reject(error);
-      });
-    });
+    const msg = {
+      uid: this.uid,
+      nsp: this.host.name,
+      type,
+      data: { ...body, requestId },
+    };
+    return this.#requests.ask(
+      what,
+      ms,
+      () => this.#nodes(what, ms),
+      requestId,
+      () => this.#bus.publish(this.#public, _encode(msg)),
+      collect,
+    );
   }
 
   /** Leaves the bus (the last namespace closes the Redis connections it opened). */
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.fail(new TypeError(`Cannot ${p.what}: the adapter is closed`));
-    }
-    this.#pending.clear();
+    this.#requests.close();
     try {
       this.#reader?.destroy();
     } catch {

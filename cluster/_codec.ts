@@ -5,42 +5,18 @@
 // decode.
 import { deserialize, serialize } from "node:v8";
 import { Buffer } from "node:buffer";
+import { isJsonSafe, type JsonSafeRules } from "../_internal/json_safe.ts";
 
-const MAX_DEPTH = 64;
-
-function jsonSafe(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object": {
-      if (value === null) return true;
-      if (depth > MAX_DEPTH) return false;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !jsonSafe(value[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const key in value) {
-        if (key === "__proto__") return false;
-        if (!jsonSafe((value as Record<string, unknown>)[key], depth + 1)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
-}
+// Objects deeper than 64 levels, with a "__proto__" key or a prototype
+// other than Object's (or none) take the structured-clone path.
+const JSON_RULES: JsonSafeRules = {
+  maxDepth: 64,
+  reservedKey: "__proto__",
+  nullPrototype: true,
+};
 
 export function _encode(value: unknown): string {
-  if (jsonSafe(value, 0)) return "j" + JSON.stringify(value);
+  if (isJsonSafe(value, JSON_RULES)) return "j" + JSON.stringify(value);
   let bytes: Uint8Array;
   try {
     bytes = serialize(value);

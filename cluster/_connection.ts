@@ -5,8 +5,16 @@
 // and a retry of commands cut by a connection loss. Written so that the
 // Socket.IO Redis adapter (issue #17) can reuse it: `subscribe`,
 // `command`, `script` and `close` are all that adapter needs.
-import { createClient, ErrorReply } from "npm:@redis/client@6.3.1";
+import {
+  _createClient,
+  _isReplyError,
+  _isTransient,
+  _redisUrl,
+  _sleep,
+} from "./_redis_open.ts";
 import type { RedisClientLike } from "./redis_client.ts";
+
+export { _sleep };
 
 export interface _Script {
   source: string;
@@ -56,18 +64,6 @@ async function sha1(text: string): Promise<string> {
     .join("");
 }
 
-function isReplyError(error: unknown): boolean {
-  if (error instanceof ErrorReply) return true;
-  const name = (error as { constructor?: { name?: string } })?.constructor
-    ?.name;
-  return name === "ErrorReply" || name === "SimpleError" ||
-    name === "BlobError";
-}
-
-export function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export interface _ConnectOptions {
   /** Milliseconds a command keeps being retried while Redis is unreachable. */
   retryTimeout?: number;
@@ -87,6 +83,8 @@ export class _Connection {
   #closed = false;
   #refs = 1;
   #spent = new Map<string, string[]>();
+  /** Aborted by `close()`: ends the pauses between retries at once. */
+  #closing = new AbortController();
   lastError: unknown;
 
   private constructor(
@@ -106,42 +104,16 @@ export class _Connection {
   ): Promise<_Connection> {
     const retryTimeout = options.retryTimeout ?? 30_000;
     if (typeof target === "string" || target instanceof URL) {
-      let url: URL;
-      try {
-        url = new URL(String(target));
-      } catch {
-        throw new TypeError(
-          `Cannot ${what}: "${target}" is not a redis:// or rediss:// URL`,
-        );
-      }
-      if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-        throw new TypeError(
-          `Cannot ${what}: "${url.protocol}" is not redis: or rediss:`,
-        );
-      }
-      // First connection: give up after connectTimeout (a wrong host fails
-      // instead of hanging). Once connected: reconnect for ever, backing off
-      // to 1 s (commands wait in node-redis's offline queue meanwhile).
-      const connectTimeout = options.connectTimeout ?? 5000;
-      const started = Date.now();
-      let connected = false;
-      const client = createClient({
-        url: url.href,
-        socket: {
-          connectTimeout: Math.max(1, Math.min(connectTimeout, 10_000)),
-          reconnectStrategy: (retries: number, cause: Error) => {
-            if (!connected && Date.now() - started >= connectTimeout) {
-              return cause;
-            }
-            return Math.min(20 * 2 ** Math.min(retries, 6), 1000);
-          },
-        },
-      }) as unknown as RedisClientLike;
+      const href = _redisUrl(target, what);
+      const { client, state } = _createClient(
+        href,
+        options.connectTimeout ?? 5000,
+        (error) => conn.lastError = error, // emitted once connecting
+      );
       const conn = new _Connection(client, true, retryTimeout);
-      client.on("error", (error) => conn.lastError = error);
       try {
         await client.connect();
-        connected = true;
+        state.connected = true;
       } catch (error) {
         try {
           client.destroy();
@@ -149,7 +121,7 @@ export class _Connection {
           // already closed
         }
         throw new TypeError(
-          `Cannot ${what}: no Redis server answers at ${url.host}`,
+          `Cannot ${what}: no Redis server answers at ${new URL(href).host}`,
           { cause: error },
         );
       }
@@ -192,11 +164,11 @@ export class _Connection {
       try {
         return await fn();
       } catch (error) {
-        if (isReplyError(error) || this.#closed || Date.now() > deadline) {
+        if (!_isTransient(error) || this.#closed || Date.now() > deadline) {
           if (this.#closed) this.#checkOpen();
           throw error;
         }
-        await _sleep(pause);
+        await _sleep(pause, this.#closing.signal);
         pause = Math.min(pause * 2, 500);
       }
     }
@@ -229,7 +201,7 @@ export class _Connection {
           ...args,
         ]);
       } catch (error) {
-        if (!isReplyError(error) || !String(error).includes("NOSCRIPT")) {
+        if (!_isReplyError(error) || !String(error).includes("NOSCRIPT")) {
           throw error;
         }
         return await this.#client.sendCommand([
@@ -281,8 +253,8 @@ export class _Connection {
     } catch (error) {
       if (aborted) throw signal!.reason;
       if (this.#closed) this.#checkOpen();
-      if (isReplyError(error)) throw error;
-      await _sleep(50);
+      if (!_isTransient(error)) throw error;
+      await _sleep(50, this.#closing.signal);
       return undefined;
     } finally {
       signal?.removeEventListener("abort", onAbort);
@@ -307,14 +279,19 @@ export class _Connection {
     listener: (message: string) => void,
   ): Promise<() => Promise<void>> {
     this.#checkOpen();
-    this.#subscribing ??= (async () => {
+    // Shared by every subscribe; a failed attempt is forgotten, so the next
+    // subscribe tries again instead of failing for ever.
+    const subscribing = this.#subscribing ??= (async () => {
       const client = this.#client.duplicate();
       client.on("error", (error) => this.lastError = error);
       await client.connect();
       this.#subscriber = client;
       return client;
     })();
-    const client = await this.#subscribing;
+    subscribing.catch(() => {
+      if (this.#subscribing === subscribing) this.#subscribing = undefined;
+    });
+    const client = await subscribing;
     let set = this.#listeners.get(channel);
     if (!set) {
       set = new Set();
@@ -351,6 +328,7 @@ export class _Connection {
     if (this.#closed) return;
     if (--this.#refs > 0) return;
     this.#closed = true;
+    this.#closing.abort();
     for (const client of this.#busy) client.destroy();
     const closing: Promise<unknown>[] = [];
     for (const client of this.#idle) closing.push(client.close());

@@ -7,48 +7,24 @@
 // checked against the input before anything is allocated, and nesting is
 // capped, so a hostile message cannot make us allocate or recurse past it.
 
+import { ByteWriter } from "../_internal/byte_writer.ts";
+
 const MAX_DEPTH = 100;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-class _Writer {
-  buf = new Uint8Array(256);
-  view = new DataView(this.buf.buffer);
-  len = 0;
-
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = v;
-  }
-
-  head(v: number, size: 1 | 2 | 4, value: number): void {
-    this.ensure(1 + size);
-    this.buf[this.len++] = v;
-    if (size === 1) this.view.setUint8(this.len, value);
-    else if (size === 2) this.view.setUint16(this.len, value);
-    else this.view.setUint32(this.len, value);
-    this.len += size;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
+/** `v`, then `value` big-endian in `size` bytes (a MessagePack head). */
+function head(w: ByteWriter, v: number, size: 1 | 2 | 4, value: number): void {
+  w.reserve(1 + size);
+  w.buf[w.pos++] = v;
+  if (size === 1) w.buf[w.pos] = value;
+  else if (size === 2) w.view.setUint16(w.pos, value);
+  else w.view.setUint32(w.pos, value);
+  w.pos += size;
 }
 
 function sized(
-  w: _Writer,
+  w: ByteWriter,
   n: number,
   fix: number | undefined,
   fixMax: number,
@@ -57,86 +33,86 @@ function sized(
   c32: number,
 ): void {
   if (fix !== undefined && n < fixMax) w.u8(fix | n);
-  else if (c8 !== undefined && n < 0x100) w.head(c8, 1, n);
-  else if (n < 0x10000) w.head(c16, 2, n);
-  else w.head(c32, 4, n);
+  else if (c8 !== undefined && n < 0x100) head(w, c8, 1, n);
+  else if (n < 0x10000) head(w, c16, 2, n);
+  else head(w, c32, 4, n);
 }
 
-function encodeNumber(w: _Writer, v: number): void {
+function encodeNumber(w: ByteWriter, v: number): void {
   if (!Number.isInteger(v) || !Number.isSafeInteger(v)) {
-    w.ensure(9);
-    w.buf[w.len++] = 0xcb;
-    w.view.setFloat64(w.len, v);
-    w.len += 8;
+    w.reserve(9);
+    w.buf[w.pos++] = 0xcb;
+    w.view.setFloat64(w.pos, v);
+    w.pos += 8;
     return;
   }
   if (v >= 0) {
     if (v < 0x80) w.u8(v);
-    else if (v < 0x100) w.head(0xcc, 1, v);
-    else if (v < 0x10000) w.head(0xcd, 2, v);
-    else if (v < 0x100000000) w.head(0xce, 4, v);
+    else if (v < 0x100) head(w, 0xcc, 1, v);
+    else if (v < 0x10000) head(w, 0xcd, 2, v);
+    else if (v < 0x100000000) head(w, 0xce, 4, v);
     else {
-      w.ensure(9);
-      w.buf[w.len++] = 0xcf;
-      w.view.setBigUint64(w.len, BigInt(v));
-      w.len += 8;
+      w.reserve(9);
+      w.buf[w.pos++] = 0xcf;
+      w.view.setBigUint64(w.pos, BigInt(v));
+      w.pos += 8;
     }
     return;
   }
   if (v >= -0x20) w.u8(v & 0xff);
   else if (v >= -0x80) {
-    w.ensure(2);
-    w.buf[w.len++] = 0xd0;
-    w.view.setInt8(w.len++, v);
+    w.reserve(2);
+    w.buf[w.pos++] = 0xd0;
+    w.view.setInt8(w.pos++, v);
   } else if (v >= -0x8000) {
-    w.ensure(3);
-    w.buf[w.len++] = 0xd1;
-    w.view.setInt16(w.len, v);
-    w.len += 2;
+    w.reserve(3);
+    w.buf[w.pos++] = 0xd1;
+    w.view.setInt16(w.pos, v);
+    w.pos += 2;
   } else if (v >= -0x80000000) {
-    w.ensure(5);
-    w.buf[w.len++] = 0xd2;
-    w.view.setInt32(w.len, v);
-    w.len += 4;
+    w.reserve(5);
+    w.buf[w.pos++] = 0xd2;
+    w.view.setInt32(w.pos, v);
+    w.pos += 4;
   } else {
-    w.ensure(9);
-    w.buf[w.len++] = 0xd3;
-    w.view.setBigInt64(w.len, BigInt(v));
-    w.len += 8;
+    w.reserve(9);
+    w.buf[w.pos++] = 0xd3;
+    w.view.setBigInt64(w.pos, BigInt(v));
+    w.pos += 8;
   }
 }
 
-function encodeDate(w: _Writer, d: Date): void {
+function encodeDate(w: ByteWriter, d: Date): void {
   const ms = d.getTime();
   const s = Math.floor(ms / 1000);
   const ns = (ms - s * 1000) * 1e6;
   if (s >= 0 && s < 0x400000000) {
     if (ns === 0 && s < 0x100000000) {
-      w.ensure(6);
-      w.buf[w.len++] = 0xd6;
-      w.buf[w.len++] = 0xff;
-      w.view.setUint32(w.len, s);
-      w.len += 4;
+      w.reserve(6);
+      w.buf[w.pos++] = 0xd6;
+      w.buf[w.pos++] = 0xff;
+      w.view.setUint32(w.pos, s);
+      w.pos += 4;
       return;
     }
-    w.ensure(10);
-    w.buf[w.len++] = 0xd7;
-    w.buf[w.len++] = 0xff;
-    w.view.setUint32(w.len, ns * 4 + Math.floor(s / 0x100000000));
-    w.view.setUint32(w.len + 4, s >>> 0);
-    w.len += 8;
+    w.reserve(10);
+    w.buf[w.pos++] = 0xd7;
+    w.buf[w.pos++] = 0xff;
+    w.view.setUint32(w.pos, ns * 4 + Math.floor(s / 0x100000000));
+    w.view.setUint32(w.pos + 4, s >>> 0);
+    w.pos += 8;
     return;
   }
-  w.ensure(15);
-  w.buf[w.len++] = 0xc7;
-  w.buf[w.len++] = 12;
-  w.buf[w.len++] = 0xff;
-  w.view.setUint32(w.len, ns);
-  w.view.setBigInt64(w.len + 4, BigInt(s));
-  w.len += 12;
+  w.reserve(15);
+  w.buf[w.pos++] = 0xc7;
+  w.buf[w.pos++] = 12;
+  w.buf[w.pos++] = 0xff;
+  w.view.setUint32(w.pos, ns);
+  w.view.setBigInt64(w.pos + 4, BigInt(s));
+  w.pos += 12;
 }
 
-function encodeValue(w: _Writer, v: unknown, depth: number): void {
+function encodeValue(w: ByteWriter, v: unknown, depth: number): void {
   if (depth > MAX_DEPTH) {
     throw new RangeError(
       `Cannot encode message: nested deeper than ${MAX_DEPTH}`,
@@ -154,11 +130,11 @@ function encodeValue(w: _Writer, v: unknown, depth: number): void {
       return;
     case "bigint":
       if (v >= -(2n ** 63n) && v < 2n ** 64n) {
-        w.ensure(9);
-        w.buf[w.len++] = v >= 0n ? 0xcf : 0xd3;
-        if (v >= 0n) w.view.setBigUint64(w.len, v);
-        else w.view.setBigInt64(w.len, v);
-        w.len += 8;
+        w.reserve(9);
+        w.buf[w.pos++] = v >= 0n ? 0xcf : 0xd3;
+        if (v >= 0n) w.view.setBigUint64(w.pos, v);
+        else w.view.setBigInt64(w.pos, v);
+        w.pos += 8;
         return;
       }
       throw new RangeError("Cannot encode message: bigint out of 64-bit range");
@@ -205,10 +181,21 @@ function encodeValue(w: _Writer, v: unknown, depth: number): void {
 
 /** Encodes a value as MessagePack (notepack.io-compatible). */
 export function _encode(value: unknown): Uint8Array {
-  const w = new _Writer();
+  const w = new ByteWriter();
   encodeValue(w, value, 0);
-  return w.buf.slice(0, w.len);
+  return w.result();
 }
+
+// DataView getters for _Reader.fixed (big-endian, as MessagePack is).
+const U8 = (v: DataView, at: number) => v.getUint8(at);
+const U16 = (v: DataView, at: number) => v.getUint16(at);
+const U32 = (v: DataView, at: number) => v.getUint32(at);
+const U64 = (v: DataView, at: number) => v.getBigUint64(at);
+const I16 = (v: DataView, at: number) => v.getInt16(at);
+const I32 = (v: DataView, at: number) => v.getInt32(at);
+const I64 = (v: DataView, at: number) => v.getBigInt64(at);
+const F32 = (v: DataView, at: number) => v.getFloat32(at);
+const F64 = (v: DataView, at: number) => v.getFloat64(at);
 
 class _Reader {
   pos = 0;
@@ -229,12 +216,13 @@ class _Reader {
   }
 
   uint(size: 1 | 2 | 4): number {
+    return this.fixed(size, size === 1 ? U8 : size === 2 ? U16 : U32);
+  }
+
+  /** A fixed-size big-endian number: `size` bytes read by `read`. */
+  fixed<T>(size: number, read: (view: DataView, at: number) => T): T {
     this.need(size);
-    const v = size === 1
-      ? this.view.getUint8(this.pos)
-      : size === 2
-      ? this.view.getUint16(this.pos)
-      : this.view.getUint32(this.pos);
+    const v = read(this.view, this.pos);
     this.pos += size;
     return v;
   }
@@ -322,52 +310,28 @@ function decodeValue(r: _Reader, depth: number): unknown {
       return decodeExt(r, r.uint(2));
     case 0xc9:
       return decodeExt(r, r.uint(4));
-    case 0xca: {
-      r.need(4);
-      const v = r.view.getFloat32(r.pos);
-      r.pos += 4;
-      return v;
-    }
-    case 0xcb: {
-      r.need(8);
-      const v = r.view.getFloat64(r.pos);
-      r.pos += 8;
-      return v;
-    }
+    case 0xca:
+      return r.fixed(4, F32);
+    case 0xcb:
+      return r.fixed(8, F64);
     case 0xcc:
       return r.uint(1);
     case 0xcd:
       return r.uint(2);
     case 0xce:
       return r.uint(4);
-    case 0xcf: {
-      r.need(8);
-      const v = r.view.getBigUint64(r.pos);
-      r.pos += 8;
-      return big(v);
-    }
+    case 0xcf:
+      return big(r.fixed(8, U64));
     case 0xd0: {
       r.need(1);
       return r.view.getInt8(r.pos++);
     }
-    case 0xd1: {
-      r.need(2);
-      const v = r.view.getInt16(r.pos);
-      r.pos += 2;
-      return v;
-    }
-    case 0xd2: {
-      r.need(4);
-      const v = r.view.getInt32(r.pos);
-      r.pos += 4;
-      return v;
-    }
-    case 0xd3: {
-      r.need(8);
-      const v = r.view.getBigInt64(r.pos);
-      r.pos += 8;
-      return big(v);
-    }
+    case 0xd1:
+      return r.fixed(2, I16);
+    case 0xd2:
+      return r.fixed(4, I32);
+    case 0xd3:
+      return big(r.fixed(8, I64));
     case 0xd4:
       return decodeExt(r, 1);
     case 0xd5:

@@ -2,6 +2,12 @@
 // pub/sub wake-up on `channel` or `retryIn` ms (whichever first), until the
 // deadline. Wake-ups are only hints; every wait re-checks in Redis, and the
 // timer covers messages lost while Redis was unreachable.
+//
+// A wait never blocks on its subscription: it is set up in the background
+// (a subscriber connection opened while Redis restarts may take long to
+// come up) and the wait re-checks every `poll` ms meanwhile; once the
+// subscription is in place the wait re-checks at once (a wake-up published
+// before it was in place is not lost).
 import type { _Connection } from "./_connection.ts";
 
 export interface _Attempt<T> {
@@ -27,44 +33,51 @@ export async function _waitFor<T>(
   if (deadline <= Date.now()) return first;
   let wake: (() => void) | undefined;
   let woken = false;
-  const unsubscribe = await conn.subscribe(channel, () => {
+  const onMessage = () => {
     woken = true;
     wake?.();
-  });
+  };
+  let unsubscribe: (() => Promise<void>) | undefined;
+  let finished = false;
+  conn.subscribe(channel, onMessage).then((remove) => {
+    if (finished) return remove().catch(() => {});
+    unsubscribe = remove;
+    onMessage(); // re-check: a wake-up may have come before we listened
+  }, () => {}); // no subscription (Redis away, connection closed): poll only
   try {
+    let r = first;
     for (;;) {
-      const r = await attempt();
-      if (r.done) return r;
       const left = deadline - Date.now();
       if (left <= 0) return r;
       signal?.throwIfAborted();
-      if (woken) {
-        woken = false;
-        continue;
+      if (!woken) {
+        const pause = Math.max(
+          1,
+          Math.min(left, r.retryIn ?? Infinity, options.poll ?? 500),
+        );
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(done, pause);
+          const onAbort = () => {
+            done();
+            reject(signal!.reason);
+          };
+          function done() {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+          signal?.addEventListener("abort", onAbort, { once: true });
+        });
       }
-      const pause = Math.max(
-        1,
-        Math.min(left, r.retryIn ?? Infinity, options.poll ?? 500),
-      );
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(done, pause);
-        const onAbort = () => {
-          done();
-          reject(signal!.reason);
-        };
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
       woken = false;
+      r = await attempt();
+      if (r.done) return r;
     }
   } finally {
-    await unsubscribe();
+    finished = true;
+    await unsubscribe?.();
   }
 }
 

@@ -36,7 +36,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   /**
    * Connects to the queue `name` on the Redis at `target`.
    *
-   * @example
+   * @example Connect and join an empty queue
    * ```ts
    * import assert from "node:assert/strict";
    * import { JoinableQueue, RedisServer } from "@weft/weft/cluster";
@@ -50,12 +50,10 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     target: string | URL | RedisClientLike,
     options: QueueConnectOptions,
   ): Promise<JoinableQueue<T>> {
-    const conn = await Queue._open(target, options);
-    try {
-      return new JoinableQueue<T>(conn, options, "fifo");
-    } catch (error) {
-      await conn.close();
-      throw error;
-    }
+    return await Queue._connectWith(
+      target,
+      options,
+      (conn) => new JoinableQueue<T>(conn, options, "fifo"),
+    );
   }
 }

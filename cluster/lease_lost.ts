@@ -10,7 +10,7 @@
  * may be) delivered to someone else, so this stale holder's word no longer
  * counts. The work it did may run twice — the at-least-once contract.
  *
- * @example
+ * @example Name and message of the error
  * ```ts
  * import assert from "node:assert/strict";
  * import { LeaseLost } from "@weft/weft/cluster";

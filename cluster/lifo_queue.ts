@@ -15,7 +15,7 @@ import type { RedisClientLike } from "./redis_client.ts";
  * letters, `maxsize`) is as in `Queue`. An item whose lease expired goes
  * back to its own place in the stack, not to the top.
  *
- * @example
+ * @example Last in, first out across handles
  * ```ts
  * import assert from "node:assert/strict";
  * import { LifoQueue, RedisServer } from "@weft/weft/cluster";
@@ -30,7 +30,7 @@ export class LifoQueue<T = unknown> extends Queue<T> {
   /**
    * Connects to the LIFO queue `name` on the Redis at `target`.
    *
-   * @example
+   * @example Connect to a named stack
    * ```ts
    * import assert from "node:assert/strict";
    * import { LifoQueue, RedisServer } from "@weft/weft/cluster";
@@ -44,12 +44,10 @@ export class LifoQueue<T = unknown> extends Queue<T> {
     target: string | URL | RedisClientLike,
     options: QueueConnectOptions,
   ): Promise<LifoQueue<T>> {
-    const conn = await Queue._open(target, options);
-    try {
-      return new LifoQueue<T>(conn, options, "lifo");
-    } catch (error) {
-      await conn.close();
-      throw error;
-    }
+    return await Queue._connectWith(
+      target,
+      options,
+      (conn) => new LifoQueue<T>(conn, options, "lifo"),
+    );
   }
 }

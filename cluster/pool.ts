@@ -5,31 +5,16 @@
  * @module
  */
 
-import { _Connection, _sleep } from "./_connection.ts";
-import { _decode } from "./_codec.ts";
-import { _moduleId, _poolKeys, type _Reply, _TaskQueue } from "./_pool_wire.ts";
-import { _randomId } from "./_wait.ts";
+import { streamWindow } from "../_internal/stream_window.ts";
+import { _Connection } from "./_connection.ts";
+import { _PoolCalls } from "./_pool_calls.ts";
+import { _moduleId, _poolKeys, _TaskQueue } from "./_pool_wire.ts";
 import type {
   ClusterApplyAsyncOptions,
   ClusterMapOptions,
   ClusterPoolOptions,
-  ClusterTarget,
   ClusterTaskOptions,
 } from "./pool_options.ts";
-
-interface Pending {
-  fn: string;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  cleanup?: () => void;
-}
-
-function remoteError(v: unknown): Error {
-  const e = v as { name?: string; message?: string };
-  const error = new Error(e?.message ?? "Cannot run task: it failed");
-  error.name = e?.name ?? "Error";
-  return error;
-}
 
 /**
  * A pool whose workers are on other machines: like weft's local `Pool`
@@ -44,7 +29,7 @@ function remoteError(v: unknown): Error {
  * `maxDeliveries` workers fails with a clear error instead of looping.
  * Errors thrown by a task come back with their name and message (no stack).
  *
- * @example
+ * @example Square numbers on a worker fleet
  * ```ts
  * import assert from "node:assert/strict";
  * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -62,21 +47,10 @@ function remoteError(v: unknown): Error {
  * ```
  */
 export class Pool implements AsyncDisposable {
-  #module: string;
-  #target: ClusterTarget;
-  #taskTimeout: number | undefined;
-  #client = _randomId();
-  #keys: ReturnType<typeof _poolKeys>;
-  #replyKey: string;
+  #calls: _PoolCalls;
   #ready: Promise<{ conn: _Connection; queue: _TaskQueue }>;
-  #pending = new Map<string, Pending>();
-  #next = 0;
-  #loop: Promise<void> | undefined;
   #closed = false;
   #terminated = false;
-  #idle: (() => void) | undefined;
-  #cancels = new Set<Promise<void>>();
-  #queued = new Map<string, string>(); // task id -> queue item id
 
   /**
    * Connects (in the background) to the fleet named `cluster.name`.
@@ -89,7 +63,7 @@ export class Pool implements AsyncDisposable {
         'Cannot create Pool: options must have "module" and "cluster"',
       );
     }
-    this.#module = _moduleId(options.module);
+    const module = _moduleId(options.module);
     const target = options.cluster;
     if (typeof target !== "object" || target === null) {
       throw new TypeError(
@@ -110,11 +84,7 @@ export class Pool implements AsyncDisposable {
         `Cannot create Pool: "taskTimeout" must be a number of milliseconds > 0, got ${t}`,
       );
     }
-    this.#taskTimeout = t;
-    this.#target = target;
     const keys = _poolKeys(target.prefix ?? "weft", target.name);
-    this.#keys = keys;
-    this.#replyKey = keys.reply(this.#client);
     this.#ready = (async () => {
       const conn = await _Connection.open(target.url, "create Pool");
       const queue = _TaskQueue.attach(conn.ref(), {
@@ -126,6 +96,13 @@ export class Pool implements AsyncDisposable {
       return { conn, queue };
     })();
     this.#ready.catch(() => {});
+    this.#calls = new _PoolCalls(
+      module,
+      keys,
+      t,
+      target.maxDeliveries ?? 3,
+      this.#ready,
+    );
   }
 
   /** True once `close()` or `terminate()` was called. */
@@ -151,142 +128,7 @@ export class Pool implements AsyncDisposable {
         new TypeError("Cannot run task: the pool is closed"),
       );
     }
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const id = `${this.#client}:${++this.#next}`;
-    return new Promise((resolve, reject) => {
-      const entry: Pending = { fn, resolve, reject };
-      this.#pending.set(id, entry);
-      const timers: (() => void)[] = [];
-      if (signal) {
-        const onAbort = () => this.#cancel(id, signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        timers.push(() => signal.removeEventListener("abort", onAbort));
-      }
-      if (this.#taskTimeout !== undefined) {
-        const ms = this.#taskTimeout;
-        const timer = setTimeout(() =>
-          this.#cancel(
-            id,
-            new DOMException(
-              `Cannot finish task "${fn}": it took longer than ${ms} ms`,
-              "TimeoutError",
-            ),
-          ), ms);
-        timers.push(() => clearTimeout(timer));
-      }
-      entry.cleanup = () => timers.forEach((f) => f());
-      this.#ready.then(({ queue }) =>
-        queue.send({
-          m: this.#module,
-          f: fn,
-          a: args,
-          k: mode,
-          r: this.#replyKey,
-          t: id,
-          d: this.#taskTimeout ? Date.now() + this.#taskTimeout : 0,
-        })
-      ).then((qid) => {
-        if (this.#pending.has(id)) {
-          this.#queued.set(id, qid);
-          this.#startLoop();
-        } else {
-          // cancelled before the put was answered
-          this.#ready.then(({ queue }) => queue.remove(qid)).catch(() => {});
-        }
-      }, (error) => this.#settle(id, false, error));
-    });
-  }
-
-  #settle(id: string, ok: boolean, value: unknown): void {
-    const entry = this.#pending.get(id);
-    if (!entry) return;
-    this.#pending.delete(id);
-    this.#queued.delete(id);
-    entry.cleanup?.();
-    if (ok) entry.resolve(value);
-    else entry.reject(value);
-    if (this.#pending.size === 0) this.#idle?.();
-  }
-
-  #cancel(id: string, reason: unknown): void {
-    if (!this.#pending.has(id)) return;
-    const qid = this.#queued.get(id);
-    this.#settle(id, false, reason);
-    const sent = this.#ready.then(async ({ conn, queue }) => {
-      // still waiting: take it out; else tell the worker running it
-      if (qid !== undefined && await queue.remove(qid)) return;
-      await conn.command(["PUBLISH", this.#keys.cancel, id]);
-    }).catch(() => {}).finally(() => this.#cancels.delete(sent));
-    this.#cancels.add(sent);
-  }
-
-  #startLoop(): void {
-    this.#loop ??= this.#receive().finally(() => {
-      this.#loop = undefined;
-      if (this.#pending.size > 0 && !this.#terminated) this.#startLoop();
-    });
-  }
-
-  async #receive(): Promise<void> {
-    const { conn, queue } = await this.#ready;
-    let lastReap = Date.now();
-    while (this.#pending.size > 0 && !this.#terminated) {
-      let reply: unknown;
-      try {
-        reply = await conn.blocking(["BLPOP", this.#replyKey, "1"]);
-      } catch {
-        if (this.#terminated || conn.closed) return;
-        await _sleep(50);
-        continue;
-      }
-      let got = false;
-      if (Array.isArray(reply)) {
-        this.#onReply(reply[1] as string);
-        got = true;
-      } else if (reply && typeof reply === "object") {
-        this.#onReply((reply as { element: string }).element);
-        got = true;
-      }
-      if (got) {
-        // drain what else arrived, up to 256 replies per round trip
-        const more = await conn.command(["LPOP", this.#replyKey, "256"])
-          .catch(() => null);
-        if (Array.isArray(more)) {
-          for (const text of more) this.#onReply(text);
-        }
-      }
-      if (Date.now() - lastReap > 1000) {
-        // Return expired leases (and bury poison tasks) even when every
-        // worker is gone or busy.
-        lastReap = Date.now();
-        await queue.unfinishedTasks().catch(() => {});
-      }
-    }
-  }
-
-  #onReply(text: string): void {
-    if (text.startsWith("D")) {
-      const id = text.slice(1);
-      const fn = this.#pending.get(id)?.fn ?? "?";
-      this.#settle(
-        id,
-        false,
-        new Error(
-          `Cannot finish task "${fn}": it was delivered ${
-            this.#target.maxDeliveries ?? 3
-          } times (maxDeliveries) and no worker finished it`,
-        ),
-      );
-      return;
-    }
-    let reply: _Reply;
-    try {
-      reply = _decode<_Reply>(text);
-    } catch {
-      return;
-    }
-    this.#settle(reply.t, reply.ok, reply.ok ? reply.v : remoteError(reply.v));
+    return this.#calls.submit(fn, args, mode, options.signal);
   }
 
   /**
@@ -294,7 +136,7 @@ export class Pool implements AsyncDisposable {
    *
    * @throws {TypeError} (rejection) If the pool is closed.
    *
-   * @example
+   * @example Run one task
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -323,7 +165,7 @@ export class Pool implements AsyncDisposable {
   /**
    * Like `apply`, with Python's `callback` / `errorCallback`.
    *
-   * @example
+   * @example Get the result through a callback
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -395,7 +237,7 @@ export class Pool implements AsyncDisposable {
   /**
    * Applies `fn` to every item across the fleet; results in order.
    *
-   * @example
+   * @example Map over items, results in order
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -424,7 +266,7 @@ export class Pool implements AsyncDisposable {
   /**
    * Like `map`, each item being an argument list.
    *
-   * @example
+   * @example Map over argument lists
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -450,57 +292,25 @@ export class Pool implements AsyncDisposable {
     return this.#mapMode<R>(fn, argsList, 2, options);
   }
 
-  async *#stream<R>(
+  #stream<R>(
     fn: string,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     ordered: boolean,
-    options: ClusterTaskOptions = {},
+    options?: ClusterTaskOptions,
   ): AsyncGenerator<R, void, undefined> {
-    const window = 64;
-    const stop = new AbortController();
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, stop.signal])
-      : stop.signal;
-    const inflight = new Map<number, Promise<[number, R]>>();
-    const order: number[] = [];
-    let n = 0;
-    try {
-      for await (const item of items as AsyncIterable<unknown>) {
-        const i = n++;
-        const p = this.apply<R>(fn, [item], { signal }).then((v) =>
-          [i, v] as [number, R]
-        );
-        p.catch(() => {});
-        inflight.set(i, p);
-        order.push(i);
-        if (inflight.size >= window) {
-          const [j, v] = ordered
-            ? await inflight.get(order.shift()!)!
-            : await Promise.race(inflight.values());
-          inflight.delete(j);
-          if (!ordered) order.splice(order.indexOf(j), 1);
-          yield v;
-        }
-      }
-      while (inflight.size > 0) {
-        const [j, v] = ordered
-          ? await inflight.get(order.shift()!)!
-          : await Promise.race(inflight.values());
-        inflight.delete(j);
-        if (!ordered) order.splice(order.indexOf(j), 1);
-        yield v;
-      }
-    } finally {
-      if (inflight.size > 0) {
-        stop.abort(new Error("Cannot finish task: the iteration ended early"));
-      }
-    }
+    // One item per task, at most 64 in flight, refilled as results come.
+    return streamWindow<R>(
+      async (chunk, signal) => [await this.apply<R>(fn, chunk, { signal })],
+      items,
+      ordered,
+      { limit: 64, refillAt: 63, signal: options?.signal },
+    );
   }
 
   /**
    * Results of `fn` over a (possibly async) iterable, in order, at most 64 in flight.
    *
-   * @example
+   * @example Stream results in order
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -531,7 +341,7 @@ export class Pool implements AsyncDisposable {
   /**
    * Like `imap`, in completion order.
    *
-   * @example
+   * @example Stream results as they finish
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -561,13 +371,13 @@ export class Pool implements AsyncDisposable {
 
   /** Number of tasks submitted by this client and not settled. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#calls.size;
   }
 
   /**
    * Stops accepting tasks; pending ones still complete. Idempotent.
    *
-   * @example
+   * @example Refuse new tasks, finish pending ones
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -597,7 +407,7 @@ export class Pool implements AsyncDisposable {
    *
    * @throws {TypeError} (rejection) If the pool is still open.
    *
-   * @example
+   * @example Wait for pending tasks after close
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -622,12 +432,9 @@ export class Pool implements AsyncDisposable {
         "Cannot join pool: call close() or terminate() first",
       );
     }
-    if (this.#pending.size > 0 && !this.#terminated) {
-      await new Promise<void>((resolve) => this.#idle = resolve);
-    }
+    if (!this.#terminated) await this.#calls.idle();
     this.#terminated = true;
-    await Promise.all(this.#cancels); // workers hear of every cancellation
-    await this.#loop?.catch(() => {});
+    await this.#calls.stop();
     const ready = await this.#ready.catch(() => undefined);
     if (ready) {
       await ready.queue.close();
@@ -639,7 +446,7 @@ export class Pool implements AsyncDisposable {
    * Rejects every pending task of this client now (asking workers to
    * cancel them) and closes. Idempotent.
    *
-   * @example
+   * @example Stop at once
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";
@@ -661,8 +468,10 @@ export class Pool implements AsyncDisposable {
     if (this.#terminated) return;
     this.#closed = true;
     this.#terminated = true;
-    const error = new Error("Cannot finish task: the pool was terminated");
-    for (const id of [...this.#pending.keys()]) this.#cancel(id, error);
+    this.#calls.cancelAll(
+      new Error("Cannot finish task: the pool was terminated"),
+    );
+    void this.#calls.stop();
   }
 
   /** Terminates and closes (like Python's `with Pool() as pool:`). */

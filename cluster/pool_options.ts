@@ -12,11 +12,23 @@ export interface ClusterTarget {
   url: string | URL | RedisClientLike;
   /** The pool's name: clients and workers with the same name work together. */
   name: string;
-  /** Key prefix (default `"weft"`). */
+  /**
+   * Key prefix.
+   *
+   * @default {"weft"}
+   */
   prefix?: string;
-  /** Milliseconds a worker's lease on a task lasts without renewal (default 30000; workers renew every third). */
+  /**
+   * Milliseconds a worker's lease on a task lasts without renewal (default 30000; workers renew every third).
+   *
+   * @default {30000}
+   */
   visibilityTimeout?: number;
-  /** Deliveries after which a task fails instead of running again (default 3). */
+  /**
+   * Deliveries after which a task fails instead of running again.
+   *
+   * @default {3}
+   */
   maxDeliveries?: number;
 }
 

@@ -20,7 +20,7 @@ export type ClusterPriorityItem = number | readonly [number, ...unknown[]];
  * finite numbers (Redis orders them as doubles). An item whose lease
  * expired goes back at its own priority.
  *
- * @example
+ * @example Lowest priority first across handles
  * ```ts
  * import assert from "node:assert/strict";
  * import { PriorityQueue, RedisServer } from "@weft/weft/cluster";
@@ -37,7 +37,7 @@ export class PriorityQueue<T = ClusterPriorityItem> extends Queue<T> {
   /**
    * Connects to the priority queue `name` on the Redis at `target`.
    *
-   * @example
+   * @example Numbers as their own priority
    * ```ts
    * import assert from "node:assert/strict";
    * import { PriorityQueue, RedisServer } from "@weft/weft/cluster";
@@ -53,13 +53,11 @@ export class PriorityQueue<T = ClusterPriorityItem> extends Queue<T> {
     target: string | URL | RedisClientLike,
     options: QueueConnectOptions,
   ): Promise<PriorityQueue<T>> {
-    const conn = await Queue._open(target, options);
-    try {
-      return new PriorityQueue<T>(conn, options, "priority");
-    } catch (error) {
-      await conn.close();
-      throw error;
-    }
+    return await Queue._connectWith(
+      target,
+      options,
+      (conn) => new PriorityQueue<T>(conn, options, "priority"),
+    );
   }
 
   /** @internal The item's priority. */

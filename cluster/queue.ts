@@ -5,21 +5,17 @@
  * @module
  */
 
-import { QueueEmpty, QueueFull } from "../concurrency/queue_errors.ts";
 import { _Connection } from "./_connection.ts";
 import { _decode, _encode } from "./_codec.ts";
 import {
-  _DONE,
-  _GET,
-  _KEY_NAMES,
-  _PUT,
-  _REAP,
-  _RELEASE,
-  _REMOVE,
-  _TOUCH,
-  _UNGET,
-} from "./_queue_scripts.ts";
-import { LeaseLost } from "./lease_lost.ts";
+  _QueueStore,
+  type _Raw,
+  type _StepOptions,
+  type _Stream,
+  _validName,
+} from "./_queue_store.ts";
+// deno-lint-ignore no-unused-vars -- named by the JSDoc links below
+import type { LeaseLost } from "./lease_lost.ts";
 import type { RedisClientLike } from "./redis_client.ts";
 import type {
   ClusterTask,
@@ -29,47 +25,10 @@ import type {
   QueueOrder,
 } from "./queue_options.ts";
 
-/** A consumer loop of `tasks()`: the item its last ack took, if any. */
-interface Stream {
-  open: boolean;
-  next?: [string, string, string, number];
-}
-
 interface Delivery {
   id: string;
   token: string;
 }
-
-function validName(what: string, name: unknown): string {
-  if (typeof name !== "string" || name === "" || /[{}\s]/.test(name)) {
-    throw new TypeError(
-      `Cannot ${what}: "name" must be a non-empty string without braces or spaces, got ${
-        String(name)
-      }`,
-    );
-  }
-  return name;
-}
-
-function count(
-  what: string,
-  field: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new RangeError(
-      `Cannot ${what}: "${field}" must be an integer >= ${min}, got ${
-        String(value)
-      }`,
-    );
-  }
-  return value;
-}
-
-let consumerSeq = 0;
 
 /**
  * A FIFO queue in Redis with Python's method names, shared across
@@ -121,17 +80,9 @@ let consumerSeq = 0;
  * ```
  */
 export class Queue<T = unknown> implements AsyncDisposable {
-  #conn: _Connection;
-  #keys: string[];
-  #channel: string;
-  #order: QueueOrder;
-  #maxsize: number;
-  #visibility: number;
-  #maxDeliveries: number;
-  #consumer: string;
+  #store: _QueueStore;
   #ledger: Delivery[] = [];
-  #streams = new WeakMap<ClusterTask<T>, Stream>();
-  #name: string;
+  #streams = new WeakMap<ClusterTask<T>, _Stream>();
 
   /** Use `Queue.connect()` (or the subclass's `connect`). */
   protected constructor(
@@ -139,32 +90,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
     options: QueueConnectOptions,
     order: QueueOrder,
   ) {
-    const what = "connect queue";
-    this.#conn = conn;
-    this.#name = validName(what, options.name);
-    const prefix = options.prefix ?? "weft";
-    const base = `${prefix}:q:{${this.#name}}`;
-    this.#keys = _KEY_NAMES.map((part) => `${base}:${part}`);
-    this.#channel = `${base}:joined`;
-    this.#order = order;
-    this.#maxsize = count(what, "maxsize", options.maxsize, 0, 0);
-    this.#visibility = count(
-      what,
-      "visibilityTimeout",
-      options.visibilityTimeout,
-      30_000,
-      1,
-    );
-    this.#maxDeliveries = count(
-      what,
-      "maxDeliveries",
-      options.maxDeliveries,
-      5,
-      0,
-    );
-    const rand = crypto.getRandomValues(new Uint8Array(6));
-    this.#consumer = Array.from(rand, (b) => b.toString(16).padStart(2, "0"))
-      .join("") + "-" + (++consumerSeq);
+    this.#store = new _QueueStore(conn, options, order);
   }
 
   /** @internal Opens the connection and validates the options. */
@@ -175,15 +101,30 @@ export class Queue<T = unknown> implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError('Cannot connect queue: options must have a "name"');
     }
-    validName("connect queue", options.name);
+    _validName("connect queue", options.name);
     return await _Connection.open(target, "connect queue", options);
+  }
+
+  /** @internal Opens a connection and makes a handle on it (closed again if that throws). */
+  protected static async _connectWith<Q>(
+    target: string | URL | RedisClientLike,
+    options: QueueConnectOptions,
+    make: (conn: _Connection) => Q,
+  ): Promise<Q> {
+    const conn = await Queue._open(target, options);
+    try {
+      return make(conn);
+    } catch (error) {
+      await conn.close();
+      throw error;
+    }
   }
 
   /**
    * Connects to the queue `name` on the Redis at `target` (a `redis://`
    * URL or your own node-redis client).
    *
-   * @example
+   * @example Connect with a bound
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -200,28 +141,26 @@ export class Queue<T = unknown> implements AsyncDisposable {
     target: string | URL | RedisClientLike,
     options: QueueConnectOptions,
   ): Promise<Queue<T>> {
-    const conn = await Queue._open(target, options);
-    try {
-      return new Queue<T>(conn, options, "fifo");
-    } catch (error) {
-      await conn.close();
-      throw error;
-    }
+    return await Queue._connectWith(
+      target,
+      options,
+      (conn) => new Queue<T>(conn, options, "fifo"),
+    );
   }
 
   /** The queue's name. */
   get name(): string {
-    return this.#name;
+    return this.#store.name;
   }
 
   /** The bound on waiting items (0 = none). */
   get maxsize(): number {
-    return this.#maxsize;
+    return this.#store.maxsize;
   }
 
   /** True once `close()` was called. */
   get closed(): boolean {
-    return this.#conn.closed;
+    return this.#store.conn.closed;
   }
 
   /** @internal The score that orders `item` (overridden by PriorityQueue). */
@@ -229,59 +168,25 @@ export class Queue<T = unknown> implements AsyncDisposable {
     return 0;
   }
 
-  async #tryPut(
-    item: T,
-    payload: string,
-    meta: string,
-  ): Promise<string | null> {
-    const lifo = this.#order === "lifo";
-    const reply = await this.#conn.script(_PUT, this.#keys, [
-      payload,
-      lifo ? "0" : String(this._score(item)),
-      String(this.#maxsize),
-      meta,
-      lifo ? "lifo" : "",
-    ]);
-    return reply as string | null;
-  }
-
   /** @internal put with an optional dead-letter notice: `"<list key>\n<message>"`. */
-  protected async _put(
+  protected _put(
     item: T,
-    options: ClusterWaitOptions & { block?: boolean; meta?: string } = {},
+    options: _StepOptions & { meta?: string } = {},
   ): Promise<string> {
     const payload = _encode(item);
-    const meta = options.meta ?? "";
-    const { signal } = options;
-    signal?.throwIfAborted();
-    const deadline = options.timeout === undefined
-      ? Infinity
-      : Date.now() + Math.max(0, options.timeout);
-    for (;;) {
-      const id = await this.#tryPut(item, payload, meta);
-      if (id !== null) return id;
-      const left = deadline - Date.now();
-      if (options.block === false || left <= 0) {
-        throw new QueueFull(
-          `Cannot put item: the queue "${this.#name}" is full (maxsize ${this.#maxsize})`,
-        );
-      }
-      await this.#conn.blocking(
-        [
-          "BZPOPMIN",
-          this.#keys[8],
-          String(Math.max(1, Math.min(left, 1000)) / 1000),
-        ],
-        signal,
-      );
-    }
+    return this.#store.put(
+      payload,
+      this._score(item),
+      options.meta ?? "",
+      options,
+    );
   }
 
   /**
    * Puts `item` at the end, waiting while the queue is full (up to
    * `timeout` ms, then `QueueFull`).
    *
-   * @example
+   * @example A full queue times out with QueueFull
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, QueueFull, RedisServer } from "@weft/weft/cluster";
@@ -301,7 +206,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
   /**
    * Puts `item` only if there is room; else throws `QueueFull`.
    *
-   * @example
+   * @example Put without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -316,47 +221,12 @@ export class Queue<T = unknown> implements AsyncDisposable {
     await this._put(item, { block: false });
   }
 
-  async #take(
-    options: ClusterWaitOptions & { block?: boolean },
-  ): Promise<[string, string, string, number]> {
-    const { signal } = options;
-    signal?.throwIfAborted();
-    const deadline = options.timeout === undefined
-      ? Infinity
-      : Date.now() + Math.max(0, options.timeout);
-    for (;;) {
-      const reply = await this.#conn.script(_GET, this.#keys, [
-        String(this.#visibility),
-        this.#consumer,
-        String(this.#maxDeliveries),
-        this.#channel,
-      ]) as [string, string, string, number] | number;
-      if (Array.isArray(reply)) return reply;
-      const left = deadline - Date.now();
-      if (options.block === false || left <= 0) {
-        throw new QueueEmpty(
-          `Cannot get item: the queue "${this.#name}" is empty`,
-        );
-      }
-      await this.#conn.blocking(
-        [
-          "BZPOPMIN",
-          this.#keys[7],
-          String(
-            Math.max(1, Math.min(left, reply > 0 ? reply : 1000, 1000)) / 1000,
-          ),
-        ],
-        signal,
-      );
-    }
-  }
-
   /**
    * Takes the next item, waiting while the queue is empty (up to `timeout`
    * ms, then `QueueEmpty`). The item is leased to this handle until
    * `taskDone()`.
    *
-   * @example
+   * @example An empty queue times out with QueueEmpty
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, QueueEmpty, RedisServer } from "@weft/weft/cluster";
@@ -369,7 +239,11 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * @throws {QueueEmpty} (rejection) If the timeout passed with the queue empty.
    */
   async get(options: ClusterWaitOptions = {}): Promise<T> {
-    const [id, payload, token] = await this.#take(options);
+    return this.#booked(await this.#store.take(options));
+  }
+
+  /** The item of a delivery that `taskDone()` will acknowledge. */
+  #booked([id, payload, token]: _Raw): T {
     this.#ledger.push({ id, token });
     return _decode<T>(payload);
   }
@@ -377,7 +251,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
   /**
    * Takes an item only if one is waiting; else throws `QueueEmpty`.
    *
-   * @example
+   * @example Get without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -390,9 +264,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * ```
    */
   async getNowait(): Promise<T> {
-    const [id, payload, token] = await this.#take({ block: false });
-    this.#ledger.push({ id, token });
-    return _decode<T>(payload);
+    return this.#booked(await this.#store.take({ block: false }));
   }
 
   /**
@@ -401,7 +273,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * consumer loop, {@linkcode Queue.tasks} is faster (an ack there also
    * takes the next item).
    *
-   * @example
+   * @example Explicit ack with a renewed lease
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -418,22 +290,20 @@ export class Queue<T = unknown> implements AsyncDisposable {
   async getTask(
     options: ClusterWaitOptions & { block?: boolean } = {},
   ): Promise<ClusterTask<T>> {
-    return this.#task(await this.#take(options));
+    return this.#task(await this.#store.take(options));
   }
 
-  #task(
-    raw: [string, string, string, number],
-    stream?: Stream,
-  ): ClusterTask<T> {
+  #task(raw: _Raw, stream?: _Stream): ClusterTask<T> {
     const [id, payload, token, deliveries] = raw;
     const task: ClusterTask<T> = {
       id,
       value: _decode<T>(payload),
       token,
       deliveries: Number(deliveries),
-      ack: () => this.#ack(id, token, undefined, stream),
-      touch: (ms?: number) => this.#touch(id, token, ms ?? this.#visibility),
-      release: () => this.#release(id, token),
+      ack: () => this.#store.ack(id, token, undefined, stream),
+      touch: (ms?: number) =>
+        this.#store.touch(id, token, ms ?? this.#store.visibility),
+      release: () => this.#store.release(id, token),
     };
     if (stream) this.#streams.set(task, stream);
     return task;
@@ -447,7 +317,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * loop gives a so-taken item back at once, not counted as a delivery.
    * Waits like `getTask()` while the queue is empty; `signal` ends it.
    *
-   * @example
+   * @example A consumer loop that stops early
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -468,10 +338,10 @@ export class Queue<T = unknown> implements AsyncDisposable {
   async *tasks(
     options: { signal?: AbortSignal } = {},
   ): AsyncGenerator<ClusterTask<T>, void, undefined> {
-    const stream: Stream = { open: true };
+    const stream: _Stream = { open: true };
     try {
       for (;;) {
-        const raw = stream.next ?? await this.#take(options);
+        const raw = stream.next ?? await this.#store.take(options);
         stream.next = undefined;
         yield this.#task(raw, stream);
       }
@@ -479,57 +349,13 @@ export class Queue<T = unknown> implements AsyncDisposable {
       stream.open = false;
       const left = stream.next;
       stream.next = undefined;
-      if (left && !this.#conn.closed) {
-        await this.#conn.script(_UNGET, this.#keys, [left[0], left[2]])
-          .catch(() => {});
-      }
-    }
-  }
-
-  async #ack(
-    id: string,
-    token: string,
-    reply?: [string, string],
-    stream?: Stream,
-  ): Promise<void> {
-    const prefetch = stream !== undefined && stream.open &&
-      stream.next === undefined;
-    const r = await this.#conn.script(
-      _DONE,
-      reply ? [...this.#keys, reply[0]] : this.#keys,
-      [
-        id,
-        token,
-        this.#channel,
-        reply ? reply[1] : "",
-        String(this.#visibility),
-        this.#consumer,
-        String(this.#maxDeliveries),
-        prefetch ? "1" : "",
-      ],
-    ) as [number, string?, string?, string?, number?];
-    const left = Number(r[0]);
-    if (r.length > 1 && stream) {
-      const next = r.slice(1) as [string, string, string, number];
-      if (stream.open && stream.next === undefined) stream.next = next;
-      else {
-        await this.#conn.script(_UNGET, this.#keys, [next[0], next[2]])
-          .catch(() => {});
-      }
-    }
-    if (left === -1) throw new LeaseLost();
-    if (left === -2) {
-      throw new LeaseLost(
-        "Cannot acknowledge item: it is no longer in the queue (its lease expired and another consumer finished it)",
-      );
+      if (left && !this.closed) await this.#store.unget(left);
     }
   }
 
   /** @internal Removes a waiting item (not one already taken); true if it did. */
-  protected async _remove(id: string): Promise<boolean> {
-    return Number(
-      await this.#conn.script(_REMOVE, this.#keys, [id, this.#channel]),
-    ) === 1;
+  protected _remove(id: string): Promise<boolean> {
+    return this.#store.remove(id);
   }
 
   /** @internal Acknowledges and, in the same step, pushes `reply[1]` to the list `reply[0]`. */
@@ -537,46 +363,14 @@ export class Queue<T = unknown> implements AsyncDisposable {
     task: ClusterTask<T>,
     reply: [string, string],
   ): Promise<void> {
-    return this.#ack(task.id, task.token, reply, this.#streams.get(task));
-  }
-
-  async #touch(id: string, token: string, ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 1) {
-      throw new RangeError(
-        `Cannot renew lease: "ms" must be >= 1, got ${ms}`,
-      );
-    }
-    const r = await this.#conn.script(_TOUCH, this.#keys, [
-      id,
-      token,
-      String(Math.round(ms)),
-    ]);
-    if (r === -1) {
-      throw new LeaseLost(
-        "Cannot renew lease: it expired and the item was delivered again",
-      );
-    }
-  }
-
-  async #release(id: string, token: string): Promise<void> {
-    const r = await this.#conn.script(_RELEASE, this.#keys, [
-      id,
-      token,
-      String(this.#maxDeliveries),
-      this.#channel,
-    ]);
-    if (r === -1) {
-      throw new LeaseLost(
-        "Cannot release item: its lease expired and it was delivered again",
-      );
-    }
+    return this.#store.ack(task.id, task.token, reply, this.#streams.get(task));
   }
 
   /**
    * Marks the oldest item this handle got (and has not marked) as done —
    * Python's `task_done()`.
    *
-   * @example
+   * @example Mark the item got as done
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -599,14 +393,14 @@ export class Queue<T = unknown> implements AsyncDisposable {
         "Cannot mark task done: called more times than this handle got items",
       );
     }
-    await this.#ack(delivery.id, delivery.token);
+    await this.#store.ack(delivery.id, delivery.token);
   }
 
   /**
    * Waits until every item put by anyone has been marked done (or sent to
    * the dead letters); resolves `false` if `timeout` passed first.
    *
-   * @example
+   * @example Wait for every item to be done
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -620,52 +414,14 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * assert.deepEqual(await q.join(), true);
    * ```
    */
-  async join(options: ClusterWaitOptions = {}): Promise<boolean> {
-    const { signal } = options;
-    signal?.throwIfAborted();
-    const deadline = options.timeout === undefined
-      ? Infinity
-      : Date.now() + Math.max(0, options.timeout);
-    let wake: (() => void) | undefined;
-    const unsubscribe = await this.#conn.subscribe(
-      this.#channel,
-      () => wake?.(),
-    );
-    try {
-      for (;;) {
-        const [unfinished] = await this.#conn.script(_REAP, this.#keys, [
-          String(this.#maxDeliveries),
-          this.#channel,
-        ]) as [number, number];
-        if (unfinished === 0) return true;
-        const left = deadline - Date.now();
-        if (left <= 0) return false;
-        signal?.throwIfAborted();
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(done, Math.min(left, 500));
-          const onAbort = () => {
-            done();
-            reject(signal!.reason);
-          };
-          function done() {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", onAbort);
-            wake = undefined;
-            resolve();
-          }
-          wake = done;
-          signal?.addEventListener("abort", onAbort, { once: true });
-        });
-      }
-    } finally {
-      await unsubscribe();
-    }
+  join(options: ClusterWaitOptions = {}): Promise<boolean> {
+    return this.#store.join(options);
   }
 
   /**
    * Number of waiting (not leased) items — Python's `qsize()`.
    *
-   * @example
+   * @example Count waiting items
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -676,14 +432,14 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * assert.deepEqual(await q.qsize(), 1);
    * ```
    */
-  async qsize(): Promise<number> {
-    return Number(await this.#conn.command(["ZCARD", this.#keys[0]]));
+  qsize(): Promise<number> {
+    return this.#store.qsize();
   }
 
   /**
    * True when no item is waiting.
    *
-   * @example
+   * @example A new queue is empty
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -700,7 +456,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
   /**
    * True when `maxsize` items are waiting.
    *
-   * @example
+   * @example A bounded queue fills up
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -712,14 +468,14 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * ```
    */
   async full(): Promise<boolean> {
-    return this.#maxsize > 0 && (await this.qsize()) >= this.#maxsize;
+    return this.maxsize > 0 && (await this.qsize()) >= this.maxsize;
   }
 
   /**
    * Items put and not yet done (waiting + leased), across every client;
    * expired leases are returned to the queue first.
    *
-   * @example
+   * @example Leased items stay unfinished
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -731,19 +487,15 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * assert.deepEqual([await q.unfinishedTasks(), await q.qsize()], [1, 0]);
    * ```
    */
-  async unfinishedTasks(): Promise<number> {
-    const [unfinished] = await this.#conn.script(_REAP, this.#keys, [
-      String(this.#maxDeliveries),
-      this.#channel,
-    ]) as [number, number];
-    return Number(unfinished);
+  unfinishedTasks(): Promise<number> {
+    return this.#store.unfinished();
   }
 
   /**
    * Items that were delivered `maxDeliveries` times without being done,
    * oldest first (they count as finished for `join()`).
    *
-   * @example
+   * @example A released item past maxDeliveries becomes a dead letter
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -756,32 +508,15 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * assert.deepEqual(await q.deadLetters(), [{ id: "0000000000000001", value: "poison", deliveries: 1 }]);
    * ```
    */
-  async deadLetters(): Promise<DeadLetter<T>[]> {
-    const raw = await this.#conn.command([
-      "LRANGE",
-      this.#keys[9],
-      "0",
-      "-1",
-    ]) as string[];
-    return raw.map((text) => {
-      const entry = JSON.parse(text) as {
-        id: string;
-        item: string;
-        deliveries: number;
-      };
-      return {
-        id: entry.id,
-        value: _decode<T>(entry.item),
-        deliveries: entry.deliveries,
-      };
-    });
+  deadLetters(): Promise<DeadLetter<T>[]> {
+    return this.#store.deadLetters<T>();
   }
 
   /**
    * Deletes every key of this queue (items, leases, dead letters) — for
    * tests and resets; handles stay usable.
    *
-   * @example
+   * @example Delete every item
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -794,7 +529,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * ```
    */
   async clear(): Promise<void> {
-    await this.#conn.command(["DEL", ...this.#keys]);
+    await this.#store.clear();
     this.#ledger = [];
   }
 
@@ -802,7 +537,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * Closes this handle's connection (the queue stays in Redis). Items it
    * got and did not mark done come back after their lease. Idempotent.
    *
-   * @example
+   * @example Close a handle
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, RedisServer } from "@weft/weft/cluster";
@@ -814,7 +549,7 @@ export class Queue<T = unknown> implements AsyncDisposable {
    * ```
    */
   async close(): Promise<void> {
-    await this.#conn.close();
+    await this.#store.conn.close();
   }
 
   /** Closes the handle. */

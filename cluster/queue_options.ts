@@ -8,17 +8,41 @@
 export interface QueueConnectOptions {
   /** The queue's name: every handle with the same name (and `prefix`) shares it. */
   name: string;
-  /** Most items waiting (not counting leased ones), across all producers; 0 = no bound (default). */
+  /**
+   * Most items waiting (not counting leased ones), across all producers; 0 = no bound (default).
+   *
+   * @default {0}
+   */
   maxsize?: number;
-  /** Milliseconds a `get()` leases an item before it is delivered again (default 30000). */
+  /**
+   * Milliseconds a `get()` leases an item before it is delivered again.
+   *
+   * @default {30000}
+   */
   visibilityTimeout?: number;
-  /** Deliveries after which an item goes to the dead letters instead (default 5; 0 = never). */
+  /**
+   * Deliveries after which an item goes to the dead letters instead (default 5; 0 = never).
+   *
+   * @default {5}
+   */
   maxDeliveries?: number;
-  /** Key prefix (default `"weft"`): keys are `<prefix>:q:{<name>}:<part>`. */
+  /**
+   * Key prefix (default `"weft"`): keys are `<prefix>:q:{<name>}:<part>`.
+   *
+   * @default {"weft"}
+   */
   prefix?: string;
-  /** Milliseconds a command keeps being retried while Redis is unreachable (default 30000). */
+  /**
+   * Milliseconds a command keeps being retried while Redis is unreachable.
+   *
+   * @default {30000}
+   */
   retryTimeout?: number;
-  /** Milliseconds the first connection keeps being tried before `connect` rejects (default 5000). */
+  /**
+   * Milliseconds the first connection keeps being tried before `connect` rejects.
+   *
+   * @default {5000}
+   */
   connectTimeout?: number;
 }
 

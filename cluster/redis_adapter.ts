@@ -12,9 +12,16 @@ import {
   type AdapterTarget,
   InMemoryAdapter,
   type SocketInfo,
-  tuple,
 } from "../net/mod.ts";
 import { _Bus, _buses } from "./_adapter_bus.ts";
+import {
+  _broadcastWithAck,
+  _collectSockets,
+  _Requests,
+  _socketAnswers,
+  _wireTarget,
+  _within,
+} from "./_adapter_requests.ts";
 import {
   _ALL_ROOMS,
   _BROADCAST,
@@ -23,7 +30,6 @@ import {
   type _Channels,
   _channels,
   _checkOptions,
-  _handshake,
   _parseMessage,
   _REMOTE_DISCONNECT,
   _REMOTE_FETCH,
@@ -34,7 +40,6 @@ import {
   _SOCKETS,
   _strings,
   _target,
-  _timeoutError,
   _uid,
 } from "./_adapter_protocol.ts";
 import { _decode, _encode } from "./_msgpack.ts";
@@ -46,7 +51,7 @@ import type { RedisClientLike } from "./redis_client.ts";
 /**
  * Options of {@linkcode redisAdapter}.
  *
- * @example
+ * @example Options with a shorter request deadline
  * ```ts
  * import assert from "node:assert/strict";
  * import type { RedisAdapterOptions } from "@weft/weft/cluster";
@@ -60,30 +65,26 @@ export interface RedisAdapterOptions {
   url?: string | URL;
   /** Your own node-redis client (weft duplicates it to subscribe, never closes it). */
   client?: RedisClientLike;
-  /** Channel prefix (default `"socket.io"`, the Node adapter's default: joins its fleets); with `"socket.io-streams"` also the stream's name. */
+  /**
+   * Channel prefix (default `"socket.io"`, the Node adapter's default: joins its fleets); with `"socket.io-streams"` also the stream's name.
+   *
+   * @default {"socket.io"}
+   */
   key?: string;
   /**
    * The bus: `"socket.io"` (default: `@socket.io/redis-adapter` 8.x,
    * classic pub/sub, {@linkcode RedisAdapter}) or `"socket.io-streams"`
    * (`@socket.io/redis-streams-adapter` 0.3.x, {@linkcode RedisStreamsAdapter}).
+   *
+   * @default {"socket.io"}
    */
   protocol?: "socket.io" | "socket.io-streams";
-  /** Milliseconds `fetchSockets`, `sockets`, `allRooms` wait for the other nodes (default 5000). */
+  /**
+   * Milliseconds `fetchSockets`, `sockets`, `allRooms` wait for the other nodes.
+   *
+   * @default {5000}
+   */
   requestsTimeout?: number;
-}
-
-interface _Pending {
-  what: string;
-  expected: number;
-  got: number;
-  onResponse(response: Record<string, unknown>): void;
-  finish(): void;
-  fail(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-function rawTarget(target: AdapterTarget) {
-  return { rooms: [...target.rooms], except: [...target.except] };
 }
 
 /**
@@ -137,7 +138,7 @@ export class RedisAdapter extends InMemoryAdapter {
   #key: string;
   #timeout: number;
   #ch: _Channels;
-  #pending = new Map<string, _Pending>();
+  #requests = new _Requests();
   #unlisten: (() => Promise<void>) | undefined;
   #closed = false;
 
@@ -187,7 +188,7 @@ export class RedisAdapter extends InMemoryAdapter {
     const msg = _encode([
       this.uid,
       { type: packet.type, data: packet.data, nsp: this.host.name },
-      { ...rawTarget(target), flags: {} },
+      { ..._wireTarget(target), flags: {} },
     ]);
     let channel = this.#ch.broadcast;
     if (target.rooms.size === 1) channel += [...target.rooms][0] + "#";
@@ -203,7 +204,7 @@ export class RedisAdapter extends InMemoryAdapter {
       JSON.stringify({
         uid: this.uid,
         type: _REMOTE_JOIN,
-        opts: rawTarget(target),
+        opts: _wireTarget(target),
         rooms,
       }),
     );
@@ -217,7 +218,7 @@ export class RedisAdapter extends InMemoryAdapter {
       JSON.stringify({
         uid: this.uid,
         type: _REMOTE_LEAVE,
-        opts: rawTarget(target),
+        opts: _wireTarget(target),
         rooms,
       }),
     );
@@ -231,7 +232,7 @@ export class RedisAdapter extends InMemoryAdapter {
       JSON.stringify({
         uid: this.uid,
         type: _REMOTE_DISCONNECT,
-        opts: rawTarget(target),
+        opts: _wireTarget(target),
         close,
       }),
     );
@@ -244,18 +245,11 @@ export class RedisAdapter extends InMemoryAdapter {
 
   /** `PUBSUB NUMSUB` of the request channel, within `ms` (Redis may be down). */
   #nodes(what: string, ms: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const count = this.ready.then(() => this.#bus.numsub(this.#ch.request));
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new Error(
-          `Cannot ${what}: Redis did not answer within ${ms} ms`,
-        );
-        error.name = "TimeoutError";
-        reject(error);
-      }, ms);
-    });
-    return Promise.race([count, late]).finally(() => clearTimeout(timer));
+    return _within(
+      what,
+      ms,
+      this.ready.then(() => this.#bus.numsub(this.#ch.request)),
+    );
   }
 
   /** The target's sockets on every node. */
@@ -266,24 +260,10 @@ export class RedisAdapter extends InMemoryAdapter {
       "fetch sockets",
       {
         type: _REMOTE_FETCH,
-        opts: rawTarget(target),
+        opts: _wireTarget(target),
       },
       this.#timeout,
-      (response) => {
-        if (!Array.isArray(response.sockets)) return;
-        for (const s of response.sockets) {
-          if (typeof s !== "object" || s === null) continue;
-          const r = s as Record<string, unknown>;
-          out.push({
-            ...r,
-            id: String(r.id),
-            rooms: _strings(r.rooms),
-            data: (typeof r.data === "object" && r.data !== null
-              ? r.data
-              : {}) as Record<string, unknown>,
-          });
-        }
-      },
+      (response) => _collectSockets(out, response.sockets),
     );
     return out;
   }
@@ -336,11 +316,7 @@ export class RedisAdapter extends InMemoryAdapter {
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.fail(new TypeError(`Cannot ${p.what}: the adapter is closed`));
-    }
-    this.#pending.clear();
+    this.#requests.close();
     await this.#unlisten?.();
     await this.#bus.close();
   }
@@ -349,43 +325,30 @@ export class RedisAdapter extends InMemoryAdapter {
    * Publishes a request and waits for `serverCount() - 1` answers, each
    * passed to `collect`; rejects after `ms` with a TimeoutError.
    */
-  async #ask(
+  #ask(
     what: string,
     body: Record<string, unknown>,
     ms: number,
     collect: (response: Record<string, unknown>) => void,
   ): Promise<void> {
     if (this.#closed) {
-      throw new TypeError(`Cannot ${what}: the adapter is closed`);
+      return Promise.reject(
+        new TypeError(`Cannot ${what}: the adapter is closed`),
+      );
     }
-    const start = Date.now();
-    const expected = (await this.#nodes(what, ms)) - 1;
-    if (expected <= 0) return;
-    const left = Math.max(1, ms - (Date.now() - start));
     const requestId = _uid();
-    await new Promise<void>((resolve, reject) => {
-      const pending: _Pending = {
-        what,
-        expected,
-        got: 0,
-        onResponse: collect,
-        finish: resolve,
-        fail: reject,
-        timer: setTimeout(() => {
-          this.#pending.delete(requestId);
-          reject(_timeoutError(what, ms, pending.got, expected));
-        }, left),
-      };
-      this.#pending.set(requestId, pending);
-      this.#bus.publish(
-        this.#ch.request,
-        JSON.stringify({ uid: this.uid, requestId, ...body }),
-      ).catch((error) => {
-        clearTimeout(pending.timer);
-        this.#pending.delete(requestId);
-        reject(error);
-      });
-    });
+    return this.#requests.ask(
+      what,
+      ms,
+      () => this.#nodes(what, ms),
+      requestId,
+      () =>
+        this.#bus.publish(
+          this.#ch.request,
+          JSON.stringify({ uid: this.uid, requestId, ...body }),
+        ),
+      collect,
+    );
   }
 
   // ---- what other nodes send ----
@@ -428,14 +391,7 @@ export class RedisAdapter extends InMemoryAdapter {
   }
 
   #onResponse(response: Record<string, unknown>): void {
-    const id = String(response.requestId);
-    const pending = this.#pending.get(id);
-    if (!pending) return;
-    pending.onResponse(response);
-    if (++pending.got < pending.expected) return;
-    clearTimeout(pending.timer);
-    this.#pending.delete(id);
-    pending.finish();
+    this.#requests.answer(String(response.requestId), response);
   }
 
   #respond(response: string | Uint8Array): void {
@@ -445,7 +401,7 @@ export class RedisAdapter extends InMemoryAdapter {
   async #onRequest(request: Record<string, unknown>): Promise<void> {
     const requestId = request.requestId;
     if (request.uid === this.uid) return;
-    if (typeof requestId === "string" && this.#pending.has(requestId)) return;
+    if (typeof requestId === "string" && this.#requests.has(requestId)) return;
     const host = this.host as _RichHost;
     const sid = typeof request.sid === "string" ? request.sid : undefined;
     switch (request.type) {
@@ -489,12 +445,7 @@ export class RedisAdapter extends InMemoryAdapter {
       }
       case _REMOTE_FETCH: {
         const infos = await super.fetchSockets(_target(request.opts));
-        const sockets = infos.map((info) => ({
-          id: info.id,
-          handshake: _handshake(host, info.id),
-          rooms: info.rooms,
-          data: info.data,
-        }));
+        const sockets = _socketAnswers(host, infos);
         this.#respond(JSON.stringify({ requestId, sockets }));
         return;
       }
@@ -519,35 +470,25 @@ export class RedisAdapter extends InMemoryAdapter {
 
   #broadcastWithAck(request: Record<string, unknown>, host: _RichHost): void {
     const packet = request.packet as Record<string, unknown> | undefined;
-    const data = Array.isArray(packet?.data) ? packet.data : [];
-    const opts = (request.opts ?? {}) as Record<string, unknown>;
-    const flags = (opts.flags ?? {}) as Record<string, unknown>;
-    const timeout = typeof flags.timeout === "number" ? flags.timeout : 5000;
-    const sids = typeof host.call === "function" && data.length > 0
-      ? [...this.localSids(_target(opts))]
-      : [];
-    this.#respond(
-      JSON.stringify({
-        type: _BROADCAST_CLIENT_COUNT,
-        requestId: request.requestId,
-        clientCount: sids.length,
-      }),
-    );
-    for (const sid of sids) {
-      host.call!(String(data[0]), tuple(...data.slice(1)), {
-        to: sid,
-        timeout,
-        raw: true,
-      }).then((args) => {
+    const { requestId } = request;
+    _broadcastWithAck(
+      host,
+      (target) => this.localSids(target),
+      request.opts,
+      Array.isArray(packet?.data) ? packet.data : [],
+      (clientCount) =>
         this.#respond(
-          _encode({
-            type: _BROADCAST_ACK,
-            requestId: request.requestId,
-            packet: (args as unknown[])[0],
+          JSON.stringify({
+            type: _BROADCAST_CLIENT_COUNT,
+            requestId,
+            clientCount,
           }),
-        );
-      }, () => {}); // no ack in time: the requester's own timeout reports it
-    }
+        ),
+      (answer) =>
+        this.#respond(
+          _encode({ type: _BROADCAST_ACK, requestId, packet: answer }),
+        ),
+    );
   }
 }
 
@@ -562,7 +503,7 @@ export class RedisAdapter extends InMemoryAdapter {
  * `@socket.io/redis-emitter` / weft's {@linkcode RedisEmitter}. Needs
  * `--allow-net=<redis host>` and `--allow-env=REDIS_DEBUG_MAINTENANCE`.
  *
- * @example
+ * @example One server on the Redis bus
  * ```ts
  * import assert from "node:assert/strict";
  * import { serveEvents } from "@weft/weft/net";

@@ -48,7 +48,7 @@ return 1`);
  * for every waiter); `reset()` mends it. The first handle to create the
  * name fixes `parties`.
  *
- * @example
+ * @example Two parties meet
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -89,7 +89,7 @@ export class RedisBarrier {
    * @throws {BrokenBarrierError} (rejection) If the barrier is or gets
    * broken (abort, reset, or this wait's `timeout`).
    *
-   * @example
+   * @example A one-party barrier passes at once
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -126,7 +126,7 @@ export class RedisBarrier {
   /**
    * Breaks the barrier: current and future waiters throw.
    *
-   * @example
+   * @example Break the barrier
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -145,7 +145,7 @@ export class RedisBarrier {
   /**
    * Mends the barrier; waiters of the current round throw.
    *
-   * @example
+   * @example Repair a broken barrier
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -165,7 +165,7 @@ export class RedisBarrier {
   /**
    * True if broken.
    *
-   * @example
+   * @example A new barrier is not broken
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -183,7 +183,7 @@ export class RedisBarrier {
   /**
    * Callers waiting in the current round.
    *
-   * @example
+   * @example Count parties waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

@@ -13,7 +13,7 @@
  * connections with `duplicate()`. A client you pass is never closed by
  * weft (the duplicates it opened are).
  *
- * @example
+ * @example The shape a client must have
  * ```ts
  * import assert from "node:assert/strict";
  * import type { RedisClientLike } from "@weft/weft/cluster";

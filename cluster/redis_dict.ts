@@ -31,7 +31,7 @@ return out`,
  * compared by their encoding: `1` and `"1"` are different keys). Each
  * method is one atomic Redis step.
  *
- * @example
+ * @example A shared dict of scores
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -59,7 +59,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * The value of `key`, or `fallback`.
    *
-   * @example
+   * @example Read a key
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -79,7 +79,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Sets `key`.
    *
-   * @example
+   * @example Overwrite a key
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -97,7 +97,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Removes `key`; true if it was there.
    *
-   * @example
+   * @example Delete a key
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -118,7 +118,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * True if `key` is set.
    *
-   * @example
+   * @example Test for a key
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -138,7 +138,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * The keys.
    *
-   * @example
+   * @example List the keys
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -157,7 +157,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * The values.
    *
-   * @example
+   * @example List the values
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -176,7 +176,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * The `[key, value]` pairs.
    *
-   * @example
+   * @example List the entries
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -205,7 +205,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Number of keys.
    *
-   * @example
+   * @example Count the entries
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -223,7 +223,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Removes every key.
    *
-   * @example
+   * @example Remove every entry
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -242,7 +242,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Sets several keys in one step (from pairs or a plain object).
    *
-   * @example
+   * @example Set several keys at once
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -269,7 +269,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * The value of `key`, setting it to `value` first if missing.
    *
-   * @example
+   * @example Set a key only when missing
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -291,7 +291,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Removes `key` and returns its value (or `fallback`).
    *
-   * @example
+   * @example Remove a key and return its value
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -311,7 +311,7 @@ export class RedisDict<K = unknown, V = unknown> {
   /**
    * Adds `by` to the number at `key` (missing = 0); returns the result.
    *
-   * @example
+   * @example Count hits atomically
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Tuple } from "../net/mod.ts";
+import { RESERVED_EVENTS, Tuple } from "../net/mod.ts";
 import { _Bus } from "./_adapter_bus.ts";
 import {
   _REMOTE_DISCONNECT,
@@ -19,7 +19,7 @@ import type { RedisClientLike } from "./redis_client.ts";
 /**
  * Options of {@linkcode RedisEmitter}.
  *
- * @example
+ * @example Options for a namespace
  * ```ts
  * import assert from "node:assert/strict";
  * import type { RedisEmitterOptions } from "@weft/weft/cluster";
@@ -33,16 +33,30 @@ export interface RedisEmitterOptions {
   url?: string | URL;
   /** Your own node-redis client (never closed by the emitter). */
   client?: RedisClientLike;
-  /** Channel prefix (default `"socket.io"`, as the adapters'). */
+  /**
+   * Channel prefix (default `"socket.io"`, as the adapters').
+   *
+   * @default {"socket.io"}
+   */
   key?: string;
-  /** Default namespace (default `"/"`). */
+  /**
+   * Default namespace.
+   *
+   * @default {"/"}
+   */
   namespace?: string;
-  /** Milliseconds the first connection to Redis may take before a call fails (default 5000). */
+  /**
+   * Milliseconds the first connection to Redis may take before a call fails.
+   *
+   * @default {5000}
+   */
   connectTimeout?: number;
   /**
    * The fleet's bus: `"socket.io"` (default, `@socket.io/redis-adapter`)
    * or `"socket.io-streams"` (`@socket.io/redis-streams-adapter`; `key` is
    * then also the stream's name).
+   *
+   * @default {"socket.io"}
    */
   protocol?: "socket.io" | "socket.io-streams";
 }
@@ -50,7 +64,7 @@ export interface RedisEmitterOptions {
 /**
  * Whom an emitter's operation reaches, like `server.emit`'s options.
  *
- * @example
+ * @example Target one room
  * ```ts
  * import assert from "node:assert/strict";
  * import type { EmitterTarget } from "@weft/weft/cluster";
@@ -69,15 +83,6 @@ export interface EmitterTarget {
   /** Namespace (default: the emitter's). */
   namespace?: string;
 }
-
-const RESERVED = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
 
 function list(value: string | readonly string[] | undefined): string[] {
   if (value === undefined) return [];
@@ -109,7 +114,7 @@ function args(data: unknown): unknown[] {
  * `data` follows the event server: one value, or a `tuple(a, b)` for
  * several arguments.
  *
- * @example
+ * @example Emit to a fleet from outside it
  * ```ts
  * import assert from "node:assert/strict";
  * import { connectEvents, serveEvents } from "@weft/weft/net";
@@ -211,7 +216,7 @@ export class RedisEmitter {
     if (typeof event !== "string" || event === "") {
       throw new TypeError("Cannot emit: event must be a non-empty string");
     }
-    if (RESERVED.has(event)) {
+    if (RESERVED_EVENTS.has(event)) {
       throw new TypeError(
         `Cannot emit event ${JSON.stringify(event)}: the name is reserved`,
       );

@@ -12,7 +12,7 @@ import { _waitFor } from "./_wait.ts";
  * `set()` wakes every `wait()` on every machine (by pub/sub, re-checked in
  * Redis, and polled so a wake-up lost while Redis restarts is caught).
  *
- * @example
+ * @example Wake a waiter on another handle
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -43,7 +43,7 @@ export class RedisEvent {
   /**
    * Sets the flag and wakes every waiter.
    *
-   * @example
+   * @example Set the flag
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -62,7 +62,7 @@ export class RedisEvent {
   /**
    * Clears the flag.
    *
-   * @example
+   * @example Clear the flag
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -81,7 +81,7 @@ export class RedisEvent {
   /**
    * True if set.
    *
-   * @example
+   * @example A new event is not set
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -98,7 +98,7 @@ export class RedisEvent {
   /**
    * Waits until set; `false` if `timeout` ms passed first.
    *
-   * @example
+   * @example Wait with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

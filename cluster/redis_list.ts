@@ -33,7 +33,7 @@ return n + 1`);
  * name — the cluster form of the Manager's `list()` proxy, with the same
  * async methods (each one atomic).
  *
- * @example
+ * @example A shared list
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -62,7 +62,7 @@ export class RedisList<T = unknown> {
   /**
    * Appends items; returns the new length.
    *
-   * @example
+   * @example Append items
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -82,7 +82,7 @@ export class RedisList<T = unknown> {
   /**
    * Appends every item of `items`; returns the new length.
    *
-   * @example
+   * @example Append an array
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -99,7 +99,7 @@ export class RedisList<T = unknown> {
   /**
    * Removes and returns the item at `index` (default: the last).
    *
-   * @example
+   * @example Pop the last item
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -124,7 +124,7 @@ export class RedisList<T = unknown> {
   /**
    * Inserts `item` before `index`; returns the new length.
    *
-   * @example
+   * @example Insert in the middle
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -148,7 +148,7 @@ export class RedisList<T = unknown> {
   /**
    * The item at `index` (negative counts from the end), or `undefined`.
    *
-   * @example
+   * @example Read from the end
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -167,7 +167,7 @@ export class RedisList<T = unknown> {
   /**
    * Replaces the item at `index`.
    *
-   * @example
+   * @example Replace an item
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -197,7 +197,7 @@ export class RedisList<T = unknown> {
   /**
    * Items from `start` up to (not including) `end`, like `Array.slice`.
    *
-   * @example
+   * @example Copy a range
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -225,7 +225,7 @@ export class RedisList<T = unknown> {
   /**
    * Number of items.
    *
-   * @example
+   * @example Count the items
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -243,7 +243,7 @@ export class RedisList<T = unknown> {
   /**
    * A copy of all items.
    *
-   * @example
+   * @example Read the whole list
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -261,7 +261,7 @@ export class RedisList<T = unknown> {
   /**
    * Removes every item.
    *
-   * @example
+   * @example Remove every item
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -280,7 +280,7 @@ export class RedisList<T = unknown> {
   /**
    * Index of the first item equal (by encoding) to `item`, or -1.
    *
-   * @example
+   * @example Find an item
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

@@ -49,6 +49,8 @@ export interface RedisLockOptions {
    * Milliseconds of the lease (default 10000). While held, the handle
    * renews it every `lease / 3`; if the holder dies (or freezes), the lock
    * is free again at most `lease` ms later.
+   *
+   * @default {10000}
    */
   lease?: number;
 }
@@ -59,7 +61,11 @@ export interface RedisAcquireOptions {
   timeout?: number;
   /** Cancels the wait (rejects with `signal.reason`). */
   signal?: AbortSignal;
-  /** `false`: try once and resolve at once. */
+  /**
+   * `false`: try once and resolve at once.
+   *
+   * @default {true}
+   */
   blocking?: boolean;
 }
 
@@ -76,7 +82,7 @@ export interface RedisAcquireOptions {
  * The holder is this handle object: two handles of the same name (in one
  * process or many) exclude each other.
  *
- * @example
+ * @example Two handles, one lock
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -144,7 +150,7 @@ export class RedisLock implements AsyncDisposable {
    * Waits for the lock; resolves `true` once held, `false` on timeout or
    * when `blocking: false` finds it held.
    *
-   * @example
+   * @example Acquire with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -205,7 +211,7 @@ export class RedisLock implements AsyncDisposable {
    * @throws {LeaseLost} (rejection) If the lease expired while held (another
    * holder may have run meanwhile).
    *
-   * @example
+   * @example Release a held lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -241,7 +247,7 @@ export class RedisLock implements AsyncDisposable {
   /**
    * True while anyone holds the lock.
    *
-   * @example
+   * @example A new lock is free
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -259,7 +265,7 @@ export class RedisLock implements AsyncDisposable {
   /**
    * Holds the lock for a block: `await using _ = await lock.guard();`.
    *
-   * @example
+   * @example Hold the lock for a block
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -306,7 +312,7 @@ export class RedisLock implements AsyncDisposable {
  * it again (each acquire needs a release) — the Manager's `RLock()`. The
  * fencing token stays the same across nested holds.
  *
- * @example
+ * @example Re-enter a lock this handle holds
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";

@@ -21,11 +21,23 @@ import type { QueueConnectOptions } from "./queue_options.ts";
 
 /** Options of {@linkcode RedisManager.connect}. */
 export interface RedisManagerOptions {
-  /** Milliseconds a command keeps being retried while Redis is unreachable (default 30000). */
+  /**
+   * Milliseconds a command keeps being retried while Redis is unreachable.
+   *
+   * @default {30000}
+   */
   retryTimeout?: number;
-  /** Milliseconds the first connection keeps being tried before `connect` rejects (default 5000). */
+  /**
+   * Milliseconds the first connection keeps being tried before `connect` rejects.
+   *
+   * @default {5000}
+   */
   connectTimeout?: number;
-  /** Key prefix (default `"weft"`): objects live at `<prefix>:<kind>:{<name>}`. */
+  /**
+   * Key prefix (default `"weft"`): objects live at `<prefix>:<kind>:{<name>}`.
+   *
+   * @default {"weft"}
+   */
   prefix?: string;
 }
 
@@ -69,7 +81,7 @@ function objectName(what: string, options?: SharedNameOptions): string {
  * and semaphores are leases renewed while held, freed when the holder dies
  * (after the lease), with fencing tokens.
  *
- * @example
+ * @example Shared state between two managers
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -104,7 +116,7 @@ export class RedisManager implements AsyncDisposable {
    * Connects to the Redis at `target` (a `redis://` URL or your own
    * node-redis client).
    *
-   * @example
+   * @example Connect with a key prefix
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -147,7 +159,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A shared dictionary (a Redis HASH).
    *
-   * @example
+   * @example Open a dict
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -178,7 +190,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A shared list (a Redis LIST).
    *
-   * @example
+   * @example Open a list
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -204,7 +216,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * Shared named attributes (a Redis HASH).
    *
-   * @example
+   * @example Open a namespace
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -232,7 +244,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A shared value (a Redis STRING), set to `initial` if new.
    *
-   * @example
+   * @example Open a value
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -263,7 +275,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A leased lock with fencing tokens.
    *
-   * @example
+   * @example Open a lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -285,7 +297,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A re-entrant leased lock.
    *
-   * @example
+   * @example Open a re-entrant lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -307,7 +319,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A semaphore of `value` leased slots (the first creator fixes `value`).
    *
-   * @example
+   * @example Open a semaphore
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -342,7 +354,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * An event flag.
    *
-   * @example
+   * @example Open an event
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -363,7 +375,7 @@ export class RedisManager implements AsyncDisposable {
   /**
    * A barrier for `parties` callers (the first creator fixes `parties`).
    *
-   * @example
+   * @example Open a barrier
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -394,7 +406,7 @@ export class RedisManager implements AsyncDisposable {
    * A queue shared by name (its own connection; same keys as
    * `JoinableQueue.connect(url, { name, prefix })`, so both meet).
    *
-   * @example
+   * @example Open a queue
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -420,7 +432,7 @@ export class RedisManager implements AsyncDisposable {
    * The same as {@linkcode RedisManager.Queue} (Python's Manager has both
    * names).
    *
-   * @example
+   * @example Open a joinable queue
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -442,7 +454,7 @@ export class RedisManager implements AsyncDisposable {
    * lease renewers and closes the connection. Idempotent. (A process that
    * dies without closing frees them after one lease.)
    *
-   * @example
+   * @example Close a manager
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

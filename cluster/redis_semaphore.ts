@@ -48,7 +48,7 @@ return tonumber(redis.call('GET', KEYS[2]) or '1') - redis.call('ZCARD', KEYS[1]
  * while held (a dead holder's slot frees itself after its lease). The
  * first handle to create the name fixes `value`.
  *
- * @example
+ * @example At most two holders
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -84,7 +84,7 @@ export class RedisSemaphore implements AsyncDisposable {
   /**
    * Takes one slot; `false` on timeout (or at once with `blocking: false`).
    *
-   * @example
+   * @example Take a slot
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -127,7 +127,7 @@ export class RedisSemaphore implements AsyncDisposable {
    * @throws {TypeError} (rejection) If this handle holds none.
    * @throws {LeaseLost} (rejection) If that slot's lease had expired.
    *
-   * @example
+   * @example Give a slot back
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -160,7 +160,7 @@ export class RedisSemaphore implements AsyncDisposable {
   /**
    * Free slots now.
    *
-   * @example
+   * @example Count free slots
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

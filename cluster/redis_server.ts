@@ -7,7 +7,11 @@
 
 /** Options of {@linkcode RedisServer.start}. */
 export interface RedisServerOptions {
-  /** The `redis-server` binary (default: `"redis-server"` on `PATH`). */
+  /**
+   * The `redis-server` binary (default: `"redis-server"` on `PATH`).
+   *
+   * @default {"redis-server"}
+   */
   binary?: string;
   /** Port to bind on 127.0.0.1 (default: a free one). */
   port?: number;
@@ -15,9 +19,15 @@ export interface RedisServerOptions {
    * Keep the data across {@linkcode RedisServer.restart} with an
    * append-only file in the server's temporary folder (default `false`:
    * nothing is written to disk).
+   *
+   * @default {false}
    */
   persistence?: boolean;
-  /** Milliseconds to wait for the server to answer `PING` (default 10000). */
+  /**
+   * Milliseconds to wait for the server to answer `PING`.
+   *
+   * @default {10000}
+   */
   startTimeout?: number;
 }
 
@@ -50,7 +60,7 @@ function pickPort(): number {
  * Tells whether a `redis-server` binary can be started (it runs
  * `redis-server --version`).
  *
- * @example
+ * @example Check for the binary
  * ```ts
  * import assert from "node:assert/strict";
  * import { redisServerAvailable } from "@weft/weft/cluster";
@@ -86,7 +96,7 @@ export function redisServerAvailable(binary = "redis-server"): boolean {
  * `--allow-write` and `--allow-read` (the temporary folder). Debian:
  * `apt-get install redis-server`.
  *
- * @example
+ * @example A throwaway server for a test
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisServer } from "@weft/weft/cluster";
@@ -121,7 +131,7 @@ export class RedisServer implements AsyncDisposable {
   /**
    * Starts a server and resolves once it answers `PING`.
    *
-   * @example
+   * @example Start on a free port
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisServer } from "@weft/weft/cluster";
@@ -232,7 +242,7 @@ export class RedisServer implements AsyncDisposable {
   /**
    * Sends `signal` to the server process (fault injection in tests).
    *
-   * @example
+   * @example Kill the server
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisServer } from "@weft/weft/cluster";
@@ -265,7 +275,7 @@ export class RedisServer implements AsyncDisposable {
    * Stops the server (waits for it to exit) and starts it again on
    * the same port; with `persistence` the data survives.
    *
-   * @example
+   * @example Restart on the same port
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisServer } from "@weft/weft/cluster";
@@ -287,7 +297,7 @@ export class RedisServer implements AsyncDisposable {
   /**
    * Stops the server and removes its temporary folder. Idempotent.
    *
-   * @example
+   * @example Stop twice
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisServer } from "@weft/weft/cluster";

@@ -44,7 +44,7 @@ export interface FencedSetOptions {
  * atomic `increment`, `compareAndSet`, `getAndSet`, and fenced writes
  * (`set(v, { fence: lock.token })`) that refuse a stale lock holder.
  *
- * @example
+ * @example A shared stock counter
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -71,7 +71,7 @@ export class RedisValue<T = unknown> {
   /**
    * The current value (`undefined` if never set).
    *
-   * @example
+   * @example Read the value
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -90,7 +90,7 @@ export class RedisValue<T = unknown> {
    * Replaces the value; with `{ fence }`, only if no newer fencing token
    * wrote before.
    *
-   * @example
+   * @example A stale fencing token is refused
    * ```ts
    * import assert from "node:assert/strict";
    * import { LeaseLost, RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -121,7 +121,7 @@ export class RedisValue<T = unknown> {
   /**
    * Adds `by` (default 1) atomically; returns the new value.
    *
-   * @example
+   * @example Add one
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -139,7 +139,7 @@ export class RedisValue<T = unknown> {
   /**
    * Sets `next` only if the value is still `expected` (same encoding).
    *
-   * @example
+   * @example Compare and set
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -162,7 +162,7 @@ export class RedisValue<T = unknown> {
   /**
    * Sets `next`, returns the previous value.
    *
-   * @example
+   * @example Swap in a new value
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -188,7 +188,7 @@ export class RedisValue<T = unknown> {
 /**
  * Named attributes shared through Redis — the Manager's `Namespace()`.
  *
- * @example
+ * @example Shared settings
  * ```ts
  * import assert from "node:assert/strict";
  * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -218,7 +218,7 @@ export class RedisNamespace<
   /**
    * The attribute `name`, or `undefined`.
    *
-   * @example
+   * @example Read an attribute
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -237,7 +237,7 @@ export class RedisNamespace<
   /**
    * Sets the attribute `name`.
    *
-   * @example
+   * @example Set an attribute
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -255,7 +255,7 @@ export class RedisNamespace<
   /**
    * Removes the attribute `name`; true if it was there.
    *
-   * @example
+   * @example Delete an attribute
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -273,7 +273,7 @@ export class RedisNamespace<
   /**
    * True if the attribute `name` is set.
    *
-   * @example
+   * @example Test for an attribute
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -291,7 +291,7 @@ export class RedisNamespace<
   /**
    * Sets several attributes in one atomic step.
    *
-   * @example
+   * @example Set several attributes
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";
@@ -313,7 +313,7 @@ export class RedisNamespace<
   /**
    * A copy of all attributes.
    *
-   * @example
+   * @example Read every attribute
    * ```ts
    * import assert from "node:assert/strict";
    * import { RedisManager, RedisServer } from "@weft/weft/cluster";

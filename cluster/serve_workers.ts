@@ -36,9 +36,17 @@ export interface WorkerEvent {
 export interface ServeWorkersOptions extends ClusterTarget {
   /** The task module, exactly as clients give it; a relative path resolves against the current directory. */
   module: string | URL;
-  /** Local Web Workers (default: `navigator.hardwareConcurrency`). */
+  /**
+   * Local Web Workers (default: `navigator.hardwareConcurrency`).
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
   size?: number;
-  /** Tasks taken ahead per local worker (default 2). */
+  /**
+   * Tasks taken ahead per local worker.
+   *
+   * @default {2}
+   */
   prefetch?: number;
   /** Milliseconds one task may run on this machine (the local Pool's `taskTimeout`). */
   taskTimeout?: number;
@@ -80,7 +88,7 @@ function localUrl(module: string): string {
  * deno run --allow-net=redis.internal --allow-read --allow-env=REDIS_DEBUG_MAINTENANCE worker.ts
  * ```
  *
- * @example
+ * @example Serve a pool from this process
  * ```ts
  * import assert from "node:assert/strict";
  * import { Pool, RedisServer, serveWorkers } from "@weft/weft/cluster";

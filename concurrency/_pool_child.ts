@@ -15,15 +15,7 @@
 import { cloneableError, errorToWire } from "../_internal/run_export.ts";
 import { encodeFrame, readFrames } from "./_pool_frames.ts";
 import { type EngineHost, TaskEngine } from "./_pool_engine.ts";
-
-interface ProcessInit {
-  t: "init";
-  name: string;
-  module: string;
-  initializer?: string;
-  initArgs: unknown[];
-  epoch: number;
-}
+import { encodeResults, type ProcessInitMessage } from "./_pool_wire.ts";
 
 function write(message: unknown): void {
   const frame = encodeFrame(message);
@@ -44,7 +36,7 @@ const cancelled = new Set<number>();
 const host: EngineHost = {
   target: "process",
   eager: true,
-  send: (flat) => write(flat),
+  send: (results) => write(encodeResults(results)),
   begin(id) {
     write({ t: "begin", id, at: Date.now() - epoch });
     return true;
@@ -96,7 +88,7 @@ addEventListener("unhandledrejection", (event) => {
   crash(event.reason);
 });
 
-async function init(message: ProcessInit): Promise<void> {
+async function init(message: ProcessInitMessage): Promise<void> {
   epoch = message.epoch;
   try {
     await engine.load(message.module, message.initializer, message.initArgs);
@@ -113,7 +105,7 @@ for await (const message of readFrames(Deno.stdin.readable)) {
     continue;
   }
   const m = message as { t: string; id?: number };
-  if (m.t === "init") init(message as ProcessInit);
+  if (m.t === "init") init(message as ProcessInitMessage);
   else if (m.t === "abort") {
     cancelled.add(m.id!);
     engine.abort(m.id!);

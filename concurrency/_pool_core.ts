@@ -7,16 +7,17 @@
  * @module
  */
 
-import { CANCEL_RING } from "./_pool_wire.ts";
+import {
+  batchLength,
+  CANCEL_RING,
+  pushTask,
+  type TaskBatch,
+  type TaskMode,
+} from "./_pool_wire.ts";
 import { shareValue, transferablesOf } from "../_internal/share.ts";
 import { checkName, parsePoolOptions } from "./_pool_options.ts";
-import {
-  MAX_PIPELINE,
-  NO_TRANSFER,
-  type PoolWorker,
-  PoolWorkers,
-  type Task,
-} from "./_pool_workers.ts";
+import { MAX_PIPELINE, NO_TRANSFER, PoolWorkers } from "./_pool_workers.ts";
+import { type PoolWorker, Task } from "./_pool_worker_handle.ts";
 import type {
   PoolOptions,
   PoolStats,
@@ -58,11 +59,7 @@ export class PoolCore extends PoolWorkers {
   // ---- dispatch ----------------------------------------------------------
 
   protected _idleWorker(): boolean {
-    for (const entry of this._workers) {
-      if (entry && entry.ready && !entry.dead && entry.inflight.length === 0) {
-        return true;
-      }
-    }
+    for (const entry of this._workers) if (entry?.idle) return true;
     return false;
   }
 
@@ -101,25 +98,25 @@ export class PoolCore extends PoolWorkers {
         const share = Math.max(1, Math.ceil(this._queue.length / this._size));
         const take = Math.min(room, share);
         const idle = entry.inflight.length === 0;
-        const batch: unknown[] = [];
+        const batch: TaskBatch = [];
         const transfer: Transferable[] = [];
+        let lone: Task | undefined;
         for (let i = 0; i < take && this._queue.length > 0; i++) {
           const task = this._queue.shift()!;
           if (task.settled) {
             i--;
             continue;
           }
-          task.slot = entry;
-          entry.inflight.push(task);
-          entry.sent++;
-          batch.push(task.id, task.fn, task.mode, task.args);
+          entry.assign(task);
+          pushTask(batch, task);
           transfer.push(...task.transfer);
+          lone = task;
         }
-        if (batch.length > 0) {
+        if (lone !== undefined) {
           // A lone task to an idle worker: its result may take the fast
           // path (armed before the post, so it cannot be missed).
-          if (idle && batch.length === 4) {
-            entry.runner.expectLone(batch[0] as number);
+          if (idle && batchLength(batch) === 1) {
+            entry.runner.expectLone(lone.id);
           }
           this._postBatch(entry, batch, transfer);
           progress = true;
@@ -136,29 +133,27 @@ export class PoolCore extends PoolWorkers {
    */
   protected _postBatch(
     entry: PoolWorker,
-    batch: unknown[],
+    batch: TaskBatch,
     transfer: Transferable[],
   ): void {
     try {
-      this._post(entry, batch, transfer);
+      entry.runner.post(batch, transfer);
       return;
     } catch {
       // find the culprits below
     }
     const tasks = entry.inflight.splice(
-      entry.inflight.length - batch.length / 4,
+      entry.inflight.length - batchLength(batch),
     );
     for (const task of tasks) {
+      const one: TaskBatch = [];
+      pushTask(one, task);
       try {
-        this._post(
-          entry,
-          [task.id, task.fn, task.mode, task.args],
-          task.transfer,
-        );
+        entry.runner.post(one, task.transfer);
         entry.inflight.push(task);
       } catch (error) {
         entry.sent--;
-        task.slot = undefined;
+        task.worker = undefined;
         this._settle(task, false, error);
       }
     }
@@ -185,11 +180,11 @@ export class PoolCore extends PoolWorkers {
     const now = Date.now() - this._epoch;
     for (const entry of this._workers) {
       if (!entry || entry.dead) continue;
-      const id = entry.runner.runningTask();
-      if (this._taskTimeout !== undefined && id !== 0) {
+      if (this._taskTimeout === undefined) continue;
+      const task = entry.running();
+      if (task !== undefined) {
         const age = now - entry.runner.startedAt();
-        const task = entry.inflight.find((t) => t.id === id);
-        if (age > this._taskTimeout && task) {
+        if (age > this._taskTimeout) {
           const full = this._hungCount() >= this._maxUnstoppable;
           this._onDeath(
             entry,
@@ -200,7 +195,7 @@ export class PoolCore extends PoolWorkers {
                   : ""),
               "TimeoutError",
             ),
-            id,
+            task.id,
             false,
           );
         }
@@ -218,7 +213,7 @@ export class PoolCore extends PoolWorkers {
   submit(
     fn: string,
     args: unknown[],
-    mode: 0 | 1 | 2,
+    mode: TaskMode,
     options?: TaskOptions,
   ): Promise<unknown> {
     checkName("fn", fn);
@@ -258,19 +253,18 @@ export class PoolCore extends PoolWorkers {
       }
     }
     return new Promise((resolve, reject) => {
-      const task: Task = {
-        id: this._nextId++,
+      const task = new Task(
+        this._nextId++,
         fn,
-        args: shared,
+        shared,
         mode,
-        transfer: simple
+        simple
           ? (options?.transfer ?? NO_TRANSFER)
           : [...(options?.transfer ?? []), ...transferablesOf(shared)],
         resolve,
         reject,
-        settled: false,
         signal,
-      };
+      );
       if (this._nextId >= 0x7fffffff) this._nextId = 1;
       if (signal) {
         task.onAbort = () => this._abortTask(task);
@@ -292,7 +286,7 @@ export class PoolCore extends PoolWorkers {
   protected _abortTask(task: Task): void {
     if (task.settled) return;
     const reason = task.signal!.reason;
-    const entry = task.slot;
+    const entry = task.worker;
     this._settle(task, false, reason);
     if (!entry || entry.dead) {
       // Still queued: drop it.
@@ -303,16 +297,15 @@ export class PoolCore extends PoolWorkers {
     // Dispatched: the worker skips it if not started; a running task sees
     // the flag in throwIfTaskAborted() and its signal aborts.
     Atomics.store(this._cancel, task.id % CANCEL_RING, task.id);
-    this._post(entry, { t: "abort", id: task.id });
+    entry.runner.post({ t: "abort", id: task.id });
     if (entry.graceTimer === undefined) {
       entry.graceTimer = setTimeout(() => {
         entry.graceTimer = undefined;
         if (entry.dead) return;
-        const runningId = entry.runner.runningTask();
-        const running = entry.inflight.find((t) => t.id === runningId);
+        const running = entry.running();
         if (running?.settled) {
           // An aborted task ignored its signal: replace the worker.
-          this._onDeath(entry, reason, runningId, false);
+          this._onDeath(entry, reason, running.id, false);
         } else {
           this._pump();
         }
@@ -327,9 +320,7 @@ export class PoolCore extends PoolWorkers {
     for (const entry of this._workers) {
       if (!entry || entry.dead) continue;
       dispatched += entry.inflight.length;
-      const id = entry.runner.runningTask();
-      if (id === 0) continue;
-      const task = entry.inflight.find((t) => t.id === id);
+      const task = entry.running();
       if (!task) continue;
       running.push({
         name: task.fn,
@@ -368,8 +359,7 @@ export class PoolCore extends PoolWorkers {
     const tasks = this._queue.drain();
     for (const entry of this._workers) {
       if (!entry) continue;
-      tasks.push(...entry.inflight);
-      entry.inflight = [];
+      tasks.push(...entry.drain());
       this._retire(entry);
     }
     if (this._watchdog !== undefined) clearInterval(this._watchdog);

@@ -15,8 +15,12 @@
 
 import { cloneableError, exportOf } from "../_internal/run_export.ts";
 import {
+  decodeBatch,
+  flatPrimitives,
   TASK_CONTEXT,
+  type TaskBatch,
   type TaskContext,
+  TaskMode,
   TRANSFER_MARK,
   type WireResult,
   type WireTask,
@@ -33,9 +37,10 @@ import {
 export interface EngineHost {
   /** Where handles in results go. */
   readonly target: ShareTarget;
-  /** Sends results, flat `[id, ok, value or error, ms, ...]`; throws a
-   * `DataCloneError` if something cannot cross. */
-  send(flat: unknown[], transfer: Transferable[]): void;
+  /** Sends outcomes (encoded with `encodeResults`, or by the mailbox);
+   * throws a `DataCloneError` if something cannot cross, having sent
+   * nothing. */
+  send(results: WireResult[], transfer: Transferable[]): void;
   /** Claims task `id` before it runs (or is skipped); false if the parent
    * took it back: the engine then drops its queue and stops. */
   begin(id: number): boolean;
@@ -55,16 +60,6 @@ type TaskFunction = (...args: unknown[]) => unknown;
 
 function abortError(): DOMException {
   return new DOMException("The task was aborted", "AbortError");
-}
-
-/** True for an array holding only primitives (no walk needed). */
-function flatPrimitives(value: unknown): boolean {
-  if (!Array.isArray(value)) return false;
-  for (let i = 0; i < value.length; i++) {
-    const v = value[i];
-    if (typeof v === "object" && v !== null) return false;
-  }
-  return true;
 }
 
 /** True if any argument is an object (it may hold handles to revive). */
@@ -147,19 +142,12 @@ export class TaskEngine {
     }
   }
 
-  /** Queues a flat batch `[id, fn, mode, args, ...]` and runs it. */
-  enqueue(message: unknown[]): void {
-    const tasks: WireTask[] = [];
+  /** Queues a batch of tasks and runs it. */
+  enqueue(batch: TaskBatch): void {
+    const tasks = decodeBatch(batch);
     let handles = false;
-    for (let i = 0; i < message.length; i += 4) {
-      const args = message[i + 3] as unknown[];
-      if (!handles && needsRevive(args)) handles = true;
-      tasks.push({
-        id: message[i] as number,
-        fn: message[i + 1] as string,
-        mode: message[i + 2] as 0 | 1 | 2,
-        args,
-      });
+    for (let i = 0; i < tasks.length && !handles; i++) {
+      handles = needsRevive(tasks[i].args);
     }
     if (handles || this.#loading !== undefined) {
       // Shared objects whose module is not loaded here yet (pipe ends,
@@ -194,36 +182,24 @@ export class TaskEngine {
     const transfer = this.#pendingTransfer;
     this.#pending = [];
     this.#pendingTransfer = [];
-    const flat: unknown[] = new Array(results.length * 4);
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      flat[4 * i] = r.id;
-      flat[4 * i + 1] = r.ok ? 1 : 0;
-      flat[4 * i + 2] = r.ok ? r.value : r.error;
-      flat[4 * i + 3] = r.ms;
-    }
     try {
-      this.#host.send(flat, transfer);
+      this.#host.send(results, transfer);
     } catch {
       // Some result cannot be cloned (a function, a Symbol...): send them
       // one by one, each uncloneable one as its task's error.
-      for (let i = 0; i < flat.length; i += 4) {
-        const one = flat.slice(i, i + 4);
+      for (const r of results) {
         try {
-          this.#host.send(
-            one,
-            one[1] === 1 ? transferablesOf(one[2]) : [],
-          );
+          this.#host.send([r], r.ok ? transferablesOf(r.value) : []);
         } catch (error) {
-          this.#host.send([
-            one[0],
-            0,
-            new DOMException(
+          this.#host.send([{
+            id: r.id,
+            ok: false,
+            error: new DOMException(
               `Cannot return task result: ${(error as Error).message}`,
               "DataCloneError",
             ),
-            one[3],
-          ], []);
+            ms: r.ms,
+          }], []);
         }
       }
     }
@@ -283,7 +259,9 @@ export class TaskEngine {
     for (let i = out.length; i < args.length; i++) {
       const item = args[i];
       out.push(
-        await (task.mode === 1 ? fn(item) : fn(...(item as unknown[]))),
+        await (task.mode === TaskMode.MapChunk
+          ? fn(item)
+          : fn(...(item as unknown[]))),
       );
     }
     return out;
@@ -306,7 +284,6 @@ export class TaskEngine {
         ok: false,
         error: abortError(),
         ms: 0,
-        cancelled: true,
       });
       if (host.eager) this.flush();
       return undefined;
@@ -322,13 +299,15 @@ export class TaskEngine {
       const args = needsRevive(task.args)
         ? reviveValue(task.args) as unknown[]
         : task.args;
-      if (task.mode === 0) {
+      if (task.mode === TaskMode.Call) {
         value = fn(...args);
       } else {
         const out: unknown[] = [];
         for (let i = 0; i < args.length; i++) {
           const item = args[i];
-          const v = task.mode === 1 ? fn(item) : fn(...(item as unknown[]));
+          const v = task.mode === TaskMode.MapChunk
+            ? fn(item)
+            : fn(...(item as unknown[]));
           if (isThenable(v)) {
             value = this.#finishChunk(fn, task, args, out, v);
             break;

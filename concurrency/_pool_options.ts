@@ -6,6 +6,7 @@
  * @module
  */
 
+import { resolveModule } from "../_internal/run_export.ts";
 import type { PoolOptions } from "./pool.ts";
 
 /** The options after validation, with their defaults. */
@@ -39,16 +40,6 @@ function checkCount(
   return value;
 }
 
-/** True for an array holding only primitives (no walk needed). */
-export function flatPrimitives(value: unknown): boolean {
-  if (!Array.isArray(value)) return false;
-  for (let i = 0; i < value.length; i++) {
-    const v = value[i];
-    if (typeof v === "object" && v !== null) return false;
-  }
-  return true;
-}
-
 export function checkName(field: string, value: unknown): string {
   if (typeof value !== "string" || value === "") {
     throw new TypeError(
@@ -66,25 +57,12 @@ export function checkName(field: string, value: unknown): string {
  * @throws {TypeError} If an option is invalid (the message names it).
  */
 export function parsePoolOptions(options: PoolOptions): ParsedPoolOptions {
-  let moduleUrl = "";
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
       'Cannot create Pool: options must be an object with a "module"',
     );
   }
-  const { module } = options;
-  if (!(module instanceof URL) && typeof module !== "string") {
-    fail("module", "a URL or an absolute URL string", module);
-  }
-  try {
-    moduleUrl = new URL(String(module)).href;
-  } catch {
-    fail(
-      "module",
-      "an absolute URL (use new URL(path, import.meta.url))",
-      module,
-    );
-  }
+  const moduleUrl = resolveModule(options.module, "create Pool");
   const size = checkCount("size", options.size, 1) ??
     Math.max(1, navigator.hardwareConcurrency ?? 1);
   const maxTasksPerWorker = checkCount(

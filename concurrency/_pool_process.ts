@@ -16,7 +16,12 @@ import {
   childPermissionFlags,
   inheritedConfigFlags,
 } from "../_internal/child_config.ts";
-import type { FromWorker, ToWorker } from "./_pool_wire.ts";
+import {
+  forEachResult,
+  type FromWorker,
+  type ProcessInitMessage,
+  type ToWorker,
+} from "./_pool_wire.ts";
 import { encodeFrame, readFrames } from "./_pool_frames.ts";
 import type { PoolRunner, RunnerEvents, RunnerInit } from "./_pool_runner.ts";
 import { shareValue } from "../_internal/share.ts";
@@ -36,14 +41,15 @@ export class ProcessRunner implements PoolRunner {
 
   constructor(init: RunnerInit, events: RunnerEvents) {
     const initArgs = shareValue(init.initArgs, "process") as unknown[];
-    const first = encodeFrame({
+    const message: ProcessInitMessage = {
       t: "init",
       name: `weft-pool-${init.id}`,
       module: init.module,
       initializer: init.initializer,
       initArgs,
       epoch: init.epoch,
-    });
+    };
+    const first = encodeFrame(message);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -77,9 +83,9 @@ export class ProcessRunner implements PoolRunner {
 
   #onFrame(message: FromWorker, events: RunnerEvents): void {
     if (Array.isArray(message)) {
-      for (let i = 0; i < message.length; i += 4) {
-        if (message[i] === this.#running) this.#running = 0;
-      }
+      forEachResult(message, (id) => {
+        if (id === this.#running) this.#running = 0;
+      });
     } else if (message.t === "begin") {
       this.#begun++;
       this.#running = message.id;

@@ -15,28 +15,10 @@
 
 import { TAG } from "../_internal/run_export.ts";
 import {
-  CLAIM_CLOSED,
+  encodeResults,
   type FromWorker,
   type InitMessage,
-  MB_ARMED,
-  MB_BYTES,
-  MB_FALSE,
-  MB_ID,
-  MB_MS,
-  MB_NULL,
-  MB_NUMBER,
-  MB_POSTED,
-  MB_SEQ,
-  MB_TAG,
-  MB_TRUE,
-  MB_VALUE,
-  STATE_RUNNING,
-  STATE_WORDS,
   type ToWorker,
-  W_BEGUN,
-  W_STARTED,
-  W_STATE,
-  W_TASK,
 } from "./_pool_wire.ts";
 import { shareValue, transferablesOf } from "../_internal/share.ts";
 import {
@@ -46,6 +28,8 @@ import {
   requestStop,
 } from "./_thread_registry.ts";
 import { whenEnded } from "./_worker_life.ts";
+import { ParentMailbox } from "./_pool_mailbox.ts";
+import { WorkerState } from "./_pool_state.ts";
 
 /** What a runner reports to its pool. */
 export interface RunnerEvents {
@@ -106,11 +90,10 @@ const LAST_MESSAGE_GRACE_MS = 200;
 export class ThreadRunner implements PoolRunner {
   readonly kind = "thread";
   #worker: Worker;
-  #words: Int32Array;
+  #state = new WorkerState();
   #ident: number;
   #ended = false;
-  #mailbox: Int32Array;
-  #mailboxF: Float64Array;
+  #mailbox = new ParentMailbox();
   #events: RunnerEvents;
 
   /** @throws {RangeError} If the thread registry is full. */
@@ -123,11 +106,6 @@ export class ThreadRunner implements PoolRunner {
       { type: "module", name },
     );
     this.#worker = worker;
-    const state = new SharedArrayBuffer(STATE_WORDS * 4);
-    this.#words = new Int32Array(state);
-    const mailbox = new SharedArrayBuffer(MB_BYTES);
-    this.#mailbox = new Int32Array(mailbox);
-    this.#mailboxF = new Float64Array(mailbox);
     this.#events = events;
     let last: (() => void) | undefined;
     let sawLast = false;
@@ -185,10 +163,9 @@ export class ThreadRunner implements PoolRunner {
       module: init.module,
       initializer: init.initializer,
       initArgs,
-      state,
+      state: this.#state.buffer,
       cancel: init.cancel,
-      mailbox,
-      slot: 0,
+      mailbox: this.#mailbox.buffer,
       epoch: init.epoch,
     };
     worker.postMessage(message, transferablesOf(initArgs));
@@ -199,40 +176,22 @@ export class ThreadRunner implements PoolRunner {
   }
 
   runningTask(): number {
-    return Atomics.load(this.#words, W_STATE) === STATE_RUNNING
-      ? Atomics.load(this.#words, W_TASK)
-      : 0;
+    return this.#state.runningTask();
   }
 
   startedAt(): number {
-    return Atomics.load(this.#words, W_STARTED);
+    return this.#state.startedAt();
   }
 
   closeClaim(): number {
-    return Atomics.or(this.#words, W_BEGUN, CLAIM_CLOSED) & ~CLAIM_CLOSED;
+    return this.#state.closeClaim();
   }
 
   expectLone(id: number): void {
-    const mb = this.#mailbox;
-    Atomics.store(mb, MB_ARMED, id);
-    const wait = Atomics.waitAsync(mb, MB_SEQ, Atomics.load(mb, MB_SEQ));
-    const read = () => {
-      if (Atomics.load(mb, MB_ID) !== id) return; // a later task's
-      const tag = Atomics.load(mb, MB_TAG);
-      if (tag === MB_POSTED) return; // the result comes as a message
-      const value = tag === MB_NUMBER
-        ? this.#mailboxF[MB_VALUE]
-        : tag === MB_TRUE
-        ? true
-        : tag === MB_FALSE
-        ? false
-        : tag === MB_NULL
-        ? null
-        : undefined;
-      this.#events.message([id, 1, value, this.#mailboxF[MB_MS]]);
-    };
-    if (wait.async) wait.value.then(read);
-    else read();
+    this.#mailbox.expect(
+      id,
+      (result) => this.#events.message(encodeResults([result])),
+    );
   }
 
   stop(): void {

@@ -1,74 +1,44 @@
 /**
- * Wire messages between a {@linkcode Pool} and its workers, and the layout
- * of the pool's shared state words (private).
+ * Wire messages between a {@linkcode Pool} and its workers, their flat
+ * codecs, and the layout of the pool's shared state words (private).
  *
- * | step | parent -> worker                  | worker -> parent                      |
- * | ---- | --------------------------------- | ------------------------------------- |
- * | 1    | `init` (module, initializer, ...) |                                       |
- * | 2    |                                   | `ready`, or `initError` (then exits)  |
- * | 3    | a run batch (flat array of tasks) |                                       |
- * | 4    | `abort` (a task id, optional)     | results (flat array, in task order)   |
- * | 5    | `stop` (the worker is retired)    | one last message: `crash` (uncaught   |
- * |      |                                   | error), `exit` (Deno.exit / close) or |
- * |      |                                   | `stopped`; then the worker frees its  |
- * |      |                                   | thread ident and closes itself        |
+ * Messages (each one tagged in its `t` field, except the two flat batches,
+ * which are arrays):
  *
- * Shared state, per worker slot (`STATE_WORDS` Int32 words in one pool-wide
- * SharedArrayBuffer): `STATE` (idle / running / exited), `TASK` (id of the
- * task running now), `STARTED` (start
- * time of the running task, ms since `epoch`), `BEGUN` (see
- * {@linkcode W_BEGUN}). A pool-wide cancel ring of
- * `CANCEL_RING` words lets a worker skip a dispatched task that was
+ * | when                  | parent -> worker                              | worker -> parent                                       |
+ * | --------------------- | --------------------------------------------- | ------------------------------------------------------ |
+ * | start                 | `init` (module, initializer, shared buffers)  | `ready`, or `initError` (then it exits)                |
+ * | tasks                 | a {@linkcode TaskBatch}                       | {@linkcode ResultBatch}es, in task order; a lone armed |
+ * |                       |                                               | task's primitive result comes by the mailbox instead   |
+ * | process workers only  |                                               | `begin` (task id, start time) before each task runs    |
+ * | the caller aborted    | `abort` (task id)                             | (the task's outcome, an `AbortError` if it had not     |
+ * |                       |                                               | started)                                               |
+ * | retirement            | `stop`                                        | one last message: `crash` (uncaught error), `exit`     |
+ * |                       |                                               | (Deno.exit / close) or `stopped`; then the worker      |
+ * |                       |                                               | frees its thread ident and closes itself               |
+ *
+ * Shared memory beside the messages: each thread worker's state words and
+ * exactly-once claim (`_pool_state.ts`), its result mailbox for the fast
+ * path (`_pool_mailbox.ts`), and a pool-wide cancel ring of
+ * {@linkcode CANCEL_RING} words that lets a worker skip a dispatched task
  * cancelled before it started: `ring[id % CANCEL_RING] === id`.
  *
  * @module
  */
 
-export const STATE_WORDS = 8;
-export const W_STATE = 0;
-export const W_TASK = 1;
-export const W_STARTED = 3;
-/**
- * How many dispatched tasks the worker has begun (run or skipped), plus
- * {@linkcode CLAIM_CLOSED} once the parent took the rest back: the worker
- * begins a task only by a compare-exchange that keeps the bit clear, and
- * the parent sets the bit with one atomic `or` that returns the count, so
- * the two agree exactly on which tasks ran (a task never runs twice).
- */
-export const W_BEGUN = 4;
-export const CLAIM_CLOSED = 0x40000000;
-
-export const STATE_IDLE = 0;
-export const STATE_RUNNING = 1;
-export const STATE_EXITED = 2;
-
 export const CANCEL_RING = 4096;
 
-/**
- * The result mailbox of a thread worker (one small SharedArrayBuffer each):
- * the fast path of a lone task on an idle pool. The parent writes the
- * task's id to `ARMED` before posting it; the worker, if the result is a
- * number, boolean, null or undefined, writes it here and notifies `SEQ`
- * instead of posting a message (an `Atomics.waitAsync` wake-up costs about
- * half a message round trip). Any other outcome bumps `SEQ` with tag
- * {@linkcode MB_POSTED} and goes by `postMessage` as usual.
- */
-export const MB_SEQ = 0;
-export const MB_ARMED = 1;
-export const MB_ID = 2;
-export const MB_TAG = 3;
-/** Float64 index of the value (a number). */
-export const MB_VALUE = 2;
-/** Float64 index of the task's run time in ms. */
-export const MB_MS = 3;
-export const MB_BYTES = 32;
-/** Mailbox tags. */
-export const MB_POSTED = 0;
-export const MB_NUMBER = 1;
-export const MB_TRUE = 2;
-export const MB_FALSE = 3;
-export const MB_NULL = 4;
-export const MB_UNDEFINED = 5;
+/** How a worker runs a task's `args`. */
+export const TaskMode = {
+  /** `fn(...args)`. */
+  Call: 0,
+  /** `args` is a chunk of items: `fn(item)` for each (`map`, `imap`). */
+  MapChunk: 1,
+  /** `args` is a chunk of argument lists: `fn(...item)` for each (`starmap`). */
+  StarmapChunk: 2,
+} as const;
+/** One of {@linkcode TaskMode}'s values. */
+export type TaskMode = typeof TaskMode[keyof typeof TaskMode];
 
 /** One task as it crosses to a worker. */
 export interface WireTask {
@@ -76,11 +46,10 @@ export interface WireTask {
   fn: string;
   /** Arguments (already passed through `shareValue`). */
   args: unknown[];
-  /** 0: call `fn(...args)`; 1: `args` is a chunk, call `fn(x)` per item;
-   * 2: `args` is a chunk of argument lists, call `fn(...x)` per item. */
-  mode: 0 | 1 | 2;
+  mode: TaskMode;
 }
 
+/** The first message to a thread worker. */
 export interface InitMessage {
   t: "init";
   registry: SharedArrayBuffer;
@@ -92,15 +61,97 @@ export interface InitMessage {
   state: SharedArrayBuffer;
   cancel: SharedArrayBuffer;
   mailbox: SharedArrayBuffer;
-  slot: number;
   epoch: number;
 }
 
 /**
- * A batch of tasks, flat (cheaper to clone than objects):
- * `[id, fn, mode, args, id, fn, mode, args, ...]`.
+ * A batch of tasks, flat (cheaper to clone than objects): four slots per
+ * task, `[id, fn, mode, args, id, fn, mode, args, ...]`. Written by
+ * {@linkcode pushTask} and read by {@linkcode decodeBatch} only.
  */
-export type RunMessage = unknown[];
+export type TaskBatch = unknown[];
+
+/**
+ * Outcomes, flat: four slots per task, `[id, ok (1 | 0), value or error,
+ * ms, ...]`. Written by {@linkcode encodeResults} and read by
+ * {@linkcode forEachResult} only.
+ */
+export type ResultBatch = unknown[];
+
+/** Slots per task in a {@linkcode TaskBatch}. */
+const TASK_SLOTS = 4;
+/** Slots per outcome in a {@linkcode ResultBatch}. */
+const RESULT_SLOTS = 4;
+
+/** Appends `task` to `batch`. */
+export function pushTask(batch: TaskBatch, task: WireTask): void {
+  batch.push(task.id, task.fn, task.mode, task.args);
+}
+
+/** Number of tasks in `batch`. */
+export function batchLength(batch: TaskBatch): number {
+  return batch.length / TASK_SLOTS;
+}
+
+/** The tasks of `batch`, in order. */
+export function decodeBatch(batch: TaskBatch): WireTask[] {
+  const tasks: WireTask[] = [];
+  for (let i = 0; i < batch.length; i += TASK_SLOTS) {
+    tasks.push({
+      id: batch[i] as number,
+      fn: batch[i + 1] as string,
+      mode: batch[i + 2] as TaskMode,
+      args: batch[i + 3] as unknown[],
+    });
+  }
+  return tasks;
+}
+
+/** Encodes outcomes, in order. */
+export function encodeResults(results: readonly WireResult[]): ResultBatch {
+  const flat: ResultBatch = new Array(results.length * RESULT_SLOTS);
+  for (let k = 0, i = 0; k < results.length; k++, i += RESULT_SLOTS) {
+    const r = results[k];
+    flat[i] = r.id;
+    flat[i + 1] = r.ok ? 1 : 0;
+    flat[i + 2] = r.ok ? r.value : r.error;
+    flat[i + 3] = r.ms;
+  }
+  return flat;
+}
+
+/** Number of outcomes in `results`. */
+export function resultsLength(results: ResultBatch): number {
+  return results.length / RESULT_SLOTS;
+}
+
+/**
+ * Calls `visit` for each outcome of `results`, in order, without making an
+ * object per outcome (`value` is the error when `ok` is false).
+ */
+export function forEachResult(
+  results: ResultBatch,
+  visit: (id: number, ok: boolean, value: unknown, ms: number) => void,
+): void {
+  for (let i = 0; i < results.length; i += RESULT_SLOTS) {
+    visit(
+      results[i] as number,
+      results[i + 1] === 1,
+      results[i + 2],
+      results[i + 3] as number,
+    );
+  }
+}
+
+/** The `init` message of a process worker (its first frame). */
+export interface ProcessInitMessage {
+  t: "init";
+  name: string;
+  module: string;
+  initializer?: string;
+  initArgs: unknown[];
+  epoch: number;
+}
 
 export interface AbortMessage {
   t: "abort";
@@ -111,23 +162,37 @@ export interface StopMessage {
   t: "stop";
 }
 
-export type ToWorker = InitMessage | RunMessage | AbortMessage | StopMessage;
+/** What a thread worker receives (a process worker gets the same, with a
+ * {@linkcode ProcessInitMessage} first). */
+export type ToWorker = InitMessage | TaskBatch | AbortMessage | StopMessage;
 
 /** One outcome; `ms` is how long the task ran. */
 export type WireResult =
   | { id: number; ok: true; value: unknown; ms: number }
-  | { id: number; ok: false; error: unknown; ms: number; cancelled?: boolean };
+  | { id: number; ok: false; error: unknown; ms: number };
 
 export type FromWorker =
   | { t: "ready" }
   | { t: "initError"; error: unknown }
-  /** Outcomes, flat: `[id, ok (1 | 0), value or error, ms, ...]`. */
-  | unknown[]
+  | ResultBatch
   | { t: "crash"; error?: unknown; thrown?: unknown }
   | { t: "exit"; code: number }
   | { t: "stopped" }
   /** A child process begins task `id` (sent before it runs). */
   | { t: "begin"; id: number; at: number };
+
+/**
+ * True for an array holding only primitives: a result that needs no walk
+ * for shared objects on either side.
+ */
+export function flatPrimitives(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    if (typeof v === "object" && v !== null) return false;
+  }
+  return true;
+}
 
 /** Key of the worker-side task context on `globalThis`. */
 export const TASK_CONTEXT: unique symbol = Symbol.for("weft.poolTaskContext");

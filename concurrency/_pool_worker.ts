@@ -11,95 +11,36 @@
 import { cloneableError } from "../_internal/run_export.ts";
 import {
   CANCEL_RING,
-  CLAIM_CLOSED,
+  encodeResults,
   type FromWorker,
   type InitMessage,
-  MB_ARMED,
-  MB_FALSE,
-  MB_ID,
-  MB_MS,
-  MB_NULL,
-  MB_NUMBER,
-  MB_POSTED,
-  MB_SEQ,
-  MB_TAG,
-  MB_TRUE,
-  MB_UNDEFINED,
-  MB_VALUE,
-  STATE_IDLE,
-  STATE_RUNNING,
   type ToWorker,
-  W_BEGUN,
-  W_STARTED,
-  W_STATE,
-  W_TASK,
 } from "./_pool_wire.ts";
 import { type EngineHost, TaskEngine } from "./_pool_engine.ts";
 import { enterThread, stopThread } from "./_worker_life.ts";
+import { WorkerMailbox } from "./_pool_mailbox.ts";
+import { WorkerState } from "./_pool_state.ts";
 
 declare const self: {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
 };
 
-let words: Int32Array;
+let state: WorkerState;
 let cancelRing: Int32Array;
-let mailbox: Int32Array;
-let mailboxF: Float64Array;
+let mailbox: WorkerMailbox;
 let epoch = 0;
-
-/** The mailbox tag of `value`, or -1 if it must be posted. */
-function mailTag(value: unknown): number {
-  switch (typeof value) {
-    case "number":
-      return MB_NUMBER;
-    case "boolean":
-      return value ? MB_TRUE : MB_FALSE;
-    case "undefined":
-      return MB_UNDEFINED;
-  }
-  return value === null ? MB_NULL : -1;
-}
-
-/** Sends a lone armed result through the mailbox; false if it cannot. */
-function sendByMailbox(flat: unknown[]): boolean {
-  const id = flat[0] as number;
-  if (Atomics.load(mailbox, MB_ARMED) !== id) return false;
-  Atomics.store(mailbox, MB_ARMED, 0);
-  const tag = flat[1] === 1 ? mailTag(flat[2]) : -1;
-  if (tag === MB_NUMBER) mailboxF[MB_VALUE] = flat[2] as number;
-  mailboxF[MB_MS] = flat[3] as number;
-  Atomics.store(mailbox, MB_TAG, tag < 0 ? MB_POSTED : tag);
-  Atomics.store(mailbox, MB_ID, id);
-  Atomics.add(mailbox, MB_SEQ, 1);
-  Atomics.notify(mailbox, MB_SEQ);
-  return tag >= 0;
-}
 
 const host: EngineHost = {
   target: "worker",
   eager: false,
-  send(flat, transfer) {
-    if (flat.length === 4 && sendByMailbox(flat)) return;
-    self.postMessage(flat, transfer);
+  send(results, transfer) {
+    if (results.length === 1 && mailbox.send(results[0])) return;
+    self.postMessage(encodeResults(results), transfer);
   },
-  /**
-   * Counts the task in `BEGUN` unless the parent closed the claim (it took
-   * this task and the rest back).
-   */
-  begin() {
-    const n = Atomics.load(words, W_BEGUN);
-    return (n & CLAIM_CLOSED) === 0 &&
-      Atomics.compareExchange(words, W_BEGUN, n, n + 1) === n;
-  },
-  running(id) {
-    Atomics.store(words, W_TASK, id);
-    Atomics.store(words, W_STARTED, Date.now() - epoch);
-    Atomics.store(words, W_STATE, STATE_RUNNING);
-  },
-  idle() {
-    Atomics.store(words, W_STATE, STATE_IDLE);
-  },
+  begin: () => state.begin(),
+  running: (id) => state.running(id, Date.now() - epoch),
+  idle: () => state.idle(),
   cancelled(id) {
     return Atomics.load(cancelRing, id % CANCEL_RING) === id;
   },
@@ -109,10 +50,9 @@ const host: EngineHost = {
 const engine = new TaskEngine(host);
 
 async function init(message: InitMessage): Promise<void> {
-  words = new Int32Array(message.state);
+  state = new WorkerState(message.state);
   cancelRing = new Int32Array(message.cancel);
-  mailbox = new Int32Array(message.mailbox);
-  mailboxF = new Float64Array(message.mailbox);
+  mailbox = new WorkerMailbox(message.mailbox);
   epoch = message.epoch;
   // This worker is a thread: Deno.exit(), close(), an uncaught error or a
   // stop request all end it through endThread(), results handed over first.
@@ -131,7 +71,7 @@ async function init(message: InitMessage): Promise<void> {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (Array.isArray(message)) {
-    engine.enqueue(message);
+    engine.enqueue(message); // a TaskBatch
     return;
   }
   switch (message.t) {

@@ -10,9 +10,13 @@
  */
 
 import { errorFromWire, type WireError } from "../_internal/run_export.ts";
-import type { FromWorker, ToWorker } from "./_pool_wire.ts";
 import {
-  type PoolRunner,
+  flatPrimitives,
+  forEachResult,
+  type FromWorker,
+  type ResultBatch,
+} from "./_pool_wire.ts";
+import {
   type RunnerEvents,
   type RunnerInit,
   ThreadRunner,
@@ -20,41 +24,7 @@ import {
 import { ProcessRunner } from "./_pool_process.ts";
 import { importRevivers, reviveValue } from "../_internal/share.ts";
 import { Deque } from "./_pool_deque.ts";
-import { flatPrimitives } from "./_pool_options.ts";
-
-export interface Task {
-  id: number;
-  fn: string;
-  args: unknown[];
-  mode: 0 | 1 | 2;
-  transfer: Transferable[];
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  settled: boolean;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-  slot?: PoolWorker;
-}
-
-export interface PoolWorker {
-  id: number;
-  slot: number;
-  runner: PoolRunner;
-  ready: boolean;
-  /** Retired: asked to stop (or ended); no more tasks go to it. */
-  dead: boolean;
-  /** Its end is certain (its thread ident was freed). */
-  ended: boolean;
-  /** Retired while a task ran: may be unstoppable. */
-  hung: boolean;
-  stopAt: number;
-  inflight: Task[];
-  /** Results received from it (each answers one begun task). */
-  received: number;
-  done: number;
-  sent: number;
-  graceTimer?: ReturnType<typeof setTimeout>;
-}
+import { PoolWorker, type Task } from "./_pool_worker_handle.ts";
 
 /** After a stop request, how long a worker may take before it counts as
  * unstoppable. */
@@ -63,8 +33,7 @@ export const UNSTOPPABLE_MS = 1000;
 export const MAX_PIPELINE = 64;
 export const NO_TRANSFER: Transferable[] = [];
 
-/** The state and machinery of one pool (see the module doc). */
-/** The state of one pool and the life of its workers. */
+/** The state of one pool and the life of its workers (see the module doc). */
 export abstract class PoolWorkers {
   protected _module!: string;
   protected _size!: number;
@@ -99,19 +68,7 @@ export abstract class PoolWorkers {
 
   protected _spawn(slot: number): void {
     const id = this._nextWorker++;
-    const entry = {
-      id,
-      slot,
-      ready: false,
-      dead: false,
-      ended: false,
-      hung: false,
-      stopAt: 0,
-      inflight: [],
-      received: 0,
-      done: 0,
-      sent: 0,
-    } as unknown as PoolWorker;
+    const entry = new PoolWorker(id, slot);
     const events: RunnerEvents = {
       message: (message) => this._onMessage(entry, message),
       failed: (error) => this._onDeath(entry, error),
@@ -134,14 +91,6 @@ export abstract class PoolWorkers {
       return;
     }
     this._workers[slot] = entry;
-  }
-
-  protected _post(
-    entry: PoolWorker,
-    message: ToWorker,
-    transfer: Transferable[] = [],
-  ): void {
-    entry.runner.post(message, transfer);
   }
 
   protected _onMessage(entry: PoolWorker, message: FromWorker): void {
@@ -192,23 +141,14 @@ export abstract class PoolWorkers {
     }
   }
 
-  /** Settles outcomes, flat: `[id, ok, value or error, ms, ...]`. */
-  protected _settleResults(entry: PoolWorker, results: unknown[]): void {
-    for (let i = 0; i < results.length; i += 4) {
+  /** Settles the tasks answered by `results` (late ones of a retired worker too). */
+  protected _settleResults(entry: PoolWorker, results: ResultBatch): void {
+    forEachResult(results, (id, ok, value, ms) => {
       entry.received++;
-      const id = results[i] as number;
-      const inflight = entry.inflight;
-      const index = inflight[0]?.id === id
-        ? 0
-        : inflight.findIndex((t) => t.id === id);
-      if (index < 0) continue;
-      const task = index === 0
-        ? inflight.shift()!
-        : inflight.splice(index, 1)[0];
+      const task = entry.take(id);
+      if (task === undefined) return;
       entry.done++;
-      this._avgMs = this._avgMs * 0.9 + (results[i + 3] as number) * 0.1;
-      const ok = results[i + 1] === 1;
-      let value = results[i + 2];
+      this._avgMs = this._avgMs * 0.9 + ms * 0.1;
       if (
         ok && typeof value === "object" && value !== null &&
         !flatPrimitives(value)
@@ -222,16 +162,16 @@ export abstract class PoolWorkers {
             (live) => this._settle(task, true, live),
             (error) => this._settle(task, false, error),
           );
-          continue;
+          return;
         }
       }
       this._settle(task, ok, value);
-    }
+    });
   }
 
   protected _afterResults(entry: PoolWorker): void {
     if (entry.inflight.length === 0) {
-      this._clearGrace(entry);
+      entry.clearGrace();
       if (
         this._maxTasksPerWorker !== undefined &&
         entry.sent >= this._maxTasksPerWorker
@@ -254,13 +194,6 @@ export abstract class PoolWorkers {
     }
   }
 
-  protected _clearGrace(entry: PoolWorker): void {
-    if (entry.graceTimer !== undefined) {
-      clearTimeout(entry.graceTimer);
-      entry.graceTimer = undefined;
-    }
-  }
-
   /**
    * Retires a worker (recycling, close, terminate, a death or a kill): no
    * more tasks go to it and it is asked to stop. It counts as gone only
@@ -268,17 +201,11 @@ export abstract class PoolWorkers {
    * do not stop).
    */
   protected _retire(entry: PoolWorker): void {
-    if (entry.dead) return;
-    entry.dead = true;
-    entry.stopAt = performance.now();
-    this._clearGrace(entry);
+    if (!entry.retire()) return;
     if (this._workers[entry.slot] === entry) {
       this._workers[entry.slot] = undefined;
     }
-    if (!entry.ended) {
-      this._stopping.add(entry);
-      entry.runner.stop();
-    }
+    if (!entry.ended) this._stopping.add(entry);
     this._checkExited();
   }
 
@@ -371,8 +298,7 @@ export abstract class PoolWorkers {
     current: number,
   ): void {
     let started = begun - entry.received;
-    const leftover = entry.inflight;
-    entry.inflight = [];
+    const leftover = entry.drain();
     const requeue: Task[] = [];
     const lost: Task[] = [];
     for (const task of leftover) {
@@ -397,7 +323,7 @@ export abstract class PoolWorkers {
         }
       }, entry.ended ? 0 : 100);
     }
-    for (const task of requeue) task.slot = undefined;
+    for (const task of requeue) task.worker = undefined;
     if (this._terminated) {
       for (const task of requeue) {
         this._settle(
@@ -446,8 +372,7 @@ export abstract class PoolWorkers {
     const tasks = this._queue.drain();
     if (entry) {
       this._retire(entry);
-      tasks.unshift(...entry.inflight);
-      entry.inflight = [];
+      tasks.unshift(...entry.drain());
     }
     for (const task of tasks) this._settle(task, false, wrapped);
     this.terminate();
@@ -456,16 +381,9 @@ export abstract class PoolWorkers {
   // ---- tasks ---------------------------------------------------------------
 
   protected _settle(task: Task, ok: boolean, value: unknown): void {
-    if (task.settled) return;
-    task.settled = true;
-    if (task.onAbort) task.signal!.removeEventListener("abort", task.onAbort);
-    if (ok) {
-      this._completed++;
-      task.resolve(value);
-    } else {
-      this._failed++;
-      task.reject(value);
-    }
+    if (!task.settle(ok, value)) return;
+    if (ok) this._completed++;
+    else this._failed++;
   }
 
   /** Stopping workers still running {@linkcode UNSTOPPABLE_MS} after the request. */

@@ -14,6 +14,7 @@ import {
   deserialize as v8Deserialize,
   serialize as v8Serialize,
 } from "node:v8";
+import { isJsonSafe, type JsonSafeRules } from "../_internal/json_safe.ts";
 
 export const TAG_UNDEFINED = 0;
 export const TAG_NULL = 1;
@@ -60,35 +61,8 @@ export interface Popped {
   text?: string;
 }
 
-function isJsonSafe(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object": {
-      if (value === null) return true;
-      if (depth > 32) return false;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !isJsonSafe(value[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-      for (const key in value) {
-        if (!Object.hasOwn(value, key)) return false;
-        if (!isJsonSafe((value as Record<string, unknown>)[key], depth + 1)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
-}
+/** Queue items: up to 32 levels deep, no null-prototype objects, no reserved key. */
+const JSON_RULES: JsonSafeRules = { maxDepth: 32 };
 
 const SHORT_TEXT = 256;
 const units: number[] = [];
@@ -179,7 +153,7 @@ export function encodeItem(value: unknown): Encoded {
   ) {
     return { tag: TAG_BYTES, bytes: value, number: 0 };
   }
-  if (isJsonSafe(value, 0)) {
+  if (isJsonSafe(value, JSON_RULES)) {
     return {
       tag: TAG_JSON,
       bytes: encodeText(JSON.stringify(value)),

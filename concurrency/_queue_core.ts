@@ -19,8 +19,9 @@
  * word (`NOT_EMPTY` / `NOT_FULL`, woken all at once), as every waiter did
  * before this design.
  *
- * Every wait loop is written once (a {@linkcode WaitLoop}) and driven
- * blocking (`...Sync`) or async.
+ * The two lines (tickets, rings, overflow words) are `_queue_lines.ts`;
+ * this file holds the operations that use them. Every wait loop is written
+ * once (a {@linkcode WaitLoop}) and driven blocking (`...Sync`) or async.
  *
  * @module
  */
@@ -46,30 +47,37 @@ import {
   type Popped,
 } from "./_queue_codec.ts";
 import {
-  GET_RING,
   H_ALL_DONE,
   H_CLOSED,
   H_COUNT,
-  H_GET_NEXT,
-  H_GET_SERVE,
   H_GET_WAITERS,
   H_MAX_DATA,
   H_MAXSIZE,
   H_NOT_EMPTY,
   H_NOT_FULL,
-  H_PUT_NEXT,
-  H_PUT_SERVE,
   H_PUT_WAITERS,
   H_UNFINISHED,
   type Priority,
-  PUT_RING,
   type QueueHandle,
   type QueueKind,
   type QueueOptions,
   QueueStore,
-  RING,
 } from "./_queue_store.ts";
 import { HANDLE_KIND } from "../_internal/share.ts";
+import {
+  enlist,
+  GETTERS,
+  leave,
+  type Line,
+  newPlace,
+  NO_WAKE,
+  notifyLine,
+  type Place,
+  PUTTERS,
+  serveAll,
+  serveOne,
+  type Sleep,
+} from "./_queue_lines.ts";
 
 export {
   KIND_FIFO,
@@ -95,51 +103,12 @@ export interface QueueWaitOptions {
 export interface QueueSyncOptions {
   /** Give up after this many milliseconds (throws `QueueEmpty`/`QueueFull`). */
   timeout?: number;
-  /** `false` never waits: same as `getNowait()` / `putNowait()`. */
+  /**
+   * `false` never waits: same as `getNowait()` / `putNowait()`.
+   *
+   * @default {true}
+   */
   blocking?: boolean;
-}
-
-/** Ring word states. */
-const ARMED = 1;
-const WOKEN = 2;
-const CANCELLED = 3;
-
-/** One side's ring: where its tickets and words are. */
-interface Side {
-  next: number;
-  serve: number;
-  ring: number;
-  overflowWord: number;
-  overflowWaiters: number;
-}
-
-const GETTERS: Side = {
-  next: H_GET_NEXT,
-  serve: H_GET_SERVE,
-  ring: GET_RING,
-  overflowWord: H_NOT_EMPTY,
-  overflowWaiters: H_GET_WAITERS,
-};
-const PUTTERS: Side = {
-  next: H_PUT_NEXT,
-  serve: H_PUT_SERVE,
-  ring: PUT_RING,
-  overflowWord: H_NOT_FULL,
-  overflowWaiters: H_PUT_WAITERS,
-};
-
-/** A waiter's place: a ticket, an overflow registration, or nothing. */
-interface Place {
-  /** The ticket, or -1. */
-  ticket: number;
-  /** Registered as an overflow waiter at this sequence, or -1. */
-  overflow: number;
-}
-
-/** Where to sleep after {@linkcode QueueCore} enlisted a waiter. */
-interface Sleep {
-  index: number;
-  expected: number;
 }
 
 /**
@@ -150,6 +119,9 @@ export class QueueCore {
   #store: QueueStore;
   #h: Int32Array;
   #handleKind: string;
+  /** Wake-ups chosen under the mutex, notified after unlocking. */
+  #wakeGetter = NO_WAKE;
+  #wakePutter = NO_WAKE;
 
   constructor(
     kind: QueueKind,
@@ -176,112 +148,19 @@ export class QueueCore {
     };
   }
 
-  // ---- tickets (all under the store's mutex) -----------------------------
-
-  /** True if `ticket` was served (woken or skipped) already. */
-  #served(side: Side, ticket: number): boolean {
-    return ((this.#h[side.serve] - ticket) | 0) > 0;
+  /** Whether a waiter of `line` leaving after a wake-up passes it on. */
+  #more(line: Line): boolean {
+    return line === GETTERS ? this.#h[H_COUNT] > 0 : this.#store.hasRoom();
   }
 
-  /**
-   * Wakes the oldest armed waiter of `side` (skipping cancelled tickets);
-   * returns the ring word to notify after unlocking, or -1. Overflow
-   * waiters are woken (all) only when no ticket was.
-   */
-  #serveOne(side: Side): number {
-    const h = this.#h;
-    while (h[side.serve] !== h[side.next]) {
-      const t = h[side.serve];
-      h[side.serve] = (t + 1) | 0;
-      const word = side.ring + (t & (RING - 1));
-      const state = h[word];
-      h[word] = state === ARMED ? WOKEN : 0;
-      if (state === ARMED) return word;
-    }
-    if (h[side.overflowWaiters] > 0) {
-      h[side.overflowWaiters] = 0;
-      h[side.overflowWord]++;
-      return -2; // notify the overflow word (all)
-    }
-    return -1;
-  }
-
-  #notify(side: Side, word: number): void {
-    if (word === -1) return;
-    if (word === -2) Atomics.notify(this.#h, side.overflowWord);
-    else Atomics.notify(this.#h, word, 1);
-  }
-
-  /** Gives up a place: cancels an unserved ticket, or passes a wake on. */
-  #leave(side: Side, place: Place): number {
-    const h = this.#h;
-    let wake = -1;
-    if (place.ticket >= 0) {
-      const word = side.ring + (place.ticket & (RING - 1));
-      if (!this.#served(side, place.ticket)) h[word] = CANCELLED;
-      else {
-        if (h[word] === WOKEN) h[word] = 0;
-        // We were woken but take nothing: the next one may.
-        if (
-          side === GETTERS ? h[H_COUNT] > 0 : this.#store.hasRoom()
-        ) wake = this.#serveOne(side);
-      }
-      place.ticket = -1;
-    }
-    if (place.overflow >= 0) {
-      if (
-        h[side.overflowWord] === place.overflow && h[side.overflowWaiters] > 0
-      ) {
-        h[side.overflowWaiters]--;
-      }
-      place.overflow = -1;
-    }
-    return wake;
-  }
-
-  /** The operation succeeded: drop the place (no wake to pass on). */
-  #consumed(side: Side, place: Place): void {
-    const h = this.#h;
-    if (place.ticket >= 0) {
-      const word = side.ring + (place.ticket & (RING - 1));
-      if (!this.#served(side, place.ticket)) h[word] = CANCELLED;
-      else if (h[word] === WOKEN) h[word] = 0;
-      place.ticket = -1;
-    }
-    if (place.overflow >= 0) {
-      if (
-        h[side.overflowWord] === place.overflow && h[side.overflowWaiters] > 0
-      ) h[side.overflowWaiters]--;
-      place.overflow = -1;
-    }
-  }
-
-  /** Takes a place in line (or keeps the one not served yet). */
-  #enlist(side: Side, place: Place): Sleep {
-    const h = this.#h;
-    if (place.ticket >= 0 && !this.#served(side, place.ticket)) {
-      return {
-        index: side.ring + (place.ticket & (RING - 1)),
-        expected: ARMED,
-      };
-    }
-    if (place.ticket >= 0) {
-      const word = side.ring + (place.ticket & (RING - 1));
-      if (h[word] === WOKEN) h[word] = 0;
-      place.ticket = -1;
-    }
-    if (((h[side.next] - h[side.serve]) | 0) < RING) {
-      const t = h[side.next];
-      h[side.next] = (t + 1) | 0;
-      h[side.ring + (t & (RING - 1))] = ARMED;
-      place.ticket = t;
-      return { index: side.ring + (t & (RING - 1)), expected: ARMED };
-    }
-    if (place.overflow < 0 || h[side.overflowWord] !== place.overflow) {
-      h[side.overflowWaiters]++;
-      place.overflow = h[side.overflowWord];
-    }
-    return { index: side.overflowWord, expected: place.overflow };
+  /** Unlocks the mutex, then notifies the wake-ups chosen under it. */
+  #unlockAndNotify(): void {
+    this.#store.unlock();
+    const getter = this.#wakeGetter;
+    const putter = this.#wakePutter;
+    this.#wakeGetter = this.#wakePutter = NO_WAKE;
+    notifyLine(this.#h, GETTERS, getter);
+    notifyLine(this.#h, PUTTERS, putter);
   }
 
   // ---- put / get ----------------------------------------------------------
@@ -309,32 +188,25 @@ export class QueueCore {
   ): Sleep | null | false {
     const store = this.#store;
     const h = this.#h;
-    let wakeGetter = -1;
-    let wakePutter = -1;
-    let result: Sleep | null | false;
     store.lock();
     try {
       if (h[H_CLOSED]) {
-        if (place) wakePutter = this.#leave(PUTTERS, place);
+        if (place) {
+          this.#wakePutter = leave(h, PUTTERS, place, this.#more(PUTTERS));
+        }
         throw new QueueClosed("Cannot put item: the queue is closed", {
           item,
         });
       }
       if (store.push(enc, priority)) {
-        if (place) this.#consumed(PUTTERS, place);
-        wakeGetter = this.#serveOne(GETTERS);
-        result = null;
-      } else if (place) {
-        result = this.#enlist(PUTTERS, place);
-      } else {
-        result = false;
+        if (place) leave(h, PUTTERS, place, false);
+        this.#wakeGetter = serveOne(h, GETTERS);
+        return null;
       }
+      return place ? enlist(h, PUTTERS, place) : false;
     } finally {
-      store.unlock();
+      this.#unlockAndNotify();
     }
-    this.#notify(GETTERS, wakeGetter);
-    this.#notify(PUTTERS, wakePutter);
-    return result;
   }
 
   /**
@@ -349,73 +221,65 @@ export class QueueCore {
       place === undefined && Atomics.load(h, H_COUNT) === 0 &&
       !Atomics.load(h, H_CLOSED)
     ) return false;
-    let wakeGetter = -1;
-    let wakePutter = -1;
-    let result: Popped | Sleep | false;
     store.lock();
     try {
       if (h[H_COUNT] > 0) {
-        result = store.pop();
-        if (place) this.#consumed(GETTERS, place);
-        wakePutter = this.#serveOne(PUTTERS);
-      } else if (h[H_CLOSED]) {
-        if (place) wakeGetter = this.#leave(GETTERS, place);
-        throw new QueueClosed("Cannot get item: the queue is closed");
-      } else if (place) {
-        result = this.#enlist(GETTERS, place);
-      } else {
-        result = false;
+        const popped = store.pop();
+        if (place) leave(h, GETTERS, place, false);
+        this.#wakePutter = serveOne(h, PUTTERS);
+        return popped;
       }
+      if (h[H_CLOSED]) {
+        if (place) {
+          this.#wakeGetter = leave(h, GETTERS, place, this.#more(GETTERS));
+        }
+        throw new QueueClosed("Cannot get item: the queue is closed");
+      }
+      return place ? enlist(h, GETTERS, place) : false;
     } finally {
-      store.unlock();
+      this.#unlockAndNotify();
     }
-    this.#notify(GETTERS, wakeGetter);
-    this.#notify(PUTTERS, wakePutter);
-    return result;
   }
 
   /** Leaves the line after a wait that ended without success. */
-  #giveUp(side: Side, place: Place): void {
+  #giveUp(line: Line, place: Place): void {
     if (place.ticket < 0 && place.overflow < 0) return;
     this.#store.lock();
-    let wake: number;
     try {
-      wake = this.#leave(side, place);
+      const wake = leave(this.#h, line, place, this.#more(line));
+      if (line === GETTERS) this.#wakeGetter = wake;
+      else this.#wakePutter = wake;
     } finally {
-      this.#store.unlock();
+      this.#unlockAndNotify();
     }
-    this.#notify(side, wake);
   }
 
-  /** The put wait loop (driven blocking or async). */
-  *#putLoop(
-    item: unknown,
-    enc: Encoded,
-    priority: Priority,
+  /**
+   * The wait loop of `put` and `get`, written once (driven blocking or
+   * async): `attempt` tries the operation under the mutex — `true` when it
+   * succeeded, else where to sleep (given a place in `line`) or `false`
+   * once the deadline passed (then `expired` is thrown). The place is given
+   * up however the loop ends without success.
+   */
+  *#waitLoop(
+    line: Line,
     timeout: number,
     spin: boolean,
+    attempt: (place: Place | undefined) => Sleep | boolean,
+    expired: () => Error,
   ): WaitLoop<void> {
     const deadline = deadlineOf(timeout);
-    const place: Place = { ticket: -1, overflow: -1 };
+    const place = newPlace();
     let done = false;
     try {
       for (;;) {
         const waitTime = remaining(deadline);
-        const sleep = this.#tryPut(
-          item,
-          enc,
-          priority,
-          waitTime > 0 ? place : undefined,
-        );
-        if (sleep === null) {
+        const sleep = attempt(waitTime > 0 ? place : undefined);
+        if (sleep === true) {
           done = true;
           return;
         }
-        if (sleep === false) {
-          throw new QueueFull(
-            `Cannot put item: the queue is still full after ${timeout} ms`,
-          );
-        }
+        if (sleep === false) throw expired();
         yield {
           view: this.#h,
           index: sleep.index,
@@ -425,39 +289,43 @@ export class QueueCore {
         };
       }
     } finally {
-      if (!done) this.#giveUp(PUTTERS, place);
+      if (!done) this.#giveUp(line, place);
     }
   }
 
-  /** The get wait loop (driven blocking or async). */
+  /** The put wait loop. */
+  #putLoop(
+    item: unknown,
+    enc: Encoded,
+    priority: Priority,
+    timeout: number,
+    spin: boolean,
+  ): WaitLoop<void> {
+    return this.#waitLoop(
+      PUTTERS,
+      timeout,
+      spin,
+      (place) => this.#tryPut(item, enc, priority, place) ?? true,
+      () =>
+        new QueueFull(
+          `Cannot put item: the queue is still full after ${timeout} ms`,
+        ),
+    );
+  }
+
+  /** The get wait loop: the item got. */
   *#getLoop(timeout: number, spin: boolean): WaitLoop<unknown> {
-    const deadline = deadlineOf(timeout);
-    const place: Place = { ticket: -1, overflow: -1 };
-    let done = false;
-    try {
-      for (;;) {
-        const waitTime = remaining(deadline);
-        const got = this.#tryGet(waitTime > 0 ? place : undefined);
-        if (got === false) {
-          throw new QueueEmpty(
-            `Cannot get item: the queue is still empty after ${timeout} ms`,
-          );
-        }
-        if ("tag" in got) {
-          done = true;
-          return decodeItem(got);
-        }
-        yield {
-          view: this.#h,
-          index: got.index,
-          expected: got.expected,
-          timeout: waitTime,
-          spin,
-        };
-      }
-    } finally {
-      if (!done) this.#giveUp(GETTERS, place);
-    }
+    let got: Popped | undefined;
+    yield* this.#waitLoop(GETTERS, timeout, spin, (place) => {
+      const r = this.#tryGet(place);
+      if (r === false || !("tag" in r)) return r;
+      got = r;
+      return true;
+    }, () =>
+      new QueueEmpty(
+        `Cannot get item: the queue is still empty after ${timeout} ms`,
+      ));
+    return decodeItem(got!);
   }
 
   async putItem(
@@ -622,13 +490,8 @@ export class QueueCore {
     try {
       if (h[H_CLOSED]) return;
       h[H_CLOSED] = 1;
-      for (const side of [GETTERS, PUTTERS]) {
-        for (;;) {
-          const word = this.#serveOne(side);
-          if (word === -1) break;
-          if (word >= 0) words.push(word);
-        }
-      }
+      serveAll(h, GETTERS, words);
+      serveAll(h, PUTTERS, words);
       h[H_GET_WAITERS] = 0;
       h[H_PUT_WAITERS] = 0;
       h[H_NOT_EMPTY]++;

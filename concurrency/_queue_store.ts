@@ -102,16 +102,23 @@ export interface QueueOptions {
   /**
    * Most items the queue holds at once; `0` (the default) means unbounded
    * (limited only by memory: the slot table grows on demand).
+   *
+   * @default {0}
    */
   maxsize?: number;
   /**
    * Initial size in bytes of the shared buffer that holds encoded items
-   * (default 64 KiB). It grows on demand up to `maxBufferSize`.
+   * (64 KiB by default, or `maxBufferSize` if that is smaller). It grows on
+   * demand up to `maxBufferSize`.
+   *
+   * @default {65536}
    */
   bufferSize?: number;
   /**
    * Largest the item buffer may grow, in bytes (default 256 MiB). One
    * encoded item larger than this is refused with a `RangeError`.
+   *
+   * @default {256 * 1024 * 1024}
    */
   maxBufferSize?: number;
 }

@@ -47,6 +47,8 @@ import {
   type WaitLoop,
 } from "./_wait.ts";
 import { DEATHS, isIdentAlive, registryView } from "./_thread_registry.ts";
+import { asyncOptions, syncTimeout } from "./_sync_guard.ts";
+import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 
 /**
  * What the engine needs to know of its client: when STATE is free for a
@@ -364,6 +366,84 @@ export async function acquireSlowAsync(
     if (n === 0) watched.delete(v);
     else watched.set(v, n);
   }
+}
+
+/**
+ * The take of a robust lock (Lock, RLock): one compare-exchange from free
+ * to `me`, or a take-over from an owner whose end is certain (ABANDONED;
+ * its ident goes to AUX2 and to `abandoned`). A `recursive` lock sets its
+ * count (AUX) to 1 when it takes.
+ */
+export function robustTake(
+  v: Int32Array,
+  me: number,
+  recursive: boolean,
+  abandoned: (owner: number) => void,
+): Take {
+  return () => {
+    const s = Atomics.compareExchange(v, STATE, 0, me);
+    if (s === 0) {
+      if (recursive) Atomics.store(v, AUX, 1);
+      return TAKEN;
+    }
+    if (!isIdentAlive(s) && Atomics.compareExchange(v, STATE, s, me) === s) {
+      if (recursive) Atomics.store(v, AUX, 1);
+      Atomics.store(v, AUX2, s);
+      abandoned(s);
+      return ABANDONED;
+    }
+    return NONE;
+  };
+}
+
+/**
+ * `acquire()` of Lock, RLock and Semaphore after their own fast paths,
+ * written once: validate the options, re-enter (RLock), take at once if
+ * nobody queues, give up on `timeout: 0`, spin briefly, then wait in the
+ * queue without blocking. `result` turns the engine's code into the
+ * caller's answer (and may throw `AbandonedLockError`).
+ */
+export function acquireAsync(
+  v: Int32Array,
+  take: Take,
+  me: number,
+  opts: WaitOptions | undefined,
+  kind: Acquirable,
+  result: (r: number) => boolean,
+  reenter?: () => boolean,
+): Promise<boolean> {
+  try {
+    const { timeout, signal } = asyncOptions(opts);
+    if (reenter?.()) return Promise.resolve(true);
+    let r = queueEmpty(v) ? take() : NONE;
+    if (r === NONE && timeout !== 0) r = spinTake(v, take, kind);
+    if (r !== NONE || timeout === 0) return Promise.resolve(result(r));
+    return acquireSlowAsync(v, take, me, timeout, signal, kind).then(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * `acquireSync()` of Lock, RLock and Semaphore after their own fast paths:
+ * the blocking twin of {@linkcode acquireAsync}. Returns the engine's code.
+ */
+export function acquireBlocking(
+  v: Int32Array,
+  take: Take,
+  me: number,
+  opts: SyncWaitOptions | undefined,
+  kind: Acquirable,
+  reenter?: () => boolean,
+): number {
+  const timeout = opts === undefined ? Infinity : syncTimeout(opts);
+  if (reenter?.()) return TAKEN;
+  if (queueEmpty(v)) {
+    const r = take();
+    if (r !== NONE) return r;
+  }
+  if (timeout === 0) return NONE;
+  return acquireSlowSync(v, take, me, timeout, kind);
 }
 
 /** Blocks this thread has async acquirers on, with their counts. */

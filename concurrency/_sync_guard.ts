@@ -60,6 +60,41 @@ export function guardTimeout(what: string, timeout: number): DOMException {
   );
 }
 
+/** What `guard()` / `guardSync()` need of a lock or semaphore. */
+export interface Guardable {
+  acquire(opts?: WaitOptions): Promise<boolean>;
+  acquireSync(opts?: { timeout?: number }): boolean;
+  release(): void;
+}
+
+/**
+ * `guard()` of Lock, RLock and Semaphore, written once: acquire,
+ * or reject with a `TimeoutError` naming `what`; the Disposable releases at
+ * most once.
+ */
+export async function guardAsync(
+  target: Guardable,
+  what: string,
+  opts: WaitOptions | undefined,
+): Promise<Disposable> {
+  if (!(await target.acquire(opts))) {
+    throw guardTimeout(what, opts?.timeout ?? 0);
+  }
+  return onceGuard(() => target.release());
+}
+
+/** The blocking twin of {@linkcode guardAsync} (`guardSync()`). */
+export function guardBlocking(
+  target: Guardable,
+  what: string,
+  opts: { timeout?: number } | undefined,
+): Disposable {
+  if (!target.acquireSync(opts)) {
+    throw guardTimeout(what, opts?.timeout ?? 0);
+  }
+  return onceGuard(() => target.release());
+}
+
 /** Throws the TypeError for sharing a memory-only object with a process. */
 export function refuseProcess(kind: string, target: ShareTarget): void {
   if (target !== "worker") {

@@ -8,14 +8,17 @@
  *
  * | t         | fields                                   |
  * | --------- | ---------------------------------------- |
+ * | "started" | none: the function is being called now   |
  * | "result"  | `value` (shared with `shareValue`)       |
  * | "error"   | `error` {name,message,stack} or `thrown` |
  * | "exit"    | `code` (`Deno.exit` / `close` called)    |
  * | "crash"   | like "error": an uncaught error          |
  * | "stopped" | the thread honoured a stop request       |
  *
- * Every one of them is the thread's last: it is posted right before the
- * thread frees its ident and closes its worker.
+ * "started" is posted once, right before the call (what `Thread.start()`
+ * resolves on, like Python's `_started` event). Every other one is the
+ * thread's last: it is posted right before the thread frees its ident and
+ * closes its worker.
  *
  * @module
  */
@@ -51,6 +54,7 @@ async function run(init: ThreadInit): Promise<void> {
     // proxies...): load the ones this worker has not imported yet.
     await importRevivers(init.args);
     const args = reviveValue(init.args);
+    (globalThis as unknown as Worker).postMessage({ [TAG]: "started" });
     const value = await fn(...(args as unknown[]));
     const shared = shareValue(value, "worker");
     endThread({ [TAG]: "result", value: shared }, transferablesOf(shared));

@@ -28,7 +28,11 @@ export interface WaitOptions {
 export interface SyncWaitOptions {
   /** Give up after this many milliseconds. */
   timeout?: number;
-  /** `false` makes the call never wait (like Python's `blocking=False`). */
+  /**
+   * `false` makes the call never wait (like Python's `blocking=False`).
+   *
+   * @default {true}
+   */
   blocking?: boolean;
 }
 

@@ -43,7 +43,7 @@ const nextGen = (g: number) => ((g + 1) & 0x3fff) << 16;
  * `abort()`, `reset()`, or a waiter's timeout, like Python's
  * `threading.BrokenBarrierError`.
  *
- * @example
+ * @example Catching a broken barrier
  * ```ts
  * import assert from "node:assert/strict";
  * import { Barrier, BrokenBarrierError } from "@weft/weft/concurrency";
@@ -116,7 +116,7 @@ export class Barrier implements Shareable {
    * Creates a barrier for `parties` parties, or attaches to one already at
    * `location` (then `parties` is ignored).
    *
-   * @example
+   * @example Creating a barrier for three parties
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -160,7 +160,7 @@ export class Barrier implements Shareable {
   /**
    * How many parties are waiting in the current round.
    *
-   * @example
+   * @example Counting the parties waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -175,7 +175,7 @@ export class Barrier implements Shareable {
   /**
    * Whether the barrier is broken (until `reset()`).
    *
-   * @example
+   * @example Checking whether the barrier is broken
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -231,7 +231,7 @@ export class Barrier implements Shareable {
   /**
    * Waits (without blocking the event loop) until all parties arrived.
    *
-   * @example
+   * @example Waiting for the other parties
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -279,7 +279,7 @@ export class Barrier implements Shareable {
   /**
    * Blocking form of {@linkcode Barrier.wait} (meant for workers).
    *
-   * @example
+   * @example Waiting in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -302,7 +302,7 @@ export class Barrier implements Shareable {
    * Breaks the barrier: current and future waiters get
    * {@linkcode BrokenBarrierError} until {@linkcode Barrier.reset}.
    *
-   * @example
+   * @example Breaking the barrier on purpose
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -326,7 +326,7 @@ export class Barrier implements Shareable {
    * Returns the barrier to its empty, unbroken state; parties waiting now
    * get {@linkcode BrokenBarrierError}.
    *
-   * @example
+   * @example Repairing a broken barrier
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier } from "@weft/weft/concurrency";
@@ -354,7 +354,7 @@ export class Barrier implements Shareable {
   /**
    * The cloneable handle that rebuilds this barrier in a worker.
    *
-   * @example
+   * @example Sharing a barrier with a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { Barrier, revive, share } from "@weft/weft/concurrency";

@@ -87,7 +87,7 @@ export class Condition implements Shareable {
   /**
    * Creates a condition over `lock` (a new {@linkcode RLock} by default).
    *
-   * @example
+   * @example Building a condition on an existing lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition, Lock } from "@weft/weft/concurrency";
@@ -136,12 +136,14 @@ export class Condition implements Shareable {
   /**
    * Acquires the underlying lock (see {@linkcode Lock.acquire}).
    *
-   * @example
+   * @example Taking the underlying lock
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
-   * await cond.acquire();
+   * assert.equal(await cond.acquire(), true);
+   * assert.equal(cond.lock.locked, true);
    * cond.release();
    * ```
    *
@@ -155,12 +157,14 @@ export class Condition implements Shareable {
   /**
    * Blocking acquire of the underlying lock.
    *
-   * @example
+   * @example Taking the underlying lock in a worker (blocking)
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
-   * cond.acquireSync();
+   * assert.equal(cond.acquireSync(), true);
+   * assert.equal(cond.lock.locked, true);
    * cond.release();
    * ```
    *
@@ -174,7 +178,7 @@ export class Condition implements Shareable {
   /**
    * Releases the underlying lock.
    *
-   * @example
+   * @example Releasing the underlying lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
@@ -192,15 +196,18 @@ export class Condition implements Shareable {
   /**
    * Holds the underlying lock for a `using` block.
    *
-   * @example
+   * @example Holding the lock for a block
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * {
    *   using _ = await cond.guard();
-   *   cond.notify();
+   *   assert.equal(cond.lock.locked, true);
+   *   cond.notify(); // notify needs the lock
    * }
+   * assert.equal(cond.lock.locked, false);
    * ```
    *
    * @param opts `timeout` in ms, `signal` to abort.
@@ -213,15 +220,17 @@ export class Condition implements Shareable {
   /**
    * Blocking form of {@linkcode Condition.guard}.
    *
-   * @example
+   * @example Holding the lock for a block in a worker
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
    *
    * const cond = new Condition();
    * {
    *   using _ = cond.guardSync();
-   *   cond.notifyAll();
+   *   cond.notifyAll(); // notifyAll needs the lock
    * }
+   * assert.equal(cond.lock.locked, false);
    * ```
    *
    * @param opts `timeout` in ms.
@@ -253,10 +262,25 @@ export class Condition implements Shareable {
   }
 
   /**
+   * The first half of `wait` / `waitSync`: checks that the caller holds the
+   * lock, reads SEQ, joins the waiters and releases the lock (a notify
+   * after the release bumps SEQ, so none is missed). Returns that SEQ and
+   * the recursion count to restore after re-acquiring; the caller leaves
+   * WAITERS and re-acquires in its own mode.
+   */
+  #enterWait(): { seq: number; count: number } {
+    this.#checkHeld("wait");
+    const v = this.#v;
+    const seq = Atomics.load(v, SEQ);
+    Atomics.add(v, WAITERS, 1);
+    return { seq, count: this.#releaseAll() };
+  }
+
+  /**
    * Releases the lock, waits for a notify (without blocking the event
    * loop), and re-acquires the lock.
    *
-   * @example
+   * @example Waiting with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
@@ -272,11 +296,8 @@ export class Condition implements Shareable {
    */
   async wait(opts?: WaitOptions): Promise<boolean> {
     const { timeout, signal } = asyncOptions(opts);
-    this.#checkHeld("wait");
+    const { seq, count } = this.#enterWait();
     const v = this.#v;
-    const seq = Atomics.load(v, SEQ);
-    Atomics.add(v, WAITERS, 1);
-    const count = this.#releaseAll();
     let result;
     try {
       result = await waitAsync(v, SEQ, seq, timeout, signal);
@@ -291,7 +312,7 @@ export class Condition implements Shareable {
   /**
    * Blocking form of {@linkcode Condition.wait} (meant for workers).
    *
-   * @example
+   * @example Waiting with a timeout in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
@@ -307,11 +328,8 @@ export class Condition implements Shareable {
    */
   waitSync(opts?: { timeout?: number }): boolean {
     const timeout = syncTimeout(opts);
-    this.#checkHeld("wait");
+    const { seq, count } = this.#enterWait();
     const v = this.#v;
-    const seq = Atomics.load(v, SEQ);
-    Atomics.add(v, WAITERS, 1);
-    const count = this.#releaseAll();
     let result;
     try {
       result = waitSync(v, SEQ, seq, timeout);
@@ -327,7 +345,7 @@ export class Condition implements Shareable {
    * Waits until `predicate()` is truthy (checked under the lock before each
    * wait), like Python's `wait_for`.
    *
-   * @example
+   * @example Waiting until a predicate holds
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
@@ -361,7 +379,7 @@ export class Condition implements Shareable {
   /**
    * Blocking form of {@linkcode Condition.waitFor}.
    *
-   * @example
+   * @example Waiting for a predicate with a timeout (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition } from "@weft/weft/concurrency";
@@ -391,13 +409,25 @@ export class Condition implements Shareable {
   /**
    * Wakes up to `n` waiting threads or tasks (at least `min(n, waiting)`).
    *
-   * @example
+   * @example Waking a waiter once its data is ready
    * ```ts
-   * import { Condition } from "@weft/weft/concurrency";
+   * import assert from "node:assert/strict";
+   * import { Condition, Lock } from "@weft/weft/concurrency";
    *
-   * const cond = new Condition();
-   * using _ = cond.guardSync();
-   * cond.notify(2);
+   * // A plain Lock, so that two async tasks of one thread take turns
+   * // (the default RLock is owned by the whole thread).
+   * const cond = new Condition(new Lock());
+   * let ready = false;
+   * const waiter = (async () => {
+   *   using _ = await cond.guard();
+   *   return await cond.waitFor(() => ready, { timeout: 5000 });
+   * })();
+   * {
+   *   using _ = await cond.guard();
+   *   ready = true;
+   *   cond.notify();
+   * }
+   * assert.equal(await waiter, true);
    * ```
    *
    * @param n How many to wake (default 1).
@@ -420,13 +450,26 @@ export class Condition implements Shareable {
   /**
    * Wakes every waiter.
    *
-   * @example
+   * @example Waking every waiter
    * ```ts
-   * import { Condition } from "@weft/weft/concurrency";
+   * import assert from "node:assert/strict";
+   * import { Condition, Lock } from "@weft/weft/concurrency";
    *
-   * const cond = new Condition();
-   * using _ = cond.guardSync();
-   * cond.notifyAll();
+   * // A plain Lock, so that two async tasks of one thread take turns
+   * // (the default RLock is owned by the whole thread).
+   * const cond = new Condition(new Lock());
+   * let open = false;
+   * const wait = async () => {
+   *   using _ = await cond.guard();
+   *   return await cond.waitFor(() => open, { timeout: 5000 });
+   * };
+   * const waiters = [wait(), wait()];
+   * {
+   *   using _ = await cond.guard();
+   *   open = true;
+   *   cond.notifyAll();
+   * }
+   * assert.deepEqual(await Promise.all(waiters), [true, true]);
    * ```
    *
    * @throws {TypeError} If the lock is not held.
@@ -442,7 +485,7 @@ export class Condition implements Shareable {
   /**
    * The cloneable handle that rebuilds this condition (and its lock).
    *
-   * @example
+   * @example Sharing a condition with a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { Condition, revive, share } from "@weft/weft/concurrency";

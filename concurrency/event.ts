@@ -65,7 +65,7 @@ export class Event implements Shareable {
   /**
    * Creates a cleared event, or attaches to one already at `location`.
    *
-   * @example
+   * @example Creating an event
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
@@ -93,7 +93,7 @@ export class Event implements Shareable {
   /**
    * Whether the flag is set.
    *
-   * @example
+   * @example Checking the flag
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
@@ -112,7 +112,7 @@ export class Event implements Shareable {
   /**
    * Sets the flag and wakes every waiter on every thread.
    *
-   * @example
+   * @example Setting the flag wakes the waiters
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
@@ -131,7 +131,7 @@ export class Event implements Shareable {
   /**
    * Clears the flag, so later waits wait again.
    *
-   * @example
+   * @example Clearing the flag
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
@@ -149,7 +149,7 @@ export class Event implements Shareable {
   /**
    * Waits (without blocking the event loop) until the flag is set.
    *
-   * @example
+   * @example Waiting with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
@@ -181,7 +181,7 @@ export class Event implements Shareable {
   /**
    * Blocks the calling thread until the flag is set (meant for workers).
    *
-   * @example
+   * @example Waiting with a timeout in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event } from "@weft/weft/concurrency";
@@ -202,7 +202,7 @@ export class Event implements Shareable {
   /**
    * The cloneable handle that rebuilds this event in a worker.
    *
-   * @example
+   * @example Sharing an event with a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { Event, revive, share } from "@weft/weft/concurrency";

@@ -7,27 +7,21 @@
 import { blockHandle, registerBlock } from "./_shared_block.ts";
 import {
   ABANDONED,
-  acquireSlowAsync,
-  acquireSlowSync,
-  AUX2,
+  acquireAsync,
+  acquireBlocking,
   CORE_WORDS,
   LOCK,
   NEXT,
   NONE,
   queueEmpty,
+  robustTake,
   SERVING,
-  spinTake,
   STATE,
   type Take,
   WAITERS,
   wake,
 } from "./_sync_core.ts";
-import {
-  asyncOptions,
-  guardTimeout,
-  onceGuard,
-  syncTimeout,
-} from "./_sync_guard.ts";
+import { guardAsync, guardBlocking } from "./_sync_guard.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
 import {
   type Shareable,
@@ -35,7 +29,7 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "../_internal/share.ts";
-import { currentIdent, isIdentAlive } from "./_thread_registry.ts";
+import { currentIdent } from "./_thread_registry.ts";
 import type {
   SharedLocation,
   SyncWaitOptions,
@@ -55,15 +49,23 @@ import type {
  *
  * @example Recovering a lock whose owner died
  * ```ts
- * import { AbandonedLockError, Lock } from "@weft/weft/concurrency";
+ * import assert from "node:assert/strict";
+ * import { AbandonedLockError, Lock, Thread } from "@weft/weft/concurrency";
  *
+ * const module = "data:text/javascript," +
+ *   encodeURIComponent("export function hold(lock) { lock.acquireSync(); }");
  * const lock = new Lock();
+ * const thread = new Thread({ module, fn: "hold", args: [lock] });
+ * thread.start();
+ * await thread.join(); // it ended holding the lock
  * try {
  *   await lock.acquire();
  * } catch (error) {
  *   if (!(error instanceof AbandonedLockError)) throw error;
  *   // we hold the lock: check the shared data here
+ *   assert.equal(error.previousOwner, thread.ident);
  * }
+ * assert.equal(lock.locked, true);
  * lock.release();
  * ```
  */
@@ -165,7 +167,7 @@ export class Lock implements Shareable {
    * Creates a lock, or attaches to one already initialized at
    * `location` (a zeroed block is initialized as an unlocked lock).
    *
-   * @example
+   * @example Two views of one lock in caller-provided memory
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -185,20 +187,9 @@ export class Lock implements Shareable {
   constructor(location?: SharedLocation) {
     this.#v = attachBlock("Lock", MAGIC.Lock, CORE_WORDS, location, () => {});
     this.#me = currentIdent();
-    const v = this.#v;
-    const me = this.#me;
-    this.#take = () => {
-      const s = Atomics.compareExchange(v, STATE, 0, me);
-      if (s === 0) return 1;
-      if (
-        !isIdentAlive(s) && Atomics.compareExchange(v, STATE, s, me) === s
-      ) {
-        Atomics.store(v, AUX2, s);
-        this.#dead = s;
-        return ABANDONED;
-      }
-      return NONE;
-    };
+    this.#take = robustTake(this.#v, this.#me, false, (owner) => {
+      this.#dead = owner;
+    });
   }
 
   /** The shared memory holding this lock. */
@@ -214,7 +205,7 @@ export class Lock implements Shareable {
   /**
    * Whether some thread holds the lock right now.
    *
-   * @example
+   * @example Checking whether the lock is held
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -227,15 +218,16 @@ export class Lock implements Shareable {
     return Atomics.load(this.#v, STATE) !== 0;
   }
 
-  #result(r: number): boolean {
+  /** The engine's code as the caller's answer. */
+  #result = (r: number): boolean => {
     if (r === ABANDONED) throw new AbandonedLockError("lock", this.#dead);
     return r !== NONE;
-  }
+  };
 
   /**
    * Waits for the lock without blocking the event loop.
    *
-   * @example
+   * @example Acquiring with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -257,33 +249,13 @@ export class Lock implements Shareable {
       opts === undefined && v[NEXT] === v[SERVING] &&
       Atomics.compareExchange(v, STATE, 0, this.#me) === 0
     ) return TRUE;
-    try {
-      const { timeout, signal } = asyncOptions(opts);
-      if (queueEmpty(v)) {
-        const r = this.#take();
-        if (r !== NONE) return Promise.resolve(this.#result(r));
-      }
-      if (timeout === 0) return Promise.resolve(false);
-      const r = spinTake(v, this.#take, LOCK);
-      if (r !== NONE) return Promise.resolve(this.#result(r));
-      return acquireSlowAsync(
-        this.#v,
-        this.#take,
-        this.#me,
-        timeout,
-        signal,
-        LOCK,
-      )
-        .then((r) => this.#result(r));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireAsync(v, this.#take, this.#me, opts, LOCK, this.#result);
   }
 
   /**
    * Blocks the calling thread until the lock is held (meant for workers).
    *
-   * @example
+   * @example Acquiring in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -300,7 +272,6 @@ export class Lock implements Shareable {
    */
   acquireSync(opts?: SyncWaitOptions): boolean {
     const v = this.#v;
-    // Fast path: no queue and a free lock (one compare-exchange).
     // Fast path: no queue and a free lock (one compare-exchange). The queue
     // check uses plain reads on purpose (an Atomics.load costs ~10 ns in
     // V8): a stale answer only lets one acquirer barge past the queue once,
@@ -309,21 +280,13 @@ export class Lock implements Shareable {
       opts === undefined && v[NEXT] === v[SERVING] &&
       Atomics.compareExchange(v, STATE, 0, this.#me) === 0
     ) return true;
-    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
-    if (queueEmpty(v)) {
-      const r = this.#take();
-      if (r !== NONE) return this.#result(r);
-    }
-    if (timeout === 0) return false;
-    return this.#result(
-      acquireSlowSync(v, this.#take, this.#me, timeout, LOCK),
-    );
+    return this.#result(acquireBlocking(v, this.#take, this.#me, opts, LOCK));
   }
 
   /**
    * Takes the lock if it is free right now; never waits.
    *
-   * @example
+   * @example Trying once without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -344,7 +307,7 @@ export class Lock implements Shareable {
   /**
    * Releases the lock (any thread may release it, as in Python).
    *
-   * @example
+   * @example Releasing the lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -369,7 +332,7 @@ export class Lock implements Shareable {
    * Acquires asynchronously and returns a Disposable that releases (at most
    * once), for `using _ = await lock.guard();`.
    *
-   * @example
+   * @example Holding the lock for a block
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -387,17 +350,14 @@ export class Lock implements Shareable {
    * @throws {DOMException} `TimeoutError` if `timeout` passes first.
    * @throws {AbandonedLockError} If taken over from a dead owner (held).
    */
-  async guard(opts?: WaitOptions): Promise<Disposable> {
-    if (!(await this.acquire(opts))) {
-      throw guardTimeout("lock", opts?.timeout ?? 0);
-    }
-    return onceGuard(() => this.release());
+  guard(opts?: WaitOptions): Promise<Disposable> {
+    return guardAsync(this, "lock", opts);
   }
 
   /**
    * Blocking form of {@linkcode Lock.guard} (meant for workers).
    *
-   * @example
+   * @example Holding the lock for a block in a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock } from "@weft/weft/concurrency";
@@ -415,16 +375,13 @@ export class Lock implements Shareable {
    * @throws {AbandonedLockError} If taken over from a dead owner (held).
    */
   guardSync(opts?: { timeout?: number }): Disposable {
-    if (!this.acquireSync(opts)) {
-      throw guardTimeout("lock", opts?.timeout ?? 0);
-    }
-    return onceGuard(() => this.release());
+    return guardBlocking(this, "lock", opts);
   }
 
   /**
    * The cloneable handle that rebuilds this lock in a worker.
    *
-   * @example
+   * @example Sharing a lock with a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { Lock, revive, share } from "@weft/weft/concurrency";

@@ -6,9 +6,10 @@
  * @module
  */
 
+import { streamWindow } from "../_internal/stream_window.ts";
 import { MAX_PIPELINE, PoolCore } from "./_pool_core.ts";
 import { checkName } from "./_pool_options.ts";
-import { streamResults } from "./_pool_stream.ts";
+import { TaskMode } from "./_pool_wire.ts";
 
 export {
   taskSignal,
@@ -19,9 +20,17 @@ export {
 
 /** Options of {@linkcode Pool}. */
 export interface PoolOptions {
-  /** The task module (absolute URL, e.g. `new URL("./task.ts", import.meta.url)`). */
+  /**
+   * The task module: a URL (e.g. `new URL("./task.ts", import.meta.url)`), an
+   * absolute URL string, or a path resolved against the current directory,
+   * the same way as `Thread` and `Process` resolve theirs.
+   */
   module: URL | string;
-  /** Number of workers (default: `navigator.hardwareConcurrency`). */
+  /**
+   * Number of workers (default: `navigator.hardwareConcurrency`).
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
   size?: number;
   /** Replace a worker after it ran this many tasks (default: never). */
   maxTasksPerWorker?: number;
@@ -34,7 +43,9 @@ export interface PoolOptions {
   /**
    * Milliseconds an aborted running task gets to stop on its own (through
    * {@linkcode throwIfTaskAborted} or {@linkcode taskSignal}) before its
-   * worker is terminated and replaced (default 1000).
+   * worker is terminated and replaced.
+   *
+   * @default {1000}
    */
   abortGracePeriod?: number;
   /**
@@ -54,6 +65,8 @@ export interface PoolOptions {
    * `Queue` in arguments) but can be stopped for certain: a timed-out or
    * aborted task's process is killed (SIGKILL) and nothing of it runs on.
    * Needs `--allow-run`. Task code's `console.log` goes to stderr there.
+   *
+   * @default {"thread"}
    */
   isolation?: "thread" | "process";
 }
@@ -172,7 +185,12 @@ export interface PoolStats {
  * it works inside a tight synchronous loop); if the task has not stopped
  * after `abortGracePeriod` ms its worker is stopped (see below) and
  * replaced.
- * Aborting one task never affects another.
+ * Aborting one task never affects another's result, but it may delay it:
+ * a worker is sent several small tasks at once, so tasks queued behind an
+ * aborted task that ignores its signal wait up to `abortGracePeriod`, then
+ * go to another worker (none runs twice). Give long abortable
+ * tasks a pool of their own, or a short `abortGracePeriod`, if that delay
+ * matters.
  *
  * ## Arguments and results
  * Structured-cloneable values; weft objects (queues, locks, ...) arrive
@@ -209,7 +227,7 @@ export class Pool implements AsyncDisposable {
    * Starts `size` workers, each importing `module` and running
    * `initializer(...initArgs)` once.
    *
-   * @example
+   * @example Invalid options throw at once
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -238,7 +256,7 @@ export class Pool implements AsyncDisposable {
    * Runs `fn(...args)` in a worker and resolves with its result — Python's
    * `apply`, except that it does not block.
    *
-   * @example
+   * @example Running one call
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -258,7 +276,7 @@ export class Pool implements AsyncDisposable {
     args: unknown[] = [],
     options?: TaskOptions,
   ): Promise<R> {
-    return this.#core.submit(fn, args, 0, options) as Promise<R>;
+    return this.#core.submit(fn, args, TaskMode.Call, options) as Promise<R>;
   }
 
   /**
@@ -287,7 +305,12 @@ export class Pool implements AsyncDisposable {
     args: unknown[] = [],
     options: ApplyAsyncOptions<R> = {},
   ): Promise<R> {
-    const promise = this.#core.submit(fn, args, 0, options) as Promise<R>;
+    const promise = this.#core.submit(
+      fn,
+      args,
+      TaskMode.Call,
+      options,
+    ) as Promise<R>;
     const { callback, errorCallback } = options;
     if (callback || errorCallback) {
       promise.then(
@@ -343,7 +366,7 @@ export class Pool implements AsyncDisposable {
   async #mapMode<R>(
     fn: string,
     items: Iterable<unknown>,
-    mode: 1 | 2,
+    mode: typeof TaskMode.MapChunk | typeof TaskMode.StarmapChunk,
     options?: MapOptions,
   ): Promise<R[]> {
     const size = this.#chunksize(items, options?.chunksize);
@@ -360,7 +383,7 @@ export class Pool implements AsyncDisposable {
    * Applies `fn` to every item in parallel and resolves with the results in
    * order — Python's `map`. Items are sent `chunksize` at a time.
    *
-   * @example
+   * @example Mapping over a list in chunks
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -378,14 +401,14 @@ export class Pool implements AsyncDisposable {
     items: Iterable<unknown>,
     options?: MapOptions,
   ): Promise<R[]> {
-    return this.#mapMode<R>(fn, items, 1, options);
+    return this.#mapMode<R>(fn, items, TaskMode.MapChunk, options);
   }
 
   /**
    * Like {@linkcode Pool.map} but each item is an argument list:
    * `fn(...args)` — Python's `starmap`.
    *
-   * @example
+   * @example Mapping over argument lists
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -401,7 +424,7 @@ export class Pool implements AsyncDisposable {
     argsList: Iterable<unknown[]>,
     options?: MapOptions,
   ): Promise<R[]> {
-    return this.#mapMode<R>(fn, argsList, 2, options);
+    return this.#mapMode<R>(fn, argsList, TaskMode.StarmapChunk, options);
   }
 
   /**
@@ -410,7 +433,7 @@ export class Pool implements AsyncDisposable {
    * bounded number of tasks is in flight, so memory stays flat; leaving
    * the loop early cancels the tasks still pending.
    *
-   * @example
+   * @example Streaming results in order
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -428,21 +451,14 @@ export class Pool implements AsyncDisposable {
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options?: MapOptions,
   ): AsyncGenerator<R, void, undefined> {
-    checkName("fn", fn);
-    return streamResults<R>(
-      (chunk, signal) => this.#core.submit(fn, chunk, 1, { signal }),
-      this.#core.size * MAX_PIPELINE,
-      items,
-      true,
-      options,
-    );
+    return this.#stream<R>(fn, items, true, options);
   }
 
   /**
    * Like {@linkcode Pool.imap} but yields results as they finish —
    * Python's `imap_unordered`.
    *
-   * @example
+   * @example Streaming results as they finish
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -460,20 +476,38 @@ export class Pool implements AsyncDisposable {
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options?: MapOptions,
   ): AsyncGenerator<R, void, undefined> {
+    return this.#stream<R>(fn, items, false, options);
+  }
+
+  /** `imap` (`ordered`) and `imapUnordered`: a bounded window of chunks. */
+  #stream<R>(
+    fn: string,
+    items: Iterable<unknown> | AsyncIterable<unknown>,
+    ordered: boolean,
+    options: MapOptions | undefined,
+  ): AsyncGenerator<R, void, undefined> {
     checkName("fn", fn);
-    return streamResults<R>(
-      (chunk, signal) => this.#core.submit(fn, chunk, 1, { signal }),
-      this.#core.size * MAX_PIPELINE,
+    const limit = this.#core.size * MAX_PIPELINE;
+    return streamWindow<R>(
+      (chunk, signal) =>
+        this.#core.submit(fn, chunk, TaskMode.MapChunk, { signal }) as Promise<
+          unknown[]
+        >,
       items,
-      false,
-      options,
+      ordered,
+      {
+        limit,
+        refillAt: limit / 2, // in bulk: tasks reach the workers in batches
+        chunksize: options?.chunksize,
+        signal: options?.signal,
+      },
     );
   }
 
   /**
    * Counts and running tasks, for stuck-task diagnostics.
    *
-   * @example
+   * @example Inspecting the pool
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -489,7 +523,7 @@ export class Pool implements AsyncDisposable {
    * Stops accepting tasks; the workers exit once the queued tasks are done.
    * Idempotent.
    *
-   * @example
+   * @example Closing after the submitted work
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
@@ -506,12 +540,17 @@ export class Pool implements AsyncDisposable {
   /**
    * Stops every worker now; every pending task rejects. Idempotent.
    *
-   * @example
+   * @example Stopping at once
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";
    *
-   * const pool = new Pool({ module: "data:text/javascript,", size: 1 });
+   * const module = "data:text/javascript," +
+   *   encodeURIComponent("export const id = (x) => x;");
+   * const pool = new Pool({ module, size: 1 });
+   * const pending = pool.apply("id", [1]);
    * pool.terminate();
+   * await assert.rejects(pending, /the pool was terminated/);
    * await pool.join();
    * ```
    */
@@ -522,7 +561,7 @@ export class Pool implements AsyncDisposable {
    * Waits until every worker has exited — after `close()` (queued work
    * finishes first) or `terminate()`.
    *
-   * @example
+   * @example Waiting for the workers to end
    * ```ts
    * import assert from "node:assert/strict";
    * import { Pool } from "@weft/weft/concurrency";

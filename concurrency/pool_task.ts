@@ -20,17 +20,30 @@ function context(what: string): TaskContext {
  * the caller's `signal` aborts — seen by async code at its next `await`, or
  * at once by {@linkcode throwIfTaskAborted}. Read it synchronously at the
  * start of the task (after the first `await` another task may be current
- * only if the pool runs several — it does not: one task at a time).
+ * only if the pool runs several — it does not: one task at a time). Pass
+ * it on to what the task awaits, e.g. `fetch(url, { signal: taskSignal() })`.
  *
- * @example
- * ```ts ignore
- * // task.ts, the Pool's module
- * import { taskSignal } from "@weft/weft/concurrency";
+ * @example A task that stops waiting when the caller aborts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "@weft/weft/concurrency";
  *
- * export async function download(url: string) {
- *   const response = await fetch(url, { signal: taskSignal() });
- *   return await response.text();
- * }
+ * const weft = JSON.stringify(import.meta.resolve("@weft/weft/concurrency"));
+ * const module = "data:text/javascript," + encodeURIComponent(
+ *   `import { taskSignal } from ${weft};
+ *    export function sleepUntilAborted() {
+ *      const signal = taskSignal();
+ *      return new Promise((_, reject) =>
+ *        signal.addEventListener("abort", () => reject(signal.reason)));
+ *    }`,
+ * );
+ * await using pool = new Pool({ module, size: 1 });
+ * const controller = new AbortController();
+ * const pending = pool.apply("sleepUntilAborted", [], {
+ *   signal: controller.signal,
+ * });
+ * controller.abort();
+ * await assert.rejects(pending, { name: "AbortError" });
  * ```
  *
  * @throws {TypeError} Outside a Pool task.
@@ -44,19 +57,25 @@ export function taskSignal(): AbortSignal {
  * aborted this task. It reads a shared-memory flag, so a tight synchronous
  * loop can call it and stop without its worker being killed.
  *
- * @example
- * ```ts ignore
- * // task.ts, the Pool's module
- * import { throwIfTaskAborted } from "@weft/weft/concurrency";
+ * @example Stopping an endless loop when aborted
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "@weft/weft/concurrency";
  *
- * export function spin(n: number) {
- *   let x = 0;
- *   for (let i = 0; i < n; i++) {
- *     if (i % 10_000 === 0) throwIfTaskAborted();
- *     x += i;
- *   }
- *   return x;
- * }
+ * const weft = JSON.stringify(import.meta.resolve("@weft/weft/concurrency"));
+ * const module = "data:text/javascript," + encodeURIComponent(
+ *   `import { throwIfTaskAborted } from ${weft};
+ *    export function spin() {
+ *      for (let i = 0; ; i++) if (i % 10000 === 0) throwIfTaskAborted();
+ *    }`,
+ * );
+ * await using pool = new Pool({ module, size: 1 });
+ * const signal = AbortSignal.timeout(50);
+ * await assert.rejects(pool.apply("spin", [], { signal }), {
+ *   name: "TimeoutError",
+ * });
+ * // The loop stopped itself: its worker needed no kill and runs the next task.
+ * assert.equal(pool.stats().unstoppable, 0);
  * ```
  *
  * @throws {DOMException} `AbortError` when the task was aborted.
@@ -80,7 +99,7 @@ export interface TransferredResult<T> {
  * Inside a `Pool` task: return `transferResult(value, [buffer])`
  * to move `buffer` (not copy it) back to the caller, who receives `value`.
  *
- * @example
+ * @example Returning a buffer without copying it
  * ```ts
  * import assert from "node:assert/strict";
  * import { Pool } from "@weft/weft/concurrency";

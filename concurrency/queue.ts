@@ -125,7 +125,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Creates an empty queue in fresh shared memory.
    *
-   * @example
+   * @example Creating a bounded queue
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -154,7 +154,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Puts `item` at the tail, waiting (asynchronously) while the queue is full.
    *
-   * @example
+   * @example Putting with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -176,7 +176,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Puts `item`, blocking the calling thread while the queue is full.
    *
-   * @example
+   * @example Putting from a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -196,7 +196,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Puts `item` if there is room right now.
    *
-   * @example
+   * @example Putting without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -216,7 +216,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Takes the item at the head, waiting (asynchronously) while empty.
    *
-   * @example
+   * @example Getting with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue, QueueEmpty } from "@weft/weft/concurrency";
@@ -239,7 +239,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Takes the item at the head, blocking the calling thread while empty.
    *
-   * @example
+   * @example Getting in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -259,7 +259,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Takes the item at the head if there is one right now.
    *
-   * @example
+   * @example Getting without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -280,7 +280,7 @@ export class Queue<T = unknown> implements Shareable {
    * Number of items queued right now (a snapshot: another thread may change
    * it at once), like Python's `qsize()`.
    *
-   * @example
+   * @example Counting the queued items
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -297,7 +297,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * True if no item is queued right now (a snapshot).
    *
-   * @example
+   * @example Checking for emptiness
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -313,7 +313,7 @@ export class Queue<T = unknown> implements Shareable {
    * True if `maxsize` items are queued right now (a snapshot; always false
    * for an unbounded queue).
    *
-   * @example
+   * @example Checking for fullness
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -330,7 +330,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * The `maxsize` given at construction (`0`: unbounded).
    *
-   * @example
+   * @example Reading the size limit
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -345,7 +345,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * True once `close()` was called, by any thread.
    *
-   * @example
+   * @example Checking whether the queue is closed
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -363,7 +363,7 @@ export class Queue<T = unknown> implements Shareable {
    * Marks one item taken with a `get` as processed; `join()` resolves when
    * every item put has been marked.
    *
-   * @example
+   * @example Marking an item as processed
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -384,7 +384,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Number of items put but not yet marked with `taskDone()`.
    *
-   * @example
+   * @example Counting unprocessed items
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -402,7 +402,7 @@ export class Queue<T = unknown> implements Shareable {
    * Waits (asynchronously) until every item put has been marked done with
    * `taskDone()`. Resolves `true`, or `false` if `timeout` passed first.
    *
-   * @example
+   * @example Waiting until every item is processed
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -425,7 +425,7 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Like `join()` but blocks the calling thread (meant for workers).
    *
-   * @example
+   * @example Checking for unprocessed items without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -445,7 +445,7 @@ export class Queue<T = unknown> implements Shareable {
    * Closes the queue for every thread and wakes every waiter (see the
    * class docs, "Close"). Idempotent.
    *
-   * @example
+   * @example Closing the queue (idempotent)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -464,7 +464,7 @@ export class Queue<T = unknown> implements Shareable {
    * Yields items until the queue is closed and drained (a `for await` loop
    * for consumers). Each item is marked done once the loop body finishes.
    *
-   * @example
+   * @example Draining a closed queue with for await
    * ```ts
    * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
@@ -485,14 +485,18 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Closes the queue (same as `close()`).
    *
-   * @example
+   * @example Closing with using
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Queue } from "@weft/weft/concurrency";
    *
+   * let outside: Queue<number>;
    * {
    *   using queue = new Queue<number>();
    *   queue.putNowait(1);
+   *   outside = queue;
    * }
+   * assert.equal(outside.closed, true);
    * ```
    */
   [Symbol.dispose](): void {

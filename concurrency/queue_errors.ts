@@ -11,7 +11,7 @@
  * whose `timeout` passed with the queue still empty — like Python's
  * `queue.Empty`.
  *
- * @example
+ * @example Telling an empty queue apart
  * ```ts
  * import assert from "node:assert/strict";
  * import { Queue, QueueEmpty } from "@weft/weft/concurrency";
@@ -40,7 +40,7 @@ export class QueueEmpty extends Error {
  * `put` whose `timeout` passed with the queue still full — like Python's
  * `queue.Full`.
  *
- * @example
+ * @example Telling a full queue apart
  * ```ts
  * import assert from "node:assert/strict";
  * import { Queue, QueueFull } from "@weft/weft/concurrency";

@@ -7,27 +7,22 @@
 import { blockHandle, registerBlock } from "./_shared_block.ts";
 import {
   ABANDONED,
-  acquireSlowAsync,
-  acquireSlowSync,
+  acquireAsync,
+  acquireBlocking,
   AUX,
-  AUX2,
   CORE_WORDS,
   LOCK,
   NEXT,
   NONE,
   queueEmpty,
+  robustTake,
   SERVING,
   STATE,
   type Take,
   WAITERS,
   wake,
 } from "./_sync_core.ts";
-import {
-  asyncOptions,
-  guardTimeout,
-  onceGuard,
-  syncTimeout,
-} from "./_sync_guard.ts";
+import { guardAsync, guardBlocking } from "./_sync_guard.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
 import {
   type Shareable,
@@ -35,7 +30,7 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "../_internal/share.ts";
-import { currentIdent, isIdentAlive } from "./_thread_registry.ts";
+import { currentIdent } from "./_thread_registry.ts";
 import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 import { AbandonedLockError } from "./lock.ts";
 import type { SharedLocation } from "./options.ts";
@@ -100,7 +95,7 @@ export class RLock implements Shareable {
   /**
    * Creates an RLock, or attaches to one already at `location`.
    *
-   * @example
+   * @example Creating an RLock in caller-provided memory
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -114,24 +109,10 @@ export class RLock implements Shareable {
    */
   constructor(location?: SharedLocation) {
     this.#v = attachBlock("RLock", MAGIC.RLock, CORE_WORDS, location, () => {});
-    const v = this.#v;
-    const me = this.#me = currentIdent();
-    this.#take = () => {
-      const s = Atomics.compareExchange(v, STATE, 0, me);
-      if (s === 0) {
-        Atomics.store(v, AUX, 1);
-        return 1;
-      }
-      if (
-        !isIdentAlive(s) && Atomics.compareExchange(v, STATE, s, me) === s
-      ) {
-        Atomics.store(v, AUX, 1);
-        Atomics.store(v, AUX2, s);
-        this.#dead = s;
-        return ABANDONED;
-      }
-      return NONE;
-    };
+    this.#me = currentIdent();
+    this.#take = robustTake(this.#v, this.#me, true, (owner) => {
+      this.#dead = owner;
+    });
   }
 
   /** The shared memory holding this lock. */
@@ -147,7 +128,7 @@ export class RLock implements Shareable {
   /**
    * Whether any thread holds the lock.
    *
-   * @example
+   * @example Checking whether the lock is held
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -162,7 +143,7 @@ export class RLock implements Shareable {
   /**
    * Whether the calling thread owns the lock.
    *
-   * @example
+   * @example Checking whether this thread owns the lock
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -177,21 +158,23 @@ export class RLock implements Shareable {
     return Atomics.load(this.#v, STATE) === this.#me;
   }
 
-  #result(r: number): boolean {
+  /** The engine's code as the caller's answer. */
+  #result = (r: number): boolean => {
     if (r === ABANDONED) throw new AbandonedLockError("RLock", this.#dead);
     return r !== NONE;
-  }
+  };
 
-  #reenter(): boolean {
+  /** Counts one more level if the caller owns the lock. */
+  #reenter = (): boolean => {
     if (Atomics.load(this.#v, STATE) !== this.#me) return false;
     Atomics.add(this.#v, AUX, 1);
     return true;
-  }
+  };
 
   /**
    * Acquires without blocking the event loop; re-entrant for the owner.
    *
-   * @example
+   * @example Acquiring twice from the same thread
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -209,32 +192,21 @@ export class RLock implements Shareable {
    * @throws {AbandonedLockError} If taken over from a dead owner (held).
    */
   acquire(opts?: WaitOptions): Promise<boolean> {
-    try {
-      const { timeout, signal } = asyncOptions(opts);
-      if (this.#reenter()) return Promise.resolve(true);
-      if (queueEmpty(this.#v)) {
-        const r = this.#take();
-        if (r !== NONE) return Promise.resolve(this.#result(r));
-      }
-      if (timeout === 0) return Promise.resolve(false);
-      return acquireSlowAsync(
-        this.#v,
-        this.#take,
-        this.#me,
-        timeout,
-        signal,
-        LOCK,
-      )
-        .then((r) => this.#result(r));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireAsync(
+      this.#v,
+      this.#take,
+      this.#me,
+      opts,
+      LOCK,
+      this.#result,
+      this.#reenter,
+    );
   }
 
   /**
    * Blocks the calling thread until held; re-entrant for the owner.
    *
-   * @example
+   * @example Acquiring twice in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -268,22 +240,15 @@ export class RLock implements Shareable {
         return true;
       }
     }
-    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
-    if (this.#reenter()) return true;
-    if (queueEmpty(this.#v)) {
-      const r = this.#take();
-      if (r !== NONE) return this.#result(r);
-    }
-    if (timeout === 0) return false;
     return this.#result(
-      acquireSlowSync(this.#v, this.#take, this.#me, timeout, LOCK),
+      acquireBlocking(v, this.#take, this.#me, opts, LOCK, this.#reenter),
     );
   }
 
   /**
    * Takes the lock if free or owned by the caller; never waits.
    *
-   * @example
+   * @example Trying without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -305,7 +270,7 @@ export class RLock implements Shareable {
   /**
    * Undoes one acquire; the last one frees the lock.
    *
-   * @example
+   * @example Releasing the last level
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -362,7 +327,7 @@ export class RLock implements Shareable {
   /**
    * Async acquire returning a Disposable that releases at most once.
    *
-   * @example
+   * @example Nesting guards
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -379,17 +344,14 @@ export class RLock implements Shareable {
    * @returns The guard.
    * @throws {DOMException} `TimeoutError` if `timeout` passes first.
    */
-  async guard(opts?: WaitOptions): Promise<Disposable> {
-    if (!(await this.acquire(opts))) {
-      throw guardTimeout("RLock", opts?.timeout ?? 0);
-    }
-    return onceGuard(() => this.release());
+  guard(opts?: WaitOptions): Promise<Disposable> {
+    return guardAsync(this, "RLock", opts);
   }
 
   /**
    * Blocking form of {@linkcode RLock.guard}.
    *
-   * @example
+   * @example Holding the lock for a block in a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { RLock } from "@weft/weft/concurrency";
@@ -406,16 +368,13 @@ export class RLock implements Shareable {
    * @throws {DOMException} `TimeoutError` if `timeout` passes first.
    */
   guardSync(opts?: { timeout?: number }): Disposable {
-    if (!this.acquireSync(opts)) {
-      throw guardTimeout("RLock", opts?.timeout ?? 0);
-    }
-    return onceGuard(() => this.release());
+    return guardBlocking(this, "RLock", opts);
   }
 
   /**
    * The cloneable handle that rebuilds this lock in a worker.
    *
-   * @example
+   * @example Sharing an RLock with a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { revive, RLock, share } from "@weft/weft/concurrency";

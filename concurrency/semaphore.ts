@@ -6,8 +6,8 @@
 
 import { blockHandle, registerBlock } from "./_shared_block.ts";
 import {
-  acquireSlowAsync,
-  acquireSlowSync,
+  acquireAsync,
+  acquireBlocking,
   AUX,
   CORE_WORDS,
   NEXT,
@@ -19,13 +19,7 @@ import {
   type Take,
   wake,
 } from "./_sync_core.ts";
-import {
-  asyncOptions,
-  guardTimeout,
-  onceGuard,
-  refuseProcess,
-  syncTimeout,
-} from "./_sync_guard.ts";
+import { guardAsync, guardBlocking, refuseProcess } from "./_sync_guard.ts";
 import { attachBlock, MAGIC } from "./_layout.ts";
 import {
   type Shareable,
@@ -38,6 +32,9 @@ import type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 import type { SharedLocation } from "./options.ts";
 
 const MAX_PERMITS = 0x7fffffff;
+
+/** A semaphore's answer to the engine's code: a permit was taken. */
+const taken = (r: number): boolean => r !== NONE;
 
 function checkValue(value: unknown, what: string): number {
   if (typeof value !== "number") {
@@ -107,7 +104,7 @@ export class Semaphore implements Shareable {
    * Creates a semaphore with `value` permits, or attaches to one already
    * at `location` (then `value` is ignored).
    *
-   * @example
+   * @example Creating a semaphore with three permits
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -164,7 +161,7 @@ export class Semaphore implements Shareable {
   /**
    * Permits available right now.
    *
-   * @example
+   * @example Counting free permits
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -181,7 +178,7 @@ export class Semaphore implements Shareable {
   /**
    * Waits for a permit without blocking the event loop.
    *
-   * @example
+   * @example Acquiring with a timeout
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -196,30 +193,20 @@ export class Semaphore implements Shareable {
    * @returns `true` once a permit is taken, `false` on timeout.
    */
   acquire(opts?: WaitOptions): Promise<boolean> {
-    try {
-      const { timeout, signal } = asyncOptions(opts);
-      if (queueEmpty(this.#v) && this.#take() !== NONE) {
-        return Promise.resolve(true);
-      }
-      if (timeout === 0) return Promise.resolve(false);
-      return acquireSlowAsync(
-        this.#v,
-        this.#take,
-        this.#me,
-        timeout,
-        signal,
-        PERMITS,
-      )
-        .then((r) => r !== NONE);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireAsync(
+      this.#v,
+      this.#take,
+      this.#me,
+      opts,
+      PERMITS,
+      taken,
+    );
   }
 
   /**
    * Blocks the calling thread until a permit is taken (meant for workers).
    *
-   * @example
+   * @example Acquiring in a worker (blocking)
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -242,17 +229,13 @@ export class Semaphore implements Shareable {
         return true;
       }
     }
-    const timeout = opts === undefined ? Infinity : syncTimeout(opts);
-    if (queueEmpty(this.#v) && this.#take() !== NONE) return true;
-    if (timeout === 0) return false;
-    return acquireSlowSync(this.#v, this.#take, this.#me, timeout, PERMITS) !==
-      NONE;
+    return acquireBlocking(v, this.#take, this.#me, opts, PERMITS) !== NONE;
   }
 
   /**
    * Takes a permit if one is free right now; never waits.
    *
-   * @example
+   * @example Trying once without waiting
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -271,7 +254,7 @@ export class Semaphore implements Shareable {
   /**
    * Returns `n` permits and wakes as many waiters.
    *
-   * @example
+   * @example Releasing several permits at once
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -314,7 +297,7 @@ export class Semaphore implements Shareable {
   /**
    * Async acquire returning a Disposable that releases at most once.
    *
-   * @example
+   * @example Holding a permit for a block
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -331,17 +314,14 @@ export class Semaphore implements Shareable {
    * @returns The guard.
    * @throws {DOMException} `TimeoutError` if `timeout` passes first.
    */
-  async guard(opts?: WaitOptions): Promise<Disposable> {
-    if (!(await this.acquire(opts))) {
-      throw guardTimeout(this.#kind(), opts?.timeout ?? 0);
-    }
-    return onceGuard(() => this.release());
+  guard(opts?: WaitOptions): Promise<Disposable> {
+    return guardAsync(this, this.#kind(), opts);
   }
 
   /**
    * Blocking form of {@linkcode Semaphore.guard}.
    *
-   * @example
+   * @example Holding a permit for a block in a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { Semaphore } from "@weft/weft/concurrency";
@@ -358,16 +338,13 @@ export class Semaphore implements Shareable {
    * @throws {DOMException} `TimeoutError` if `timeout` passes first.
    */
   guardSync(opts?: { timeout?: number }): Disposable {
-    if (!this.acquireSync(opts)) {
-      throw guardTimeout(this.#kind(), opts?.timeout ?? 0);
-    }
-    return onceGuard(() => this.release());
+    return guardBlocking(this, this.#kind(), opts);
   }
 
   /**
    * The cloneable handle that rebuilds this semaphore in a worker.
    *
-   * @example
+   * @example Sharing a semaphore with a worker
    * ```ts
    * import assert from "node:assert/strict";
    * import { revive, Semaphore, share } from "@weft/weft/concurrency";
@@ -410,7 +387,7 @@ export class BoundedSemaphore extends Semaphore {
   /**
    * Creates a bounded semaphore with `value` permits (also its bound).
    *
-   * @example
+   * @example Creating a bounded semaphore
    * ```ts
    * import assert from "node:assert/strict";
    * import { BoundedSemaphore } from "@weft/weft/concurrency";

@@ -87,7 +87,7 @@ export function revive<T = unknown>(value: unknown): T {
  * transferred rather than cloned (message ports of pipe ends), for the second
  * argument of `postMessage`.
  *
- * @example
+ * @example Listing what to transfer
  * ```ts
  * import assert from "node:assert/strict";
  * import { share, transferList } from "@weft/weft/concurrency";

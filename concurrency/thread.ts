@@ -61,9 +61,11 @@ export interface JoinOptions {
 /** Options of {@linkcode Thread.terminate}. */
 export interface TerminateOptions {
   /**
-   * Milliseconds to wait for the stop to be confirmed (default 1000).
+   * Milliseconds to wait for the stop to be confirmed.
    * The request stays in force after it: a thread that returns to its event
    * loop or enters a weft wait later still stops then.
+   *
+   * @default {1000}
    */
   timeout?: number;
 }
@@ -138,11 +140,12 @@ export class Thread implements AsyncDisposable {
   #releaseLoop: (() => void) | undefined;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #last: Outcome | undefined;
+  #markStarted: (() => void) | undefined;
 
   /**
    * Describes a thread; nothing runs until {@linkcode Thread.start}.
    *
-   * @example
+   * @example Naming a thread
    * ```ts
    * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
@@ -190,7 +193,15 @@ export class Thread implements AsyncDisposable {
   /**
    * Starts the worker and runs the function in it.
    *
-   * @example
+   * Python's `Thread.start()` returns once the thread runs; this one must
+   * not block, so it returns a promise that resolves once the worker has
+   * loaded the module and revived the arguments and is calling the function
+   * (or has ended without getting there: a failed load, a terminate). Await
+   * it where order matters, e.g. workers that must wait on an
+   * {@linkcode Event} before a boss sets it. It never rejects (failures come
+   * from {@linkcode Thread.join}), so ignoring it is safe.
+   *
+   * @example Starting a thread and joining it
    * ```ts
    * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
@@ -200,14 +211,36 @@ export class Thread implements AsyncDisposable {
    * assert.equal(await t.join(), 1);
    * ```
    *
+   * @example Waiting until the worker runs, as Python's start() does
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Event, Thread } from "@weft/weft/concurrency";
+   *
+   * // The worker waits for "go", then clears it for the next round.
+   * const module = "data:text/javascript," + encodeURIComponent(
+   *   "export function worker(go) { const ok = go.waitSync({ timeout: 10000 }); go.clear(); return ok; }",
+   * );
+   * const go = new Event();
+   * const worker = new Thread({ module, fn: "worker", args: [go] });
+   * await worker.start(); // the worker is calling worker(go) now
+   * assert.equal(worker.isAlive(), true);
+   * go.set();
+   * assert.equal(await worker.join(), true);
+   * assert.equal(go.isSet(), false);
+   * ```
+   *
+   * @returns Resolves once the function is being called or the thread ended.
    * @throws {TypeError} If the thread was already started, or an argument
    * cannot be shared with a worker.
+   * @throws {DOMException} `DataCloneError` if an argument cannot be cloned
+   * (nothing was started then).
    */
-  start(): void {
+  start(): Promise<void> {
     if (this.#state !== "new") {
       throw new TypeError("Cannot start thread: it was already started");
     }
     const args = shareValue(this.#args, "worker");
+    const started = new Promise<void>((r) => this.#markStarted = r);
     const ident = allocateIdent();
     this.#ident = ident;
     this.#state = "running";
@@ -218,7 +251,7 @@ export class Thread implements AsyncDisposable {
     );
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent) => {
-      this.#onLast(event.data as Record<string, unknown>);
+      this.#onMessage(event.data as Record<string, unknown>);
     };
     worker.onerror = (event: ErrorEvent) => {
       // Once the bootstrap runs, it reports every uncaught error itself
@@ -248,14 +281,31 @@ export class Thread implements AsyncDisposable {
       fn: this.#fn,
       args,
     };
-    worker.postMessage(init, transferablesOf(args));
+    try {
+      worker.postMessage(init, transferablesOf(args));
+    } catch (error) {
+      // An argument that cannot be cloned: nothing ran, undo the start.
+      worker.terminate();
+      releaseIdent(ident);
+      this.#releaseLoop();
+      this.#worker = this.#ident = this.#markStarted = undefined;
+      this.#state = "new";
+      throw error;
+    }
     whenEnded(ident).then(() => this.#onEnded());
+    return started;
   }
 
-  /** The thread's last message: its outcome (the end follows at once). */
-  #onLast(data: Record<string, unknown>): void {
+  /**
+   * A message of the thread: "started" (the function is being called), or
+   * its last one, its outcome (the end follows at once).
+   */
+  #onMessage(data: Record<string, unknown>): void {
     let outcome: Outcome;
     switch (data[TAG]) {
+      case "started":
+        this.#markStarted?.();
+        return;
       case "result":
         outcome = { ok: true, value: data.value };
         break;
@@ -334,6 +384,7 @@ export class Thread implements AsyncDisposable {
     // The thread already closed its worker; this only frees the handle.
     this.#worker?.terminate();
     this.#releaseLoop?.();
+    this.#markStarted?.();
     this.#settle();
   }
 
@@ -343,7 +394,7 @@ export class Thread implements AsyncDisposable {
    * `timeout` that passes first it resolves `undefined` and the thread runs
    * on — check {@linkcode Thread.isAlive}, as in Python.
    *
-   * @example
+   * @example A thrown error comes back from join
    * ```ts
    * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
@@ -399,7 +450,7 @@ export class Thread implements AsyncDisposable {
   /**
    * Whether the thread was started and its function has not ended yet.
    *
-   * @example
+   * @example A thread is alive only between start and its end
    * ```ts
    * import assert from "node:assert/strict";
    * import { Thread } from "@weft/weft/concurrency";
@@ -483,7 +534,7 @@ export class Thread implements AsyncDisposable {
  * `threading.get_ident()`. Inside a {@linkcode Thread} it equals that
  * thread's `ident`.
  *
- * @example
+ * @example The main thread's id
  * ```ts
  * import assert from "node:assert/strict";
  * import { currentThreadId } from "@weft/weft/concurrency";
@@ -500,7 +551,7 @@ export function currentThreadId(): number {
 /**
  * The calling thread's name (`"MainThread"` on the main thread).
  *
- * @example
+ * @example The main thread's name
  * ```ts
  * import assert from "node:assert/strict";
  * import { currentThreadName } from "@weft/weft/concurrency";
@@ -517,7 +568,7 @@ export function currentThreadName(): string {
 /**
  * Whether the caller runs on the main thread (not in a Web Worker).
  *
- * @example
+ * @example Telling the main thread apart
  * ```ts
  * import assert from "node:assert/strict";
  * import { isMainThread } from "@weft/weft/concurrency";
@@ -535,7 +586,7 @@ export function isMainThread(): boolean {
  * How many registered threads are alive, the main thread included, like
  * Python's `threading.active_count()`.
  *
- * @example
+ * @example Counting live threads
  * ```ts
  * import assert from "node:assert/strict";
  * import { activeCount } from "@weft/weft/concurrency";

@@ -26,3 +26,19 @@ export async function loadKey(
   console.log(`wrote a new random key to ${path}`);
   return key;
 }
+
+/**
+ * The key in the file named by a program's `--key-file` option (`path`);
+ * without one, prints `program`'s usage and exits 2. `create` as in loadKey.
+ */
+export function keyFileOption(
+  program: string,
+  path: string | undefined,
+  create = false,
+): Promise<Uint8Array> {
+  if (!path) {
+    console.error(`Usage: ${program} --key-file FILE [--port N]`);
+    Deno.exit(2);
+  }
+  return loadKey(path, create);
+}

@@ -1,6 +1,39 @@
 // Shared by the examples that speak the tutorials' own socket bytes:
 // Python's bytes.upper(), text <-> bytes in utf-8 or gbk (the Chinese
-// tutorials' Windows console encoding), and Python's repr of bytes.
+// tutorials' Windows console encoding), Python's repr of bytes, and the
+// command-line options every networked example parses the same way.
+
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+
+/** `--port` and `--hostname`, which every networked example takes. */
+type AddressOptions = {
+  port: { type: "string"; default: string };
+  hostname: { type: "string"; default: string };
+};
+
+type NetArgs<T extends ParseArgsOptionsConfig, P extends boolean> = ReturnType<
+  typeof parseArgs<{ options: AddressOptions & T; allowPositionals: P }>
+>;
+
+/**
+ * Parses `Deno.args` with `--port` (default `port`) and `--hostname`
+ * (default 127.0.0.1) plus the program's own `options`; positional
+ * arguments only with `allowPositionals`.
+ */
+export function netArgs<
+  T extends ParseArgsOptionsConfig,
+  P extends boolean = false,
+>(port: number, options: T, allowPositionals?: P): NetArgs<T, P> {
+  const address: AddressOptions = {
+    port: { type: "string", default: String(port) },
+    hostname: { type: "string", default: "127.0.0.1" },
+  };
+  return parseArgs({
+    args: Deno.args,
+    allowPositionals: allowPositionals ?? false,
+    options: { ...address, ...options },
+  }) as NetArgs<T, P>;
+}
 
 /** Encodings the tutorials use on the wire. */
 export type Encoding = "utf-8" | "gbk";
@@ -111,6 +144,20 @@ export function intOption(
     Deno.exit(2);
   }
   return n;
+}
+
+/** An option that must be one of `choices`, or exits with a usage error. */
+export function choiceOption<const C extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly C[],
+): C {
+  if (!choices.includes(value as C)) {
+    const list = choices.slice(0, -1).join(", ") + " or " + choices.at(-1);
+    console.error(`Unknown --${name} "${value}": use ${list}`);
+    Deno.exit(2);
+  }
+  return value as C;
 }
 
 /**

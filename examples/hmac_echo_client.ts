@@ -10,7 +10,6 @@
 //
 // Partner program: examples/hmac_echo_server.ts (same key file).
 
-import { parseArgs } from "node:util";
 import {
   answerChallenge,
   AuthenticationError,
@@ -18,36 +17,27 @@ import {
 } from "../auth/mod.ts";
 import { Client } from "../ipc/mod.ts";
 import { readLines } from "./_lines.ts";
-import { loadKey } from "./_secret.ts";
-import { deadline } from "./_tutorial.ts";
+import { keyFileOption } from "./_secret.ts";
+import { deadline, netArgs } from "./_tutorial.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "9004" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    "key-file": { type: "string" },
-  },
+const { values } = netArgs(9004, {
+  "key-file": { type: "string" },
 });
-if (!values["key-file"]) {
-  console.error("Usage: hmac_echo_client.ts --key-file FILE [--port N]");
-  Deno.exit(2);
-}
-const key = await loadKey(values["key-file"]);
+const key = await keyFileOption("hmac_echo_client.ts", values["key-file"]);
 using conn = await Client({
   hostname: values.hostname,
   port: Number(values.port),
 });
-const timer = setTimeout(() => conn.close(), 5_000);
+async function handshake(): Promise<void> {
+  await answerChallenge(conn, key); // prove to the server that we hold the key
+  await deliverChallenge(conn, key); // is the server legitimate?
+}
 try {
-  await answerChallenge(conn, key);
-  await deliverChallenge(conn, key);
+  await deadline(handshake(), 5_000, () => conn.close());
 } catch (error) {
   if (!(error instanceof AuthenticationError)) throw error;
   console.log(`refused: ${error.message}`);
   Deno.exit(1);
-} finally {
-  clearTimeout(timer);
 }
 console.log("authenticated");
 for await (const line of readLines(Deno.stdin.readable)) {

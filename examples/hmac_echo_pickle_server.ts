@@ -17,31 +17,23 @@
 //   python3 examples/python_peer/echo_client.py --key-file echo.key --port 9005
 // Prints "pickle echo server listening on 127.0.0.1:PORT" once ready.
 
-import { parseArgs } from "node:util";
-import {
-  type Connection,
-  EOFError,
-  Listener,
-  UnpicklingError,
-} from "../ipc/mod.ts";
-import { loadKey } from "./_secret.ts";
+import { type Connection, Listener, UnpicklingError } from "../ipc/mod.ts";
+import { serveNumbered, untilHangup } from "./_listener.ts";
+import { keyFileOption } from "./_secret.ts";
+import { netArgs } from "./_tutorial.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "9005" },
-    "key-file": { type: "string" },
-  },
+const { values } = netArgs(9005, {
+  "key-file": { type: "string" },
 });
-if (!values["key-file"]) {
-  console.error("Usage: hmac_echo_pickle_server.ts --key-file FILE [--port N]");
-  Deno.exit(2);
-}
-const authkey = await loadKey(values["key-file"], true);
+const authkey = await keyFileOption(
+  "hmac_echo_pickle_server.ts",
+  values["key-file"],
+  true,
+);
 
 async function echo(conn: Connection, id: number): Promise<void> {
   console.log(`client ${id} authenticated`);
-  try {
+  await untilHangup(conn, id, async () => {
     while (true) {
       try {
         const value = await conn.recv();
@@ -57,28 +49,15 @@ async function echo(conn: Connection, id: number): Promise<void> {
         console.log(`client ${id}: refused: ${error.message}`);
       }
     }
-  } catch (error) {
-    if (!(error instanceof EOFError)) {
-      console.log(`client ${id}: ${(error as Error).message}`);
-    }
-  } finally {
-    conn.close();
-    console.log(`client ${id} disconnected`);
-  }
+  });
 }
 
 using listener = new Listener({
-  address: { hostname: "127.0.0.1", port: Number(values.port) },
+  address: { hostname: values.hostname, port: Number(values.port) },
   authkey,
   serializer: "pickle",
   handshakeTimeout: 5_000,
   onHandshakeError: (error) =>
     console.log(`refused a client: ${error.message}`),
 });
-const address = listener.address as { hostname: string; port: number };
-console.log(
-  `pickle echo server listening on ${address.hostname}:${address.port}`,
-);
-Deno.addSignalListener("SIGINT", () => listener.close());
-let next = 0;
-for await (const conn of listener) echo(conn, ++next);
+await serveNumbered(listener, "pickle echo server", echo);

@@ -20,33 +20,32 @@
 // examples/hmac_echo_client.ts with the same --key-file. Prints
 // "hmac echo server listening on 127.0.0.1:PORT" once ready.
 
-import { parseArgs } from "node:util";
 import { answerChallenge, deliverChallenge } from "../auth/mod.ts";
-import { type Connection, EOFError, Listener } from "../ipc/mod.ts";
-import { loadKey } from "./_secret.ts";
+import { type Connection, Listener } from "../ipc/mod.ts";
+import { serveNumbered, untilHangup } from "./_listener.ts";
+import { keyFileOption } from "./_secret.ts";
+import { deadline, netArgs } from "./_tutorial.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "9004" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    "key-file": { type: "string" },
-  },
+const { values } = netArgs(9004, {
+  "key-file": { type: "string" },
 });
-if (!values["key-file"]) {
-  console.error("Usage: hmac_echo_server.ts --key-file FILE [--port N]");
-  Deno.exit(2);
-}
-const key = await loadKey(values["key-file"], true);
+const key = await keyFileOption(
+  "hmac_echo_server.ts",
+  values["key-file"],
+  true,
+);
 const HANDSHAKE_DEADLINE = 5_000;
 let accepted = 0;
 let refused = 0;
 
+async function handshake(conn: Connection): Promise<void> {
+  await deliverChallenge(conn, key); // is the client legitimate?
+  await answerChallenge(conn, key); // prove to the client that we are
+}
+
 async function handle(conn: Connection, id: number): Promise<void> {
-  const timer = setTimeout(() => conn.close(), HANDSHAKE_DEADLINE);
   try {
-    await deliverChallenge(conn, key); // is the client legitimate?
-    await answerChallenge(conn, key); // prove to the client that we are
+    await deadline(handshake(conn), HANDSHAKE_DEADLINE, () => conn.close());
   } catch (error) {
     refused++;
     console.log(
@@ -56,33 +55,18 @@ async function handle(conn: Connection, id: number): Promise<void> {
     );
     conn.close();
     return;
-  } finally {
-    clearTimeout(timer);
   }
   accepted++;
   console.log(`client ${id} authenticated (${accepted} accepted so far)`);
-  try {
+  await untilHangup(conn, id, async () => {
     for await (const message of conn) {
       await conn.send(String(message).toUpperCase());
     }
-  } catch (error) {
-    if (!(error instanceof EOFError)) {
-      console.log(`client ${id}: ${(error as Error).message}`);
-    }
-  } finally {
-    conn.close();
-    console.log(`client ${id} disconnected`);
-  }
+  });
 }
 
 // No `authkey` here: the handshake runs in handle(), before any echo.
 using listener = new Listener({
   address: { hostname: values.hostname, port: Number(values.port) },
 });
-const address = listener.address as { hostname: string; port: number };
-console.log(
-  `hmac echo server listening on ${address.hostname}:${address.port}`,
-);
-Deno.addSignalListener("SIGINT", () => listener.close());
-let next = 0;
-for await (const conn of listener) handle(conn, ++next);
+await serveNumbered(listener, "hmac echo server", handle);

@@ -14,34 +14,20 @@
 // variant, for examples/hmac_lesson_server.ts started with the same flag.
 // Partner program: examples/hmac_lesson_server.ts (same key file).
 
-import { parseArgs } from "node:util";
 import { answerRawChallenge, AuthenticationError } from "../auth/mod.ts";
 import { recv, sendall } from "../net/mod.ts";
-import { intOption } from "./_tutorial.ts";
+import { choiceOption, intOption, netArgs } from "./_tutorial.ts";
 import { readLines } from "./_lines.ts";
-import { loadKey } from "./_secret.ts";
+import { keyFileOption } from "./_secret.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "9999" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    "key-file": { type: "string" },
-    digest: { type: "string", default: "md5" },
-    timeout: { type: "string", default: "5000" },
-  },
+const { values } = netArgs(9999, {
+  "key-file": { type: "string" },
+  digest: { type: "string", default: "md5" },
+  timeout: { type: "string", default: "5000" },
 });
-if (!values["key-file"]) {
-  console.error("Usage: hmac_lesson_client.ts --key-file FILE [--port N]");
-  Deno.exit(2);
-}
-const digest = values.digest;
-if (digest !== "md5" && digest !== "sha256") {
-  console.error(`Unknown --digest "${digest}": use md5 or sha256`);
-  Deno.exit(2);
-}
+const digest = choiceOption("digest", values.digest, ["md5", "sha256"]);
 const timeout = intOption("timeout", values.timeout);
-const key = await loadKey(values["key-file"]);
+const key = await keyFileOption("hmac_lesson_client.ts", values["key-file"]);
 const conn = await Deno.connect({
   hostname: values.hostname,
   port: Number(values.port),

@@ -25,31 +25,17 @@
 // Partner program: examples/hmac_lesson_client.ts (same key file). Prints
 // "hmac lesson server listening on 127.0.0.1:PORT" once ready.
 
-import { parseArgs } from "node:util";
 import { deliverRawChallenge } from "../auth/mod.ts";
 import { serveTcp } from "../net/mod.ts";
-import { peerName, upper } from "./_tutorial.ts";
-import { loadKey } from "./_secret.ts";
+import { choiceOption, netArgs, peerName, upper } from "./_tutorial.ts";
+import { keyFileOption } from "./_secret.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "9999" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    "key-file": { type: "string" },
-    digest: { type: "string", default: "md5" },
-  },
+const { values } = netArgs(9999, {
+  "key-file": { type: "string" },
+  digest: { type: "string", default: "md5" },
 });
-if (!values["key-file"]) {
-  console.error("Usage: hmac_lesson_server.ts --key-file FILE [--port N]");
-  Deno.exit(2);
-}
-const digest = values.digest;
-if (digest !== "md5" && digest !== "sha256") {
-  console.error(`Unknown --digest "${digest}": use md5 or sha256`);
-  Deno.exit(2);
-}
-const key = await loadKey(values["key-file"]);
+const digest = choiceOption("digest", values.digest, ["md5", "sha256"]);
+const key = await keyFileOption("hmac_lesson_server.ts", values["key-file"]);
 
 const server = await serveTcp({
   hostname: values.hostname,

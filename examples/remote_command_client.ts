@@ -23,7 +23,6 @@
 // Partner program: examples/remote_command_server.ts (see it for the
 // wire formats).
 
-import { parseArgs } from "node:util";
 import {
   FramedConnection,
   LengthPrefixCodec,
@@ -31,29 +30,30 @@ import {
   recv,
   sendall,
 } from "../net/mod.ts";
-import { deadline, decode, encodingOf, intOption } from "./_tutorial.ts";
+import {
+  choiceOption,
+  deadline,
+  decode,
+  encodingOf,
+  intOption,
+  netArgs,
+} from "./_tutorial.ts";
 import { readLines } from "./_lines.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    port: { type: "string", default: "8080" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    protocol: { type: "string", default: "struct" },
-    encoding: { type: "string", default: "utf-8" },
-    timeout: { type: "string", default: "10000" },
-  },
-});
+const { values, positionals } = netArgs(8080, {
+  protocol: { type: "string", default: "struct" },
+  encoding: { type: "string", default: "utf-8" },
+  timeout: { type: "string", default: "10000" },
+}, true);
 const MAX_REPLY = 16 * 1024 * 1024;
-if (values.protocol === "struct" || values.protocol === "ready") {
-  await lessonClient(values.protocol);
+const protocol = choiceOption("protocol", values.protocol, [
+  "struct",
+  "ready",
+  "weft",
+]);
+if (protocol !== "weft") {
+  await lessonClient(protocol);
   Deno.exit();
-} else if (values.protocol !== "weft") {
-  console.error(
-    `Unknown --protocol "${values.protocol}": use struct, ready or weft`,
-  );
-  Deno.exit(2);
 }
 
 /** The lesson's interactive client: one reply per command line. */

@@ -37,34 +37,27 @@
 // the tutorial's clients. Prints "command server listening on
 // 127.0.0.1:PORT" once ready.
 
-import { parseArgs } from "node:util";
 import {
   FramedConnection,
   LengthPrefixCodec,
   type ServedConnection,
   serveTcp,
 } from "../net/mod.ts";
+import { choiceOption, netArgs } from "./_tutorial.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "8080" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    protocol: { type: "string", default: "struct" },
-    timeout: { type: "string", default: "5000" },
-    allow: {
-      type: "string",
-      default: "echo,date,uname,sleep,false,ls,pwd,seq",
-    },
+const { values } = netArgs(8080, {
+  protocol: { type: "string", default: "struct" },
+  timeout: { type: "string", default: "5000" },
+  allow: {
+    type: "string",
+    default: "echo,date,uname,sleep,false,ls,pwd,seq",
   },
 });
-const protocol = values.protocol;
-if (protocol !== "struct" && protocol !== "ready" && protocol !== "weft") {
-  console.error(
-    `Unknown --protocol "${protocol}": use struct, ready or weft`,
-  );
-  Deno.exit(2);
-}
+const protocol = choiceOption("protocol", values.protocol, [
+  "struct",
+  "ready",
+  "weft",
+]);
 const allowed = new Set(
   values.allow.split(",").map((s) => s.trim()).filter(Boolean),
 );

@@ -22,23 +22,17 @@
 //
 // Partner program: examples/tcp_echo_server.ts (or any tutorial server).
 
-import { parseArgs } from "node:util";
 import { DelimiterCodec, FramedConnection, recv, sendall } from "../net/mod.ts";
-import { decode, encode, encodingOf, intOption } from "./_tutorial.ts";
+import { decode, encode, encodingOf, intOption, netArgs } from "./_tutorial.ts";
 import { readLines } from "./_lines.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "8080" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    encoding: { type: "string", default: "utf-8" },
-    bufsize: { type: "string", default: "1024" },
-    timeout: { type: "string", default: "5000" },
-    greeting: { type: "boolean", default: false },
-    "no-reply": { type: "boolean", default: false },
-    framing: { type: "string", default: "raw" },
-  },
+const { values } = netArgs(8080, {
+  encoding: { type: "string", default: "utf-8" },
+  bufsize: { type: "string", default: "1024" },
+  timeout: { type: "string", default: "5000" },
+  greeting: { type: "boolean", default: false },
+  "no-reply": { type: "boolean", default: false },
+  framing: { type: "string", default: "raw" },
 });
 const encoding = encodingOf(values.encoding);
 const bufsize = intOption("bufsize", values.bufsize);

@@ -31,7 +31,6 @@
 // Prints "echo server listening on 127.0.0.1:PORT" once ready (--port 0
 // picks a free port). Ctrl-C shuts it down gracefully.
 
-import { parseArgs } from "node:util";
 import {
   DelimiterCodec,
   FramedConnection,
@@ -39,39 +38,33 @@ import {
   serveTcp,
 } from "../net/mod.ts";
 import {
+  choiceOption,
   decode,
   encode,
   encodingOf,
   intOption,
+  netArgs,
   peerName,
   upper,
 } from "./_tutorial.ts";
 import { readLines } from "./_lines.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "8080" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    reply: { type: "string", default: "upper" },
-    greet: { type: "string" },
-    messages: { type: "string" },
-    clients: { type: "string" },
-    encoding: { type: "string", default: "utf-8" },
-    bufsize: { type: "string", default: "1024" },
-    framing: { type: "string", default: "raw" },
-    "idle-timeout": { type: "string", default: "60000" },
-    "max-connections": { type: "string", default: "100" },
-  },
+const { values } = netArgs(8080, {
+  reply: { type: "string", default: "upper" },
+  greet: { type: "string" },
+  messages: { type: "string" },
+  clients: { type: "string" },
+  encoding: { type: "string", default: "utf-8" },
+  bufsize: { type: "string", default: "1024" },
+  framing: { type: "string", default: "raw" },
+  "idle-timeout": { type: "string", default: "60000" },
+  "max-connections": { type: "string", default: "100" },
 });
 const encoding = encodingOf(values.encoding);
 const bufsize = intOption("bufsize", values.bufsize);
 const perConnection = intOption("messages", values.messages, Infinity);
 const clientLimit = intOption("clients", values.clients, Infinity);
-if (values.framing !== "raw" && values.framing !== "lines") {
-  console.error(`Unknown --framing "${values.framing}": use raw or lines`);
-  Deno.exit(2);
-}
+choiceOption("framing", values.framing, ["raw", "lines"]);
 
 // --reply stdin: one shared queue of typed answers, handed out in order.
 const answers = values.reply === "stdin"

@@ -17,21 +17,15 @@
 // Partner program: examples/udp_echo_server.ts. Needs --unstable-net when
 // run outside this repo (its deno.json enables it).
 
-import { parseArgs } from "node:util";
 import { DatagramSocket } from "../net/mod.ts";
-import { decode, encode, encodingOf, intOption } from "./_tutorial.ts";
+import { decode, encode, encodingOf, intOption, netArgs } from "./_tutorial.ts";
 import { readLines } from "./_lines.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "8080" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    encoding: { type: "string", default: "utf-8" },
-    timeout: { type: "string", default: "1000" },
-    retries: { type: "string", default: "2" },
-    "no-reply": { type: "boolean", default: false },
-  },
+const { values } = netArgs(8080, {
+  encoding: { type: "string", default: "utf-8" },
+  timeout: { type: "string", default: "1000" },
+  retries: { type: "string", default: "2" },
+  "no-reply": { type: "boolean", default: false },
 });
 const encoding = encodingOf(values.encoding);
 const timeout = intOption("timeout", values.timeout);

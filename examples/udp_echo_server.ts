@@ -22,27 +22,26 @@
 // UDP needs Deno's unstable net API: the repo's deno.json enables it; run
 // from elsewhere with --unstable-net.
 
-import { parseArgs } from "node:util";
 import { serveUdp } from "../net/mod.ts";
-import { decode, encodingOf, intOption, peerName, upper } from "./_tutorial.ts";
+import {
+  choiceOption,
+  decode,
+  encodingOf,
+  intOption,
+  netArgs,
+  peerName,
+  upper,
+} from "./_tutorial.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "8080" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    reply: { type: "string", default: "upper" },
-    count: { type: "string" },
-    encoding: { type: "string", default: "utf-8" },
-    "max-datagram": { type: "string", default: "1024" },
-  },
+const { values } = netArgs(8080, {
+  reply: { type: "string", default: "upper" },
+  count: { type: "string" },
+  encoding: { type: "string", default: "utf-8" },
+  "max-datagram": { type: "string", default: "1024" },
 });
 const encoding = encodingOf(values.encoding);
 const limit = intOption("count", values.count, Infinity);
-if (values.reply !== "upper" && values.reply !== "none") {
-  console.error(`Unknown --reply "${values.reply}": use upper or none`);
-  Deno.exit(2);
-}
+choiceOption("reply", values.reply, ["upper", "none"]);
 
 let received = 0;
 const server = serveUdp({

@@ -16,7 +16,6 @@
 // Partner program: examples/upload_server.ts (see it for the wire formats).
 // Exits 1 if any upload failed.
 
-import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import {
   FramedConnection,
@@ -24,22 +23,13 @@ import {
   recv,
   sendall,
 } from "../net/mod.ts";
-import { deadline, intOption } from "./_tutorial.ts";
+import { choiceOption, deadline, intOption, netArgs } from "./_tutorial.ts";
 
-const { values, positionals: files } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    port: { type: "string", default: "9999" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    protocol: { type: "string", default: "raw" },
-    timeout: { type: "string", default: "10000" },
-  },
-});
-if (values.protocol !== "raw" && values.protocol !== "weft") {
-  console.error(`Unknown --protocol "${values.protocol}": use raw or weft`);
-  Deno.exit(2);
-}
+const { values, positionals: files } = netArgs(9999, {
+  protocol: { type: "string", default: "raw" },
+  timeout: { type: "string", default: "10000" },
+}, true);
+choiceOption("protocol", values.protocol, ["raw", "weft"]);
 const timeout = intOption("timeout", values.timeout);
 if (files.length === 0) {
   console.error("Usage: upload_client.ts [--port N] FILE...");

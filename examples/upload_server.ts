@@ -36,7 +36,6 @@
 //   3. client: data frames (<= 64 KiB each), then one empty frame
 //   4. server: JSON {"ok": true, "savedAs", "sha256"} or {"ok": false, "error"}
 
-import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import {
   FramedConnection,
@@ -44,24 +43,16 @@ import {
   type ServedConnection,
   serveTcp,
 } from "../net/mod.ts";
-import { intOption, peerName } from "./_tutorial.ts";
+import { choiceOption, intOption, netArgs, peerName } from "./_tutorial.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "9999" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    dir: { type: "string", default: "uploads" },
-    protocol: { type: "string", default: "raw" },
-    name: { type: "string", default: "upload_%d" },
-    clients: { type: "string" },
-    "max-size": { type: "string", default: String(100 * 1024 * 1024) },
-  },
+const { values } = netArgs(9999, {
+  dir: { type: "string", default: "uploads" },
+  protocol: { type: "string", default: "raw" },
+  name: { type: "string", default: "upload_%d" },
+  clients: { type: "string" },
+  "max-size": { type: "string", default: String(100 * 1024 * 1024) },
 });
-if (values.protocol !== "raw" && values.protocol !== "weft") {
-  console.error(`Unknown --protocol "${values.protocol}": use raw or weft`);
-  Deno.exit(2);
-}
+choiceOption("protocol", values.protocol, ["raw", "weft"]);
 if (!/^[A-Za-z0-9._%-]+$/.test(values.name) || values.name.startsWith(".")) {
   console.error(`Invalid --name "${values.name}": a plain file name`);
   Deno.exit(2);

@@ -14,12 +14,8 @@
  * @module
  */
 
-import {
-  decodeReply,
-  encodeBody,
-  type ErrorInfo,
-  type Frame,
-} from "./_manager_protocol.ts";
+import { decodeReply, encodeCall, encodeCancel } from "./_manager_codec.ts";
+import type { ErrorInfo } from "./_manager_protocol.ts";
 import { BrokenBarrierError } from "../concurrency/barrier.ts";
 import { QueueEmpty, QueueFull } from "../concurrency/queue_errors.ts";
 import type { Channel } from "./_manager_transport.ts";
@@ -50,6 +46,9 @@ export class ManagerClient {
   #nextId = 1;
   #lost: Error | undefined;
   #weak: boolean;
+  #reffed = false;
+  /** Microtask turns left before an idle weak connection unrefs; -1: none queued. */
+  #idleTurns = -1;
   #onClose: (() => void) | undefined;
   /** Settles when the receive loop ends. */
   readonly finished: Promise<void>;
@@ -82,14 +81,7 @@ export class ManagerClient {
   async #readLoop(): Promise<void> {
     let cause: unknown;
     try {
-      while (true) {
-        const frame = await this.#channel.recv();
-        if (frame === null) break;
-        this.#settle(frame);
-        for (let more; (more = this.#channel.tryRecv()) !== undefined;) {
-          this.#settle(more);
-        }
-      }
+      await this.#channel.drain(this.#settle);
     } catch (error) {
       cause = error;
     }
@@ -101,21 +93,22 @@ export class ManagerClient {
     );
   }
 
-  #settle(frame: Frame): void {
-    const call = this.#pending.get(frame.id);
+  /** One reply frame (`body` is a view: decoded here, never kept). */
+  #settle = (id: number, body: Uint8Array | undefined, oversize: number) => {
+    const call = this.#pending.get(id);
     if (call === undefined) return;
-    this.#pending.delete(frame.id);
-    this.#updateRef();
-    if (frame.body === undefined) {
+    this.#pending.delete(id);
+    if (this.#weak && this.#pending.size === 0) this.#unrefSoon();
+    if (body === undefined) {
       return call.reject(
         new RangeError(
-          `Cannot read manager reply: ${frame.oversize} bytes exceeds the cap`,
+          `Cannot read manager reply: ${oversize} bytes exceeds the cap`,
         ),
       );
     }
     let reply;
     try {
-      reply = decodeReply(frame.body);
+      reply = decodeReply(body);
     } catch (error) {
       return call.reject(error);
     }
@@ -125,7 +118,7 @@ export class ManagerClient {
     }
     if (reply.t === "ok") call.resolve(reply.v);
     else call.reject(toRemoteError(reply.e));
-  }
+  };
 
   #end(error: Error): void {
     if (this.#lost !== undefined) return;
@@ -137,11 +130,35 @@ export class ManagerClient {
     this.#onClose?.();
   }
 
-  #updateRef(): void {
-    if (!this.#weak) return;
-    if (this.#pending.size > 0) this.#channel.ref();
-    else this.#channel.unref();
+  /** Weak mode: keeps the process alive while a call is pending. */
+  #refNow(): void {
+    if (this.#weak && !this.#reffed) {
+      this.#reffed = true;
+      this.#channel.ref();
+    }
   }
+
+  /**
+   * Weak mode: lets the process exit once no call is pending — checked a
+   * few microtasks later, so a caller that makes its next call right after
+   * the reply (the usual loop) does not flip the socket's ref every call.
+   */
+  #unrefSoon(): void {
+    if (this.#idleTurns >= 0) return; // a check is already queued
+    this.#idleTurns = 3;
+    queueMicrotask(this.#checkIdle);
+  }
+
+  #checkIdle = (): void => {
+    if (this.#pending.size > 0 || !this.#reffed) {
+      this.#idleTurns = -1;
+    } else if (this.#idleTurns-- > 0) {
+      queueMicrotask(this.#checkIdle);
+    } else {
+      this.#reffed = false;
+      this.#channel.unref();
+    }
+  };
 
   #allocateId(): number {
     do {
@@ -155,17 +172,57 @@ export class ManagerClient {
     objectId: number,
     method: string,
     args: unknown[],
-    options: CallOptions = {},
+    options?: CallOptions,
   ): Promise<unknown> {
     if (this.#lost !== undefined) return Promise.reject(this.#lost);
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (options?.signal !== undefined || options?.onLate !== undefined) {
+      return this.#callAbortable(objectId, method, args, options);
+    }
+    const id = this.#allocateId();
+    // The common call: one promise; its settle functions are the entry.
+    return new Promise((resolve, reject) => {
+      this.#send(id, objectId, method, args, { resolve, reject });
+    });
+  }
+
+  /** Encodes and sends a call already given its `id`; `call` settles it. */
+  #send(
+    id: number,
+    objectId: number,
+    method: string,
+    args: unknown[],
+    call: PendingCall,
+  ): void {
     let body: Uint8Array;
     try {
-      body = encodeBody({ t: "call", o: objectId, m: method, a: args });
+      body = encodeCall(objectId, method, args);
     } catch (error) {
-      return Promise.reject(error);
+      return call.reject(error);
     }
+    this.#pending.set(id, call);
+    this.#refNow();
+    try {
+      this.#channel.send(id, body);
+    } catch (error) {
+      this.#pending.delete(id);
+      if (this.#weak && this.#pending.size === 0) this.#unrefSoon();
+      call.reject(
+        this.#lost ??
+          new EOFError("Cannot call manager: the request could not be sent", {
+            cause: error,
+          }),
+      );
+    }
+  }
+
+  #callAbortable(
+    objectId: number,
+    method: string,
+    args: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#allocateId();
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -174,7 +231,7 @@ export class ManagerClient {
         call.abandoned = true;
         reject(signal!.reason);
         try {
-          this.#channel.send(id, encodeBody({ t: "cancel" }));
+          this.#channel.send(id, encodeCancel());
         } catch {
           // closed: the server drops the call on its own
         }
@@ -190,21 +247,8 @@ export class ManagerClient {
         },
         onLate: options.onLate,
       };
-      this.#pending.set(id, call);
-      this.#updateRef();
       signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        this.#channel.send(id, body);
-      } catch (error) {
-        this.#pending.delete(id);
-        this.#updateRef();
-        call.reject(
-          this.#lost ??
-            new EOFError("Cannot call manager: the request could not be sent", {
-              cause: error,
-            }),
-        );
-      }
+      this.#send(id, objectId, method, args, call);
     });
   }
 

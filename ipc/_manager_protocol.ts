@@ -2,8 +2,10 @@
  * The manager's request/reply protocol (private).
  *
  * One client connection carries many concurrent calls, matched by a call id.
- * Every frame is `[u32 call id][UTF-8 JSON body]` (big-endian id); the socket
- * transport adds a `u32` length in front (see `_manager_transport.ts`).
+ * Every frame is `[u32 call id][body]` (big-endian id); the socket transport
+ * adds a `u32` length in front (see `_manager_transport.ts`). Bodies are
+ * binary (`_manager_codec.ts`): a kind byte, then typed values; values the
+ * binary tags do not cover travel as the tagged JSON below.
  *
  * | step | client sends                          | server replies                          |
  * | ---- | ------------------------------------- | --------------------------------------- |
@@ -12,17 +14,21 @@
  * | 2    | `{ t: "cancel" }` under id `n`        | the pending call `n` ends with an `err` named `AbortError` (no reply if `n` already ended) |
  *
  * Object id 0 is the manager itself (`create`, `release`, `register`,
- * `describe`, `shutdown`, `ping`). Values are JSON with tags for what JSON
- * lacks (`undefined`, `bigint`, `NaN`/`Infinity`/`-0`, `Map`, `Set`, `Date`,
- * `Uint8Array`, `RegExp`, `Error`), so dict keys and values keep their types.
+ * `describe`, `shutdown`, `ping`). Values keep their types: the binary tags
+ * cover `undefined`, `null`, booleans, every number (`-0`, `NaN` too),
+ * strings, arrays, plain objects and `Uint8Array`; anything else (`bigint`,
+ * `Map`, `Set`, `Date`, `RegExp`, `Error`) is JSON with tags for what JSON
+ * lacks (`toWire`/`fromWire`).
  *
- * Failure rules: a frame whose body is not valid JSON or not a known message
+ * Failure rules: a frame whose body is malformed or not a known message
  * gets an `err` reply under its id (the connection stays up); a frame larger
  * than the receiver's cap gets an `err` reply named `RangeError` after its
  * bytes are skipped.
  *
  * @module
  */
+
+import { errorToWire } from "../_internal/run_export.ts";
 
 /** Object id of the manager itself. */
 export const ROOT_ID = 0;
@@ -80,13 +86,16 @@ export interface Frame {
   oversize?: number;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
 /** The tag key; plain objects that use it are escaped. */
 const TAG = "$w";
 
-function toWire(value: unknown, seen: Set<object>): unknown {
+/**
+ * The tagged-JSON form of `value` (the general encoder, for what the
+ * binary codec has no tag for): a value `JSON.stringify` keeps exactly.
+ *
+ * @throws {TypeError} For functions, symbols, class instances and cycles.
+ */
+export function toWire(value: unknown, seen: Set<object>): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -153,7 +162,8 @@ function toWire(value: unknown, seen: Set<object>): unknown {
   }
 }
 
-function fromWire(value: unknown): unknown {
+/** The value `toWire` encoded, from its parsed JSON. */
+export function fromWire(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) return value.map(fromWire);
   const record = value as Record<string, unknown>;
@@ -214,117 +224,11 @@ function base64ToBytes(text: string): Uint8Array {
   return bytes;
 }
 
-/**
- * Encodes a message body (tagged JSON).
- *
- * @throws {TypeError} If a value cannot cross (functions, class instances,
- * circular references).
- */
-export function encodeBody(message: Request | Reply): Uint8Array {
-  // Most messages are plain JSON already: skip the copying walk for them.
-  const wire = isPlainJson(message, 0) ? message : toWire(message, new Set());
-  return encoder.encode(JSON.stringify(wire));
-}
-
-/**
- * True if `value` survives `JSON.stringify` unchanged and needs no tag:
- * strings, finite numbers (not -0), booleans, null, and arrays / plain
- * objects of them (a few levels deep, no `$w` key).
- */
-function isPlainJson(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object":
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth > 4) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      if (!isPlainJson(value[i], depth + 1)) return false;
-    }
-    return true;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) {
-    if (key === TAG) return false;
-    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * Decodes and validates a request body.
- *
- * @throws {TypeError} If it is not valid UTF-8 JSON or not a request.
- */
-export function decodeRequest(body: Uint8Array): Request {
-  const message = decodeAny(body);
-  if (message.t === "cancel") return { t: "cancel" };
-  if (
-    message.t === "call" && Number.isSafeInteger(message.o) &&
-    typeof message.m === "string" && Array.isArray(message.a)
-  ) {
-    return message as unknown as CallMessage;
-  }
-  throw new TypeError("Cannot decode manager request: unknown message shape");
-}
-
-/**
- * Decodes and validates a reply body.
- *
- * @throws {TypeError} If it is not valid UTF-8 JSON or not a reply.
- */
-export function decodeReply(body: Uint8Array): Reply {
-  const message = decodeAny(body);
-  if (message.t === "ok") return message as unknown as OkMessage;
-  if (
-    message.t === "err" && typeof message.e === "object" && message.e !== null
-  ) {
-    const e = message.e as Record<string, unknown>;
-    return {
-      t: "err",
-      e: {
-        name: String(e.name),
-        message: String(e.message),
-        stack: typeof e.stack === "string" ? e.stack : undefined,
-      },
-    };
-  }
-  throw new TypeError("Cannot decode manager reply: unknown message shape");
-}
-
-function decodeAny(body: Uint8Array): Record<string, unknown> {
-  let parsed: unknown;
-  let text: string;
-  try {
-    text = decoder.decode(body);
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new TypeError("Cannot decode manager message: it is not UTF-8 JSON", {
-      cause,
-    });
-  }
-  // Without a tag anywhere in the text, the parsed value is final.
-  const message = text.includes(`"${TAG}"`) ? fromWire(parsed) : parsed;
-  if (typeof message !== "object" || message === null) {
-    throw new TypeError("Cannot decode manager message: it is not an object");
-  }
-  return message as Record<string, unknown>;
-}
-
 /** Turns anything thrown into plain error fields for an `err` reply. */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack };
-  }
-  return { name: "Error", message: String(error) };
+  // The one error shape of every runner boundary (`_internal/run_export.ts`);
+  // a thrown non-Error becomes an Error named by its text.
+  const wire = errorToWire(error);
+  if ("error" in wire) return { ...wire.error };
+  return { name: "Error", message: String(wire.thrown) };
 }

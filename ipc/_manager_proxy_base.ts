@@ -32,7 +32,11 @@ import { ROOT_ID } from "./_manager_protocol.ts";
 export interface ProxyWaitOptions {
   /** Give up after this many milliseconds (resolve `false`). */
   timeout?: number;
-  /** `false` never waits (like Python's `blocking=False`). */
+  /**
+   * `false` never waits (like Python's `blocking=False`).
+   *
+   * @default {true}
+   */
   blocking?: boolean;
   /** Abort the wait; the call rejects with `signal.reason`. */
   signal?: AbortSignal;

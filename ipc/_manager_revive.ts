@@ -36,7 +36,7 @@ class GenericProxy extends BaseProxy {
 }
 
 /** Wraps a generic proxy so any method name becomes a remote call. */
-export function objectProxy<T>(
+function objectProxy<T>(
   link: Link,
   id: number,
   typeid: string,

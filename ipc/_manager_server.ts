@@ -17,14 +17,12 @@
 
 import {
   type CallMessage,
-  decodeRequest,
   DEFAULT_MAX_FRAME,
-  encodeBody,
   errorInfo,
   type Frame,
-  type Reply,
   ROOT_ID,
 } from "./_manager_protocol.ts";
+import { decodeRequest, encodeErr, encodeOk } from "./_manager_codec.ts";
 import {
   BUILTIN_TYPES,
   type CallContext,
@@ -34,6 +32,7 @@ import {
 import type { Channel } from "./_manager_transport.ts";
 import type { ManagerAddress } from "./_manager_net.ts";
 import { isPythonFrame, PyRefs, servePython } from "./_py_manager_server.ts";
+import { loadExport, resolveModule } from "../_internal/run_export.ts";
 
 interface UserType {
   readonly ctor: new (...args: unknown[]) => object;
@@ -94,6 +93,41 @@ function publicMethods(ctor: new (...args: unknown[]) => object): Set<string> {
     }
   }
   return names;
+}
+
+/**
+ * The context of one call. Its `signal` is made on first read: that
+ * registers the call (under its call id) so a cancel, a dropped connection
+ * or a release can abort it; {@linkcode LazyContext.done} unregisters it.
+ */
+class LazyContext implements CallContext {
+  #controller: AbortController | undefined;
+  constructor(
+    readonly session: LiveSession,
+    readonly id: number,
+    readonly objectId: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      this.session.pending.set(this.id, {
+        controller: this.#controller,
+        objectId: this.objectId,
+      });
+    }
+    return this.#controller.signal;
+  }
+
+  done(): void {
+    const controller = this.#controller;
+    if (
+      controller !== undefined &&
+      this.session.pending.get(this.id)?.controller === controller
+    ) {
+      this.session.pending.delete(this.id);
+    }
+  }
 }
 
 /** Options of {@linkcode ManagerServer}. */
@@ -181,19 +215,8 @@ export class ManagerServer {
     session: LiveSession,
     objectId: number,
   ): { ctx: CallContext; done(): void } {
-    const id = this.#nextPythonCall++;
-    let controller: AbortController | undefined;
-    const ctx: CallContext = {
-      session,
-      get signal(): AbortSignal {
-        if (controller === undefined) {
-          controller = new AbortController();
-          session.pending.set(id, { controller, objectId });
-        }
-        return controller.signal;
-      },
-    };
-    return { ctx, done: () => void session.pending.delete(id) };
+    const ctx = new LazyContext(session, this.#nextPythonCall++, objectId);
+    return { ctx, done: () => ctx.done() };
   }
 
   /** Asks the owner to shut the server down (a client's `shutdown`). */
@@ -220,29 +243,25 @@ export class ManagerServer {
     };
     this.#sessions.add(session);
     try {
-      let first = true;
-      while (true) {
-        let frame: Frame | null;
-        try {
-          frame = await channel.recv();
-        } catch {
-          frame = null;
-        }
-        if (frame === null) break;
-        if (first && isPythonFrame(frame)) {
-          // A pickled Python request: this connection speaks Python's
-          // managers protocol from here on.
-          await servePython(this, session, frame);
-          break;
-        }
-        first = false;
-        this.#handle(session, frame);
-        // Handle everything already buffered in one go: the replies then
-        // leave together.
-        for (let more; (more = channel.tryRecv()) !== undefined;) {
-          this.#handle(session, more);
-        }
+      let first: Frame | null;
+      try {
+        first = await channel.recv();
+      } catch {
+        first = null;
       }
+      if (first === null) return;
+      if (isPythonFrame(first)) {
+        // A pickled Python request: this connection speaks Python's
+        // managers protocol from here on.
+        return await servePython(this, session, first);
+      }
+      this.#handle(session, first.id, first.body, first.oversize ?? 0);
+      // Then every frame as it arrives (a view, decoded at once); frames
+      // already buffered are handled in one go, so their replies leave
+      // together.
+      await channel.drain((id, body, oversize) =>
+        this.#handle(session, id, body, oversize)
+      ).catch(() => {});
     } finally {
       this.#endSession(session);
     }
@@ -268,26 +287,36 @@ export class ManagerServer {
     this.#names.clear();
   }
 
-  #reply(session: LiveSession, id: number, reply: Reply): void {
+  /** Sends an ok reply carrying `value` (or the error encoding it raised). */
+  #ok(session: LiveSession, id: number, value: unknown): void {
     if (session.channel.closed) return;
     let body: Uint8Array;
     try {
-      body = encodeBody(reply);
+      body = encodeOk(value);
     } catch (error) {
-      const info = errorInfo(error);
-      if (!this.debug) delete info.stack;
-      body = encodeBody({ t: "err", e: info });
+      return this.#fail(session, id, error);
     }
     if (body.length + 4 > DEFAULT_MAX_FRAME) {
-      body = encodeBody({
-        t: "err",
-        e: errorInfo(
-          new RangeError(
-            `Cannot send reply: ${body.length} bytes exceeds the ${DEFAULT_MAX_FRAME}-byte cap`,
-          ),
+      return this.#fail(
+        session,
+        id,
+        new RangeError(
+          `Cannot send reply: ${body.length} bytes exceeds the ${DEFAULT_MAX_FRAME}-byte cap`,
         ),
-      });
+      );
     }
+    this.#send(session, id, body);
+  }
+
+  /** Sends an error reply: name and message, the stack only in debug. */
+  #fail(session: LiveSession, id: number, error: unknown): void {
+    if (session.channel.closed) return;
+    const info = errorInfo(error);
+    if (!this.debug) delete info.stack;
+    this.#send(session, id, encodeErr(info));
+  }
+
+  #send(session: LiveSession, id: number, body: Uint8Array): void {
     try {
       session.channel.send(id, body);
     } catch {
@@ -295,26 +324,25 @@ export class ManagerServer {
     }
   }
 
-  #fail(session: LiveSession, id: number, error: unknown): void {
-    const info = errorInfo(error);
-    if (!this.debug) delete info.stack;
-    this.#reply(session, id, { t: "err", e: info });
-  }
-
-  #handle(session: LiveSession, frame: Frame): void {
-    const { id } = frame;
-    if (frame.body === undefined) {
+  /** One request frame (`body` is a view: decoded here, never kept). */
+  #handle(
+    session: LiveSession,
+    id: number,
+    body: Uint8Array | undefined,
+    oversize: number,
+  ): void {
+    if (body === undefined) {
       return this.#fail(
         session,
         id,
         new RangeError(
-          `Cannot accept request: ${frame.oversize} bytes exceeds the ${this.maxFrame}-byte cap`,
+          `Cannot accept request: ${oversize} bytes exceeds the ${this.maxFrame}-byte cap`,
         ),
       );
     }
     let request;
     try {
-      request = decodeRequest(frame.body);
+      request = decodeRequest(body);
     } catch (error) {
       return this.#fail(session, id, error);
     }
@@ -331,37 +359,18 @@ export class ManagerServer {
     // Most calls finish synchronously: no AbortController, no extra hops.
     // A waiting method reads `ctx.signal`, which registers the call so a
     // cancel, a dropped connection or a release can abort it.
-    let controller: AbortController | undefined;
-    const ctx: CallContext = {
-      session,
-      get signal(): AbortSignal {
-        if (controller === undefined) {
-          controller = new AbortController();
-          session.pending.set(id, { controller, objectId: request.o });
-        }
-        return controller.signal;
-      },
-    };
+    const ctx = new LazyContext(session, id, request.o);
     let result: unknown;
     try {
       result = this.#dispatch(ctx, request);
     } catch (error) {
       return this.#fail(session, id, error);
     }
-    if (!(result instanceof Promise)) {
-      return this.#reply(session, id, { t: "ok", v: result });
-    }
+    if (!(result instanceof Promise)) return this.#ok(session, id, result);
     result.then(
-      (value) => this.#reply(session, id, { t: "ok", v: value }),
+      (value) => this.#ok(session, id, value),
       (error) => this.#fail(session, id, error),
-    ).finally(() => {
-      if (
-        controller !== undefined &&
-        session.pending.get(id)?.controller === controller
-      ) {
-        session.pending.delete(id);
-      }
-    });
+    ).finally(() => ctx.done());
   }
 
   #dispatch(ctx: CallContext, { o, m, a }: CallMessage): unknown {
@@ -534,14 +543,20 @@ export class ManagerServer {
         `Cannot register "${typeid}": it is already registered from another module`,
       );
     }
-    const namespace = await import(module);
-    const ctor = namespace[exportName];
-    if (typeof ctor !== "function" || ctor.prototype === undefined) {
+    // The one module kernel: one way to name a module, one missing-export
+    // error (as for Thread, Pool, Process and serveTcp).
+    const url = resolveModule(module, `register "${typeid}"`);
+    const ctor = await loadExport(url, exportName);
+    if (ctor.prototype === undefined) {
       throw new TypeError(
-        `Cannot register "${typeid}": export "${exportName}" of ${module} is not a class`,
+        `Cannot register "${typeid}": export "${exportName}" of ${url} is not a class`,
       );
     }
-    this.#types.set(typeid, { ctor, module, exportName });
+    this.#types.set(typeid, {
+      ctor: ctor as unknown as UserType["ctor"],
+      module,
+      exportName,
+    });
     return true;
   }
 }

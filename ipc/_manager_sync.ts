@@ -19,145 +19,109 @@ import {
 // ---------------------------------------------------------------------------
 // Locks
 
-/** Python's `Lock`; the holder is a client connection. */
-export class LockObject extends ServerObject {
+/**
+ * What Lock and RLock share: one holder (a client connection) with a hold
+ * count, and a FIFO of waiting calls that get the lock handed over in turn.
+ */
+abstract class HeldLock extends ServerObject {
   static readonly methods: ReadonlySet<string> = new Set([
     "acquire",
     "release",
     "locked",
   ]);
-  #holder: Session | undefined;
+  protected holder: Session | undefined;
+  protected count = 0;
   #waiters: Parked<void>[] = [];
 
-  async acquire(ctx: CallContext, options?: unknown): Promise<boolean> {
-    const { timeout } = waitSpec(options, "acquire lock");
-    if (this.#holder === undefined) {
-      this.#take(ctx.session);
+  /** Takes the lock if free, else waits for it up to `timeout` ms. */
+  protected async take(ctx: CallContext, timeout: number): Promise<boolean> {
+    if (this.holder === undefined) {
+      this.#hold(ctx.session);
       return true;
     }
     if (timeout === 0) return false;
     return (await park(this.#waiters, ctx, timeout)).ok;
   }
 
-  #take(session: Session): void {
-    this.#holder = session;
+  #hold(session: Session): void {
+    this.holder = session;
+    this.count = 1;
     session.holdings.add(this);
+  }
+
+  /** Frees the lock and hands it to the first waiter, if any. */
+  protected handOff(): void {
+    this.holder!.holdings.delete(this);
+    this.holder = undefined;
+    this.count = 0;
+    const next = this.#waiters.shift();
+    if (next !== undefined) {
+      this.#hold(next.session);
+      next.grant();
+    }
+  }
+
+  locked(): boolean {
+    return this.holder !== undefined;
+  }
+
+  override dropSession(session: Session): void {
+    if (this.holder === session) this.handOff();
+  }
+
+  /** For Condition: true if `session` holds the lock. */
+  heldBy(session: Session): boolean {
+    return this.holder === session;
+  }
+
+  /** For Condition: frees the lock whatever its count; returns the count. */
+  releaseFor(): number {
+    const saved = this.count;
+    this.handOff();
+    return saved;
+  }
+
+  /** For Condition: takes the lock back (waiting as long as needed). */
+  async reacquire(ctx: CallContext, saved: number): Promise<void> {
+    await this.take(ctx, Infinity);
+    this.count = saved;
+  }
+}
+
+/** Python's `Lock`; the holder is a client connection. */
+export class LockObject extends HeldLock {
+  async acquire(ctx: CallContext, options?: unknown): Promise<boolean> {
+    const { timeout } = waitSpec(options, "acquire lock");
+    return await this.take(ctx, timeout);
   }
 
   /** Like Python's `Lock`, any client may release it. */
   release(): void {
-    if (this.#holder === undefined) {
+    if (this.holder === undefined) {
       throw new TypeError("Cannot release lock: it is not held");
     }
-    this.#handOff();
-  }
-
-  #handOff(): void {
-    this.#holder!.holdings.delete(this);
-    this.#holder = undefined;
-    const next = this.#waiters.shift();
-    if (next !== undefined) {
-      this.#take(next.session);
-      next.grant();
-    }
-  }
-
-  locked(): boolean {
-    return this.#holder !== undefined;
-  }
-
-  override dropSession(session: Session): void {
-    if (this.#holder === session) this.#handOff();
-  }
-
-  heldBy(session: Session): boolean {
-    return this.#holder === session;
-  }
-
-  releaseFor(): number {
-    this.#handOff();
-    return 1;
-  }
-
-  async reacquire(ctx: CallContext): Promise<void> {
-    if (this.#holder === undefined) return this.#take(ctx.session);
-    await park(this.#waiters, ctx, Infinity);
+    this.handOff();
   }
 }
 
 /** Python's `RLock`: re-entrant per client connection. */
-export class RLockObject extends ServerObject {
-  static readonly methods: ReadonlySet<string> = new Set([
-    "acquire",
-    "release",
-    "locked",
-  ]);
-  #owner: Session | undefined;
-  #count = 0;
-  #waiters: Parked<void>[] = [];
-
+export class RLockObject extends HeldLock {
   async acquire(ctx: CallContext, options?: unknown): Promise<boolean> {
     const { timeout } = waitSpec(options, "acquire lock");
-    if (this.#owner === ctx.session) {
-      this.#count++;
+    if (this.holder === ctx.session) {
+      this.count++;
       return true;
     }
-    if (this.#owner === undefined) {
-      this.#take(ctx.session);
-      return true;
-    }
-    if (timeout === 0) return false;
-    return (await park(this.#waiters, ctx, timeout)).ok;
-  }
-
-  #take(session: Session): void {
-    this.#owner = session;
-    this.#count = 1;
-    session.holdings.add(this);
+    return await this.take(ctx, timeout);
   }
 
   release(ctx: CallContext): void {
-    if (this.#owner !== ctx.session) {
+    if (this.holder !== ctx.session) {
       throw new TypeError(
         "Cannot release lock: it is not held by this connection",
       );
     }
-    if (--this.#count === 0) this.#handOff();
-  }
-
-  #handOff(): void {
-    this.#owner!.holdings.delete(this);
-    this.#owner = undefined;
-    this.#count = 0;
-    const next = this.#waiters.shift();
-    if (next !== undefined) {
-      this.#take(next.session);
-      next.grant();
-    }
-  }
-
-  locked(): boolean {
-    return this.#owner !== undefined;
-  }
-
-  override dropSession(session: Session): void {
-    if (this.#owner === session) this.#handOff();
-  }
-
-  heldBy(session: Session): boolean {
-    return this.#owner === session;
-  }
-
-  releaseFor(): number {
-    const saved = this.#count;
-    this.#handOff();
-    return saved;
-  }
-
-  async reacquire(ctx: CallContext, saved: number): Promise<void> {
-    if (this.#owner === undefined) this.#take(ctx.session);
-    else await park(this.#waiters, ctx, Infinity);
-    this.#count = saved;
+    if (--this.count === 0) this.handOff();
   }
 }
 

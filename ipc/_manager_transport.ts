@@ -21,6 +21,12 @@
  * and dropped) and handed up as `{ id, oversize: n }`, so one bad request
  * costs an error reply, not the connection. `n < 4` ends the connection.
  *
+ * Two ways to receive: `recv()` hands out frames as owned bytes (the
+ * Python protocol queues them); `drain(each)` — the weft protocol's hot
+ * path on both sides — hands each frame to a callback as a view into the
+ * transport's read buffer, decoded there and then: no copy, no promise per
+ * frame, and frames that arrived together are handled in one go.
+ *
  * The handshake ({@linkcode acceptHandshake} / {@linkcode offerHandshake})
  * runs before any protocol frame: `auth`'s `serverHandshake` /
  * `clientHandshake` (each side proves it knows the authkey, HMAC-SHA256),
@@ -42,6 +48,13 @@ import {
 import { DEFAULT_MAX_FRAME, type Frame } from "./_manager_protocol.ts";
 import { EOFError, type SkippedFrame, StreamTransport } from "./_wire.ts";
 
+/** Receives one frame from {@linkcode Channel.drain}. */
+export type FrameHandler = (
+  id: number,
+  body: Uint8Array | undefined,
+  oversize: number,
+) => void;
+
 /** An ordered, reliable pipe of frames. */
 export interface Channel {
   /**
@@ -49,10 +62,16 @@ export interface Channel {
    * closed; a later write failure closes it (the reader sees EOF).
    */
   send(id: number, body: Uint8Array): void;
-  /** The next frame, or `null` once the other side is gone. */
+  /** The next frame (owned bytes), or `null` once the other side is gone. */
   recv(): Promise<Frame | null>;
-  /** A frame available without waiting, or `undefined`. */
-  tryRecv(): Frame | undefined;
+  /**
+   * Reads frames until the other side is gone, handing each to `each` as
+   * soon as it is whole: `body` is a view that is valid only during the
+   * call (decode it there), `undefined` for a frame skipped for being over
+   * the cap (`oversize` is then its size). Resolves at EOF; rejects if a
+   * frame is malformed (the channel is then closed).
+   */
+  drain(each: FrameHandler): Promise<void>;
   /** Closes both directions; idempotent. */
   close(): void;
   /** True once {@linkcode Channel.close} ran or the peer went away. */
@@ -66,62 +85,117 @@ export interface Channel {
 // ---------------------------------------------------------------------------
 // In-memory channel
 
+interface Queued {
+  id: number;
+  /** Where the body lies in the arena; -1 for a frame over the cap. */
+  start: number;
+  end: number;
+  oversize: number;
+}
+
+/**
+ * One in-process end. What the peer sends is copied into this end's arena
+ * (a growable buffer reused once everything queued was read), so a frame
+ * costs no allocation of its own; `drain` hands out views of the arena.
+ */
 class MemoryEnd implements Channel {
-  #inbox: Frame[] = [];
-  #waiter: ((frame: Frame | null) => void) | undefined;
+  #arena = new Uint8Array(1024);
+  #tail = 0;
+  #queue: Queued[] = [];
+  #next = 0;
+  #wake: (() => void) | undefined;
   #closed = false;
+  #peerGone = false;
   peer!: MemoryEnd;
   constructor(readonly maxFrame: number) {}
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed || this.#peerGone;
   }
 
-  deliver(frame: Frame | null): void {
-    if (this.#waiter !== undefined) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      waiter(frame);
-    } else if (frame !== null) {
-      this.#inbox.push(frame);
+  /** The peer's frame arrives (its body is copied here at once). */
+  receive(id: number, body: Uint8Array): void {
+    const size = body.length + 4;
+    if (size > this.maxFrame) {
+      this.#queue.push({ id, start: -1, end: -1, oversize: size });
     } else {
-      this.#closed = true;
+      const end = this.#tail + body.length;
+      if (end > this.#arena.length) {
+        const grown = new Uint8Array(Math.max(end, this.#arena.length * 2));
+        grown.set(this.#arena.subarray(0, this.#tail));
+        this.#arena = grown;
+      }
+      this.#arena.set(body, this.#tail);
+      this.#queue.push({ id, start: this.#tail, end, oversize: 0 });
+      this.#tail = end;
     }
+    this.#wakeUp();
+  }
+
+  /** The peer closed. */
+  hangUp(): void {
+    this.#peerGone = true;
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   send(id: number, body: Uint8Array): void {
-    if (this.#closed || this.peer.#closed) {
+    if (this.closed) {
       throw new TypeError("Cannot send frame: the channel is closed");
     }
-    const size = body.length + 4;
-    // Every caller hands over a freshly encoded body it never touches again,
-    // so it is delivered as is (a copy costs an ArrayBuffer allocation).
-    this.peer.deliver(
-      size > this.peer.maxFrame ? { id, oversize: size } : { id, body },
-    );
+    this.peer.receive(id, body);
   }
 
-  tryRecv(): Frame | undefined {
-    return this.#inbox.shift();
+  /** The next queued frame, or undefined; resets the arena once all is read. */
+  #take(): Queued | undefined {
+    if (this.#next < this.#queue.length) return this.#queue[this.#next++];
+    if (this.#next > 0) {
+      this.#queue.length = 0;
+      this.#next = 0;
+      this.#tail = 0;
+    }
+    return undefined;
   }
 
-  recv(): Promise<Frame | null> {
-    const next = this.#inbox.shift();
-    if (next !== undefined) return Promise.resolve(next);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.#waiter = (frame) => {
-        if (frame === null) this.#closed = true;
-        resolve(frame);
-      };
-    });
+  /** Resolves once a frame is queued or either side closed. */
+  #ready(): Promise<void> | undefined {
+    if (this.#next < this.#queue.length || this.closed) return undefined;
+    return new Promise((resolve) => this.#wake = resolve);
+  }
+
+  async recv(): Promise<Frame | null> {
+    await this.#ready();
+    if (this.#closed) return null;
+    const q = this.#take();
+    if (q === undefined) return null; // the peer is gone
+    return q.start < 0
+      ? { id: q.id, oversize: q.oversize }
+      : { id: q.id, body: this.#arena.slice(q.start, q.end) };
+  }
+
+  async drain(each: FrameHandler): Promise<void> {
+    while (true) {
+      await this.#ready();
+      if (this.#closed) return;
+      let q = this.#take();
+      if (q === undefined) return; // the peer is gone
+      for (; q !== undefined && !this.#closed; q = this.#take()) {
+        if (q.start < 0) each(q.id, undefined, q.oversize);
+        else each(q.id, this.#arena.subarray(q.start, q.end), 0);
+      }
+    }
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.deliver(null);
-    this.peer.deliver(null);
+    this.#wakeUp();
+    this.peer.hangUp();
   }
 
   ref(): void {}
@@ -180,36 +254,60 @@ export class SocketChannel implements Channel {
     }
   }
 
+  /** `payload` (a frame or a skipped one) as an owned `Frame`. */
   #toFrame(payload: Uint8Array | SkippedFrame): Frame {
-    if (payload instanceof Uint8Array) {
-      if (payload.length < 4) {
-        this.close();
-        throw new RangeError(
-          `Cannot read frame: length ${payload.length} is shorter than its header`,
-        );
-      }
-      return { id: callId(payload), body: payload.subarray(4) };
-    }
-    if (payload.head.length < 4) {
-      this.close();
-      throw new RangeError("Cannot read frame: it is shorter than its header");
-    }
-    return { id: callId(payload.head), oversize: payload.size };
+    let frame: Frame | undefined;
+    this.#deliver(payload, (id, body, oversize) => {
+      frame = body === undefined ? { id, oversize } : { id, body };
+    });
+    return frame!;
   }
 
-  /**
-   * A frame already buffered, or `undefined` (never reads). A malformed
-   * header closes the channel here; the next `recv` then reports EOF.
-   */
-  tryRecv(): Frame | undefined {
-    if (this.#closed) return undefined;
-    try {
-      const payload = this.#stream.tryReadFrame(this.#maxFrame);
-      return payload === undefined ? undefined : this.#toFrame(payload);
-    } catch {
-      // oversize (recv skips it) or malformed (closed)
-      return undefined;
+  /** Hands `payload` (a frame or a skipped one) to `each`. */
+  #deliver(payload: Uint8Array | SkippedFrame, each: FrameHandler): void {
+    if (payload instanceof Uint8Array) {
+      if (payload.length < 4) throw this.#short(payload.length);
+      each(callId(payload), payload.subarray(4), 0);
+    } else {
+      if (payload.head.length < 4) throw this.#short(payload.head.length);
+      each(callId(payload.head), undefined, payload.size);
     }
+  }
+
+  #short(length: number): RangeError {
+    this.close();
+    return new RangeError(
+      `Cannot read frame: length ${length} is shorter than its header`,
+    );
+  }
+
+  async drain(each: FrameHandler): Promise<void> {
+    const stream = this.#stream;
+    const max = this.#maxFrame;
+    try {
+      while (!this.#closed) {
+        const payload = await stream.readViewOrSkip(max, 4);
+        if (payload === null) break;
+        this.#deliver(payload, each);
+        // everything already buffered, in one go (replies leave together)
+        while (!this.#closed) {
+          let more;
+          try {
+            more = stream.tryReadView(max);
+          } catch {
+            break; // oversize: the next readViewOrSkip skips it
+          }
+          if (more === undefined) break;
+          this.#deliver(more, each);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof EOFError)) {
+        this.close();
+        throw error;
+      }
+    }
+    this.close();
   }
 
   recv(): Promise<Frame | null> {

@@ -1,10 +1,10 @@
 // The unpickler: a stack machine over protocols 0-5 that never imports or
 // calls anything. Globals resolve only through the allow-list (the caller's
 // `globals`, then _pickle_globals.ts); their "calls" run the handler given
-// there. No recursion: nesting depth costs heap, never JS stack.
+// there (_pickle_calls.ts). No recursion: nesting depth costs heap, never JS
+// stack.
 
 import * as op from "./_pickle_opcodes.ts";
-import { UnpicklingError } from "./pickle_error.ts";
 import {
   PyFloat,
   PyFrozenSet,
@@ -26,6 +26,7 @@ import {
 } from "./_pickle_common.ts";
 import { _decodeUtf8, _latin1 } from "./_pickle_text.ts";
 import { _legacyValue, NOT_LEGACY } from "./_pickle_legacy.ts";
+import { _Calls } from "./_pickle_calls.ts";
 
 /** Decodes one pickle. */
 export function _read(data: Uint8Array, options: _ReadOptions): unknown {
@@ -44,7 +45,7 @@ class _Reader implements _Context {
   #sparse: Map<number, unknown> | null = null;
   #options: _ReadOptions;
   // Side tables, created on first use (most pickles need none of them).
-  #built: Map<object, _Handler> | null = null; // BUILD handler of each result
+  #calls: _Calls | null = null; // REDUCE, BUILD...: created on first use
   #putIndex: Map<object, number> | null = null; // memo slot of plain-object dicts
   #gets: Map<object, number> | null = null; // memo fetches of plain-object dicts
 
@@ -205,93 +206,6 @@ class _Reader implements _Context {
       fail(`global ${full} is not allowed`);
     }
     return new PyGlobal(module, name);
-  }
-
-  #handler(callable: unknown, what: string): [PyGlobal, _Handler] {
-    if (!(callable instanceof PyGlobal)) {
-      fail(
-        `${what} needs an allowed global to call, got ${describe(callable)}`,
-      );
-    }
-    // A PyGlobal on the stack came from resolve() — unless a handler returned
-    // one: check again.
-    const handler = this.#options.lookup(callable.key);
-    if (handler === undefined) {
-      fail(`global ${shown(String(callable))} is not allowed`);
-    }
-    return [callable, handler];
-  }
-
-  #call(callable: unknown, args: unknown, what: string): void {
-    const [g, handler] = this.#handler(callable, what);
-    if (!Array.isArray(args)) fail(`${what} arguments must be a tuple`);
-    let value: unknown;
-    if (handler.inert) value = new PyReduce(g, args);
-    else if (handler.reduce) {
-      value = this.#run(g, () => handler.reduce!(args, this));
-    } else fail(`global ${shown(String(g))} cannot be called`);
-    this.#pushResult(value, handler);
-  }
-
-  #newobj(cls: unknown, args: unknown, kwargs: unknown): void {
-    const [g, handler] = this.#handler(cls, "NEWOBJ");
-    if (!Array.isArray(args)) fail("NEWOBJ arguments must be a tuple");
-    let kw: Map<string, unknown> | null = null;
-    if (kwargs !== null && kwargs !== undefined) {
-      kw = kwargs instanceof Map
-        ? kwargs
-        : isPlainObject(kwargs)
-        ? new Map(Object.entries(kwargs))
-        : fail("NEWOBJ_EX keyword arguments must be a dict");
-      if (kw.size === 0) kw = null;
-    }
-    let value: unknown;
-    if (handler.inert) {
-      value = new PyReduce(g, args, { newobj: true, kwargs: kw });
-    } else if (handler.newobj) {
-      value = this.#run(g, () => handler.newobj!(args, kw));
-    } else fail(`global ${shown(String(g))} cannot be created with __new__`);
-    this.#pushResult(value, handler);
-  }
-
-  #run(g: PyGlobal, fn: () => unknown): unknown {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof UnpicklingError) throw error;
-      fail(
-        `${shown(String(g))} rejected its arguments: ${
-          (error as Error)?.message ?? error
-        }`,
-        error,
-      );
-    }
-  }
-
-  #pushResult(value: unknown, handler: _Handler): void {
-    if (value === undefined) value = null;
-    if (typeof value === "object" && value !== null && handler.build) {
-      (this.#built ??= new Map()).set(value, handler);
-    }
-    this.#stack.push(value);
-  }
-
-  #build(): void {
-    const state = this.#pop();
-    const target = this.#top();
-    if (target instanceof PyReduce) {
-      if (target.state !== undefined) fail("BUILD applied twice to one object");
-      target.state = state;
-      return;
-    }
-    const handler = typeof target === "object" && target !== null
-      ? this.#built?.get(target)
-      : undefined;
-    if (!handler?.build) {
-      fail(`BUILD on ${describe(target)}, which takes no state`);
-    }
-    const value = handler.build(target, state);
-    this.#stack[this.#stack.length - 1] = value === undefined ? null : value;
   }
 
   // ---- containers ---------------------------------------------------------
@@ -467,7 +381,7 @@ class _Reader implements _Context {
           break;
         case op.BYTEARRAY8: {
           const bytes = this.#bytes(this.#length8());
-          stack.push(this.#call0("builtins bytearray", bytes));
+          stack.push(this.#callsOf().call0("builtins bytearray", bytes, this));
           break;
         }
         case op.NEXT_BUFFER:
@@ -593,32 +507,37 @@ class _Reader implements _Context {
         }
         case op.REDUCE: {
           const args = this.#pop();
-          this.#call(this.#pop(), args, "REDUCE");
+          stack.push(this.#callsOf().call(this.#pop(), args, "REDUCE", this));
           break;
         }
         case op.NEWOBJ: {
           const args = this.#pop();
-          this.#newobj(this.#pop(), args, null);
+          stack.push(this.#callsOf().newobj(this.#pop(), args, null));
           break;
         }
         case op.NEWOBJ_EX: {
           const kwargs = this.#pop();
           const args = this.#pop();
-          this.#newobj(this.#pop(), args, kwargs);
+          stack.push(this.#callsOf().newobj(this.#pop(), args, kwargs));
           break;
         }
-        case op.BUILD:
-          this.#build();
+        case op.BUILD: {
+          const state = this.#pop();
+          const target = this.#top();
+          stack[stack.length - 1] = this.#callsOf().build(target, state);
           break;
+        }
         case op.INST: {
           const g = this.resolve(this.#utf8Line(), this.#utf8Line());
-          this.#call(g, this.#popMark(), "INST");
+          stack.push(this.#callsOf().call(g, this.#popMark(), "INST", this));
           break;
         }
         case op.OBJ: {
           const items = this.#popMark();
           if (items.length === 0) fail("OBJ needs a class");
-          this.#call(items[0], items.slice(1), "OBJ");
+          stack.push(
+            this.#callsOf().call(items[0], items.slice(1), "OBJ", this),
+          );
           break;
         }
         case op.PERSID:
@@ -646,17 +565,12 @@ class _Reader implements _Context {
     }
   }
 
+  #callsOf(): _Calls {
+    return this.#calls ??= new _Calls(this.#options);
+  }
+
   #index(text: string): number {
     if (!/^\d{1,10}$/.test(text)) fail(`invalid memo key ${shown(text)}`);
     return Number(text);
-  }
-
-  /** Runs the allow-listed handler `key` on one argument (BYTEARRAY8). */
-  #call0(key: string, arg: unknown): unknown {
-    const handler = this.#options.lookup(key);
-    if (!handler?.reduce) {
-      fail(`global ${shown(key.replace(" ", "."))} is not allowed`);
-    }
-    return handler.reduce([arg], this);
   }
 }

@@ -2,6 +2,7 @@
 // the value mapping of pickle.ts. Recursive with a depth limit (a value too
 // deep for it is also too deep for Python's own unpickled objects).
 
+import { ByteWriter, type WriterBuffer } from "../_internal/byte_writer.ts";
 import * as op from "./_pickle_opcodes.ts";
 import { PicklingError } from "./pickle_error.ts";
 import {
@@ -30,12 +31,7 @@ const DECIMAL = new PyGlobal("decimal", "Decimal");
 
 // One scratch buffer reused across calls (dumps is synchronous); only the
 // finished pickle is copied out.
-let shared: [Uint8Array, DataView] | null = scratch(1 << 12);
-
-function scratch(size: number): [Uint8Array, DataView] {
-  const buf = new Uint8Array(size);
-  return [buf, new DataView(buf.buffer)];
-}
+let shared: WriterBuffer | null = new ByteWriter(1 << 12);
 
 export interface _WriteOptions {
   protocol: number;
@@ -63,8 +59,8 @@ function kind(value: unknown): string {
 export function _write(value: unknown, options: _WriteOptions): Uint8Array {
   const w = new _Writer(options, shared);
   shared = null; // a re-entrant dumps (from a Proxy trap) gets its own buffer
-  w.byte(op.PROTO);
-  w.byte(options.protocol);
+  w.u8(op.PROTO);
+  w.u8(options.protocol);
   try {
     w.save(value, 0);
   } catch (error) {
@@ -75,69 +71,40 @@ export function _write(value: unknown, options: _WriteOptions): Uint8Array {
     }
     throw error;
   }
-  w.byte(op.STOP);
+  w.u8(op.STOP);
   const out = w.result();
-  shared = w.buffer.length <= 1 << 16 ? w.scratch : scratch(1 << 12);
+  shared = w.buf.length <= 1 << 16
+    ? { buf: w.buf, view: w.view }
+    : new ByteWriter(1 << 12);
   return out;
 }
 
-class _Writer {
-  #buf: Uint8Array;
-  #view: DataView;
-  #pos = 0;
+class _Writer extends ByteWriter {
   #memo: Map<object, number> | null = null; // created on first container
   #next = 0; // next memo index
   #globals: Map<string, number> | null = null;
   #proto: number;
   #maxDepth: number;
 
-  constructor(options: _WriteOptions, buffer: [Uint8Array, DataView] | null) {
-    [this.#buf, this.#view] = buffer ?? scratch(1 << 12);
+  constructor(options: _WriteOptions, buffer: WriterBuffer | null) {
+    super(buffer ?? 1 << 12);
     this.#proto = options.protocol;
     this.#maxDepth = options.maxDepth;
   }
 
-  get buffer(): Uint8Array {
-    return this.#buf;
-  }
-
-  get scratch(): [Uint8Array, DataView] {
-    return [this.#buf, this.#view];
-  }
-
-  result(): Uint8Array {
+  override result(): Uint8Array {
     // A big buffer that is mostly used is handed out as is (never reused).
-    if (this.#buf.length > 1 << 16 && this.#pos >= this.#buf.length * 0.75) {
-      return this.#buf.subarray(0, this.#pos);
+    if (this.buf.length > 1 << 16 && this.pos >= this.buf.length * 0.75) {
+      return this.buf.subarray(0, this.pos);
     }
-    return this.#buf.slice(0, this.#pos);
-  }
-
-  #ensure(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    const size = Math.max(this.#buf.length * 2, this.#pos + n + 256);
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
-  }
-
-  byte(b: number): void {
-    this.#ensure(1);
-    this.#buf[this.#pos++] = b;
+    return this.buf.slice(0, this.pos);
   }
 
   #u32(opcode: number, n: number): void {
-    this.#ensure(5);
-    this.#buf[this.#pos] = opcode;
-    this.#view.setUint32(this.#pos + 1, n, true);
-    this.#pos += 5;
-  }
-
-  #raw(bytes: Uint8Array): void {
-    this.#ensure(bytes.length);
-    this.#buf.set(bytes, this.#pos);
-    this.#pos += bytes.length;
+    this.reserve(5);
+    this.buf[this.pos] = opcode;
+    this.view.setUint32(this.pos + 1, n, true);
+    this.pos += 5;
   }
 
   // ---- memo ---------------------------------------------------------------
@@ -149,17 +116,17 @@ class _Writer {
   }
 
   #put(index: number): void {
-    if (this.#proto >= 4) this.byte(op.MEMOIZE);
+    if (this.#proto >= 4) this.u8(op.MEMOIZE);
     else if (index < 256) {
-      this.byte(op.BINPUT);
-      this.byte(index);
+      this.u8(op.BINPUT);
+      this.u8(index);
     } else this.#u32(op.LONG_BINPUT, index);
   }
 
   #getMemo(index: number): void {
     if (index < 256) {
-      this.byte(op.BINGET);
-      this.byte(index);
+      this.u8(op.BINGET);
+      this.u8(index);
     } else this.#u32(op.LONG_BINGET, index);
   }
 
@@ -167,19 +134,19 @@ class _Writer {
 
   #int(v: number): void {
     if (v >= 0 && v < 256) {
-      this.#ensure(2);
-      this.#buf[this.#pos++] = op.BININT1;
-      this.#buf[this.#pos++] = v;
+      this.reserve(2);
+      this.buf[this.pos++] = op.BININT1;
+      this.buf[this.pos++] = v;
     } else if (v >= 0 && v < 65536) {
-      this.#ensure(3);
-      this.#buf[this.#pos++] = op.BININT2;
-      this.#view.setUint16(this.#pos, v, true);
-      this.#pos += 2;
+      this.reserve(3);
+      this.buf[this.pos++] = op.BININT2;
+      this.view.setUint16(this.pos, v, true);
+      this.pos += 2;
     } else if (v >= -0x80000000 && v <= 0x7fffffff) {
-      this.#ensure(5);
-      this.#buf[this.#pos++] = op.BININT;
-      this.#view.setInt32(this.#pos, v, true);
-      this.#pos += 4;
+      this.reserve(5);
+      this.buf[this.pos++] = op.BININT;
+      this.view.setInt32(this.pos, v, true);
+      this.pos += 4;
     } else this.#long(BigInt(v));
   }
 
@@ -191,16 +158,16 @@ class _Writer {
       // Up to 32 bytes: 32-bit words, no string round trip.
       let n = 5;
       while (abs >= LIMITS[n]) n++;
-      this.#ensure(2 + n);
-      const buf = this.#buf;
-      buf[this.#pos++] = op.LONG1;
-      buf[this.#pos++] = n;
+      this.reserve(2 + n);
+      const buf = this.buf;
+      buf[this.pos++] = op.LONG1;
+      buf[this.pos++] = n;
       let u = BigInt.asUintN(8 * n, v);
       for (let i = 0; i < n; i += 4) {
         let word = Number(BigInt.asUintN(32, u));
         u >>= 32n;
         for (let k = i; k < i + 4 && k < n; k++) {
-          buf[this.#pos++] = word & 0xff;
+          buf[this.pos++] = word & 0xff;
           word >>>= 8;
         }
       }
@@ -215,36 +182,36 @@ class _Writer {
       "0",
     );
     if (n < 256) {
-      this.#ensure(2 + n);
-      this.#buf[this.#pos++] = op.LONG1;
-      this.#buf[this.#pos++] = n;
+      this.reserve(2 + n);
+      this.buf[this.pos++] = op.LONG1;
+      this.buf[this.pos++] = n;
     } else {
       this.#u32(op.LONG4, n);
-      this.#ensure(n);
+      this.reserve(n);
     }
-    const buf = this.#buf;
-    const at = this.#pos;
+    const buf = this.buf;
+    const at = this.pos;
     for (let i = 0, j = 2 * n - 2; i < n; i++, j -= 2) {
       buf[at + i] = (hexValue(hex.charCodeAt(j)) << 4) |
         hexValue(hex.charCodeAt(j + 1));
     }
-    this.#pos = at + n;
+    this.pos = at + n;
   }
 
   #float(v: number): void {
-    this.#ensure(9);
-    this.#buf[this.#pos++] = op.BINFLOAT;
-    this.#view.setFloat64(this.#pos, v, false);
-    this.#pos += 8;
+    this.reserve(9);
+    this.buf[this.pos++] = op.BINFLOAT;
+    this.view.setFloat64(this.pos, v, false);
+    this.pos += 8;
   }
 
   #str(s: string): void {
     const n = s.length;
     if (n < 86 && this.#proto >= 4) {
       // SHORT_BINUNICODE: 3 bytes per UTF-16 unit at most, so <= 255 bytes.
-      this.#ensure(2 + 3 * n);
-      const at = this.#pos;
-      const buf = this.#buf;
+      this.reserve(2 + 3 * n);
+      const at = this.pos;
+      const buf = this.buf;
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
@@ -258,32 +225,32 @@ class _Writer {
       }
       buf[at] = op.SHORT_BINUNICODE;
       buf[at + 1] = len;
-      this.#pos = at + 2 + len;
+      this.pos = at + 2 + len;
       return;
     }
     if (n > 65536 || !s.isWellFormed()) return this.#strSlow(s);
-    this.#ensure(5 + 3 * n);
-    const at = this.#pos;
-    const len = _encodeUtf8Into(s, this.#buf.subarray(at + 5, at + 5 + 3 * n));
+    this.reserve(5 + 3 * n);
+    const at = this.pos;
+    const len = _encodeUtf8Into(s, this.buf.subarray(at + 5, at + 5 + 3 * n));
     if (len < 256 && this.#proto >= 4) {
-      this.#buf[at] = op.SHORT_BINUNICODE;
-      this.#buf[at + 1] = len;
-      this.#buf.copyWithin(at + 2, at + 5, at + 5 + len);
-      this.#pos = at + 2 + len;
+      this.buf[at] = op.SHORT_BINUNICODE;
+      this.buf[at + 1] = len;
+      this.buf.copyWithin(at + 2, at + 5, at + 5 + len);
+      this.pos = at + 2 + len;
     } else {
-      this.#buf[at] = op.BINUNICODE;
-      this.#view.setUint32(at + 1, len, true);
-      this.#pos = at + 5 + len;
+      this.buf[at] = op.BINUNICODE;
+      this.view.setUint32(at + 1, len, true);
+      this.pos = at + 5 + len;
     }
   }
 
   #strSlow(s: string): void {
     const bytes = _encodeUtf8(s);
     if (bytes.length < 256 && this.#proto >= 4) {
-      this.byte(op.SHORT_BINUNICODE);
-      this.byte(bytes.length);
+      this.u8(op.SHORT_BINUNICODE);
+      this.u8(bytes.length);
     } else this.#u32(op.BINUNICODE, bytes.length);
-    this.#raw(bytes);
+    this.bytes(bytes);
   }
 
   #bytes(b: Uint8Array, depth: number): void {
@@ -306,23 +273,23 @@ class _Writer {
       );
     }
     if (b.length < 256) {
-      this.#ensure(2 + b.length);
-      this.#buf[this.#pos++] = op.SHORT_BINBYTES;
-      this.#buf[this.#pos++] = b.length;
+      this.reserve(2 + b.length);
+      this.buf[this.pos++] = op.SHORT_BINBYTES;
+      this.buf[this.pos++] = b.length;
     } else if (b.length <= 0xffffffff) {
       this.#u32(op.BINBYTES, b.length);
     } else {
       this.#len8(op.BINBYTES8, b.length);
     }
-    this.#raw(b);
+    this.bytes(b);
   }
 
   #len8(opcode: number, n: number): void {
-    this.#ensure(9);
-    this.#buf[this.#pos] = opcode;
-    this.#view.setUint32(this.#pos + 1, n % 2 ** 32, true);
-    this.#view.setUint32(this.#pos + 5, Math.floor(n / 2 ** 32), true);
-    this.#pos += 9;
+    this.reserve(9);
+    this.buf[this.pos] = opcode;
+    this.view.setUint32(this.pos + 1, n % 2 ** 32, true);
+    this.view.setUint32(this.pos + 5, Math.floor(n / 2 ** 32), true);
+    this.pos += 9;
   }
 
   #global(g: PyGlobal, depth: number): void {
@@ -331,7 +298,7 @@ class _Writer {
     if (this.#proto >= 4) {
       this.#str(g.module);
       this.#str(g.name);
-      this.byte(op.STACK_GLOBAL);
+      this.u8(op.STACK_GLOBAL);
     } else {
       const dot = g.name.lastIndexOf(".");
       if (dot > 0) {
@@ -346,8 +313,8 @@ class _Writer {
           ? "__builtin__"
           : g.module;
         const text = _encodeUtf8(`${module}\n${g.name}\n`);
-        this.byte(op.GLOBAL);
-        this.#raw(text);
+        this.u8(op.GLOBAL);
+        this.bytes(text);
       }
     }
     const slot = this.#next++;
@@ -361,14 +328,14 @@ class _Writer {
     const n = items.length;
     if (n === 1 && opcode === op.APPENDS) {
       this.save(items[0], depth);
-      this.byte(op.APPEND);
+      this.u8(op.APPEND);
       return;
     }
     for (let start = 0; start < n; start += BATCH) {
       const end = Math.min(n, start + BATCH);
-      this.byte(op.MARK);
+      this.u8(op.MARK);
       for (let i = start; i < end; i++) this.save(items[i], depth);
-      this.byte(opcode);
+      this.u8(opcode);
     }
   }
 
@@ -377,40 +344,40 @@ class _Writer {
     let open = false;
     for (const [k, v] of entries) {
       if (!open) {
-        this.byte(op.MARK);
+        this.u8(op.MARK);
         open = true;
       }
       this.save(k, depth);
       this.save(v, depth);
       if (++count === BATCH) {
-        this.byte(op.SETITEMS);
+        this.u8(op.SETITEMS);
         open = false;
         count = 0;
       }
     }
-    if (open) this.byte(op.SETITEMS);
+    if (open) this.u8(op.SETITEMS);
   }
 
   #tuple(t: ArrayLike<unknown>, obj: object | null, depth: number): void {
     const n = t.length;
     if (n === 0) {
-      this.byte(op.EMPTY_TUPLE);
+      this.u8(op.EMPTY_TUPLE);
       return;
     }
     const small = n <= 3 && this.#proto >= 2;
-    if (!small) this.byte(op.MARK);
+    if (!small) this.u8(op.MARK);
     for (let i = 0; i < n; i++) this.save(t[i], depth);
     if (obj !== null) {
       const index = this.#memo?.get(obj);
       if (index !== undefined) {
         // The tuple was written while writing its items (a cycle through a
         // mutable item): drop the copies and fetch it, as Python does.
-        if (small) { for (let i = 0; i < n; i++) this.byte(op.POP); }
-        else this.byte(op.POP_MARK);
+        if (small) { for (let i = 0; i < n; i++) this.u8(op.POP); }
+        else this.u8(op.POP_MARK);
         return this.#getMemo(index);
       }
     }
-    this.byte(small ? op.TUPLE1 + n - 1 : op.TUPLE);
+    this.u8(small ? op.TUPLE1 + n - 1 : op.TUPLE);
     if (obj !== null) this.#memoize(obj);
   }
 
@@ -425,19 +392,19 @@ class _Writer {
           );
         }
         this.#dict(r.kwargs, null, depth);
-        this.byte(op.NEWOBJ_EX);
-      } else this.byte(op.NEWOBJ);
+        this.u8(op.NEWOBJ_EX);
+      } else this.u8(op.NEWOBJ);
     } else {
       this.#global(r.callable, depth);
       this.#tuple(r.args, null, depth);
-      this.byte(op.REDUCE);
+      this.u8(op.REDUCE);
     }
     this.#memoize(obj);
     if (r.listItems.length > 0) this.#items(r.listItems, op.APPENDS, depth);
     if (r.dictItems.length > 0) this.#pairs(r.dictItems, depth);
     if (r.state !== undefined) {
       this.save(r.state, depth);
-      this.byte(op.BUILD);
+      this.u8(op.BUILD);
     }
   }
 
@@ -446,14 +413,14 @@ class _Writer {
     obj: object | null,
     depth: number,
   ): void {
-    this.byte(op.EMPTY_DICT);
+    this.u8(op.EMPTY_DICT);
     if (obj !== null) this.#memoize(obj);
     if (d instanceof Map) {
       if (d.size === 1) {
         const [[k, v]] = d;
         this.save(k, depth);
         this.save(v, depth);
-        this.byte(op.SETITEM);
+        this.u8(op.SETITEM);
       } else this.#pairs(d, depth);
       return;
     }
@@ -461,17 +428,17 @@ class _Writer {
     if (keys.length === 1) {
       this.#str(keys[0]);
       this.save(d[keys[0]], depth);
-      this.byte(op.SETITEM);
+      this.u8(op.SETITEM);
       return;
     }
     for (let start = 0; start < keys.length; start += BATCH) {
       const end = Math.min(keys.length, start + BATCH);
-      this.byte(op.MARK);
+      this.u8(op.MARK);
       for (let i = start; i < end; i++) {
         this.#str(keys[i]);
         this.save(d[keys[i]], depth);
       }
-      this.byte(op.SETITEMS);
+      this.u8(op.SETITEMS);
     }
   }
 
@@ -485,26 +452,26 @@ class _Writer {
       );
     }
     if (frozen) {
-      this.byte(op.MARK);
+      this.u8(op.MARK);
       for (const item of s) this.save(item, depth);
       const index = this.#memo?.get(s);
       if (index !== undefined) {
-        this.byte(op.POP_MARK);
+        this.u8(op.POP_MARK);
         return this.#getMemo(index);
       }
-      this.byte(op.FROZENSET);
+      this.u8(op.FROZENSET);
       this.#memoize(s);
       return;
     }
-    this.byte(op.EMPTY_SET);
+    this.u8(op.EMPTY_SET);
     this.#memoize(s);
     const items = [...s];
     for (let start = 0; start < items.length; start += BATCH) {
-      this.byte(op.MARK);
+      this.u8(op.MARK);
       for (let i = start; i < Math.min(items.length, start + BATCH); i++) {
         this.save(items[i], depth);
       }
-      this.byte(op.ADDITEMS);
+      this.u8(op.ADDITEMS);
     }
   }
 
@@ -520,13 +487,13 @@ class _Writer {
         }
         return this.#float(value);
       case "boolean":
-        return this.byte(value ? op.NEWTRUE : op.NEWFALSE);
+        return this.u8(value ? op.NEWTRUE : op.NEWFALSE);
       case "bigint":
         return this.#long(value);
       case "undefined":
-        return this.byte(op.NONE);
+        return this.u8(op.NONE);
       case "object":
-        if (value === null) return this.byte(op.NONE);
+        if (value === null) return this.u8(op.NONE);
         break;
       default:
         throw new PicklingError(
@@ -542,7 +509,7 @@ class _Writer {
     }
     if (Array.isArray(value)) {
       if (value instanceof Tuple) return this.#tuple(value, value, depth);
-      this.byte(op.EMPTY_LIST);
+      this.u8(op.EMPTY_LIST);
       this.#memoize(value);
       if (value.length > 0) this.#items(value, op.APPENDS, depth);
       return;
@@ -564,7 +531,7 @@ class _Writer {
     if (value instanceof PyByteArray) {
       if (this.#proto >= 5) {
         this.#len8(op.BYTEARRAY8, value.bytes.length);
-        this.#raw(value.bytes);
+        this.bytes(value.bytes);
         return this.#memoize(value);
       }
       return this.#reduce(new PyReduce(BYTEARRAY, [value.bytes]), depth, value);

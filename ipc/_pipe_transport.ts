@@ -10,7 +10,7 @@
  * | end moves to | the ends then talk over | the local peer switches to |
  * |---|---|---|
  * | a worker | two shared-memory rings (`_ring.ts`), one per direction | the other side of the rings |
- * | a process | a socket met at a token-keyed meeting point (`_relay.ts`) | that socket |
+ * | a process | a socket met at a token-keyed meeting point (`_relay.ts`): Unix in a private 0700 directory when both sides may, else TCP loopback | that socket |
  *
  * Frames already queued at either end stay in order: the moving end's are
  * carried in its handle, the staying end's are served before the new
@@ -22,7 +22,13 @@
  */
 import { newRing, RingTransport } from "./_ring.ts";
 import { DeferredTransport, processMeeting, relayFor } from "./_relay.ts";
-import { EOFError, oversize, type Transport } from "./_wire.ts";
+import {
+  EOFError,
+  oversize,
+  readWith,
+  type Transport,
+  writeCopy,
+} from "./_wire.ts";
 import { PortTransport } from "./_port_transport.ts";
 
 /** One end of an in-memory queue pair (both ends in this thread). */
@@ -53,6 +59,10 @@ class MemoryTransport implements Transport {
     const frame = this.inbox.shift()!;
     if (frame.length > maxSize) throw oversize(frame.length, maxSize);
     return frame;
+  }
+
+  writeCopy(frame: Uint8Array): Promise<void> {
+    return this.next ? writeCopy(this.next, frame) : this.writeFrame(frame);
   }
 
   writeFrame(frame: Uint8Array): Promise<void> {
@@ -137,8 +147,19 @@ export class PipeEnd implements Transport {
     return this.inner.readFrame(maxSize);
   }
 
+  readWith<T>(
+    maxSize: number,
+    use: (frame: Uint8Array) => T,
+  ): Promise<T | null> {
+    return readWith(this.inner, maxSize, use);
+  }
+
   writeFrame(frame: Uint8Array): Promise<void> {
     return this.inner.writeFrame(frame);
+  }
+
+  writeCopy(frame: Uint8Array): Promise<void> {
+    return writeCopy(this.inner, frame);
   }
 
   poll(timeoutMs: number): Promise<boolean> {

@@ -10,7 +10,8 @@
  *    the modules named by `"@@module"` in shared handles, then the module,
  *    revives the arguments and sends `{ type: "started" }`.
  * 4. Runs the function; sends `{ type: "done" }` and exits 0, or sends
- *    `{ type: "error", name, message, stack }`, prints the stack to stderr
+ *    `{ type: "error", error: { name, message, stack } }` (run_export's
+ *    `errorToWire`), prints the stack to stderr
  *    and exits 1.
  *
  * A daemon child exits (code 1) as soon as the control connection reaches
@@ -21,7 +22,7 @@
 import { importRevivers, reviveValue } from "../_internal/share.ts";
 import { Connection } from "./connection.ts";
 import { meet } from "./_relay.ts";
-import { loadExport } from "../_internal/run_export.ts";
+import { errorToWire, loadExport } from "../_internal/run_export.ts";
 
 interface Init {
   module: string;
@@ -101,12 +102,7 @@ async function report(
 ): Promise<void> {
   const e = error instanceof Error ? error : new Error(String(error));
   console.error(`Process ${init.name}:\n${e.stack ?? e.message}`);
-  await control.send({
-    type,
-    name: e.name,
-    message: e.message,
-    stack: e.stack ?? "",
-  }).catch(() => {});
+  await control.send({ type, ...errorToWire(e) }).catch(() => {});
   control.close();
 }
 

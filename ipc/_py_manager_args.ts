@@ -142,6 +142,24 @@ export interface PyAdapter {
   repr(object: object, ctx: CallContext): string;
 }
 
+/** Classes of server objects and the adapter of each (first match wins). */
+export type AdapterTable = readonly [
+  // deno-lint-ignore no-explicit-any
+  abstract new (...args: any[]) => object,
+  PyAdapter,
+][];
+
+/** The adapter of the first class in `table` that `object` is an instance of. */
+export function adapterIn(
+  table: AdapterTable,
+  object: object,
+): PyAdapter | undefined {
+  for (const [type, adapter] of table) {
+    if (object instanceof type) return adapter;
+  }
+  return undefined;
+}
+
 /** What `create` makes for a Python typeid. */
 export interface PyCreated {
   /** weft's typeid for it. */

@@ -18,6 +18,8 @@ import {
   ValueObject,
 } from "./_manager_containers.ts";
 import {
+  adapterIn,
+  type AdapterTable,
   bind,
   iterate,
   type Kwds,
@@ -284,14 +286,17 @@ const ITERATOR: PyAdapter = {
 
 /** The adapter for a container object, or undefined. */
 export function containerAdapter(object: object): PyAdapter | undefined {
-  if (object instanceof DictObject) return DICT;
-  if (object instanceof ListObject) return LIST;
-  if (object instanceof NamespaceObject) return NAMESPACE;
-  if (object instanceof ValueObject) return VALUE;
-  if (object instanceof ArrayObject) return ARRAY;
-  if (object instanceof IteratorObject) return ITERATOR;
-  return undefined;
+  return adapterIn(CONTAINERS, object);
 }
+
+const CONTAINERS: AdapterTable = [
+  [DictObject, DICT],
+  [ListObject, LIST],
+  [NamespaceObject, NAMESPACE],
+  [ValueObject, VALUE],
+  [ArrayObject, ARRAY],
+  [IteratorObject, ITERATOR],
+];
 
 /** `create` for the container typeids of `SyncManager`. */
 export function createContainer(

@@ -21,6 +21,8 @@ import {
   SemaphoreObject,
 } from "./_manager_sync.ts";
 import {
+  adapterIn,
+  type AdapterTable,
   bind,
   type Kwds,
   REQUIRED,
@@ -130,53 +132,31 @@ const QUEUE: PyAdapter = {
 // ---------------------------------------------------------------------------
 // Locks and semaphores
 
-const LOCK: PyAdapter = {
-  exposed: ["acquire", "release"],
-  call(object, method, args, kwds, ctx) {
-    const lock = object as LockObject;
-    if (method === "acquire") {
-      return lock.acquire(ctx, acquireArgs(method, args, kwds));
-    }
-    if (method === "release") {
-      bind(method, args, kwds, []);
-      return asPython(
-        () => void lock.release(),
-        "RuntimeError",
-        "release unlocked lock",
-      );
-    }
-    return unknownMethod(method, "_thread.lock");
-  },
-  value: () => null,
-  repr: (object) =>
-    `<${
-      (object as LockObject).locked() ? "locked" : "unlocked"
-    } _thread.lock object>`,
-};
+/** Lock and RLock as Python sees them: `typeName` in reprs and errors. */
+function lockAdapter(typeName: string, notHeld: string): PyAdapter {
+  return {
+    exposed: ["acquire", "release"],
+    call(object, method, args, kwds, ctx) {
+      const lock = object as LockObject | RLockObject;
+      if (method === "acquire") {
+        return lock.acquire(ctx, acquireArgs(method, args, kwds));
+      }
+      if (method === "release") {
+        bind(method, args, kwds, []);
+        return asPython(() => void lock.release(ctx), "RuntimeError", notHeld);
+      }
+      return unknownMethod(method, typeName);
+    },
+    value: () => null,
+    repr: (object) =>
+      `<${
+        (object as LockObject | RLockObject).locked() ? "locked" : "unlocked"
+      } ${typeName} object>`,
+  };
+}
 
-const RLOCK: PyAdapter = {
-  exposed: ["acquire", "release"],
-  call(object, method, args, kwds, ctx) {
-    const lock = object as RLockObject;
-    if (method === "acquire") {
-      return lock.acquire(ctx, acquireArgs(method, args, kwds));
-    }
-    if (method === "release") {
-      bind(method, args, kwds, []);
-      return asPython(
-        () => void lock.release(ctx),
-        "RuntimeError",
-        "cannot release un-acquired lock",
-      );
-    }
-    return unknownMethod(method, "_thread.RLock");
-  },
-  value: () => null,
-  repr: (object) =>
-    `<${
-      (object as RLockObject).locked() ? "locked" : "unlocked"
-    } _thread.RLock object>`,
-};
+const LOCK = lockAdapter("_thread.lock", "release unlocked lock");
+const RLOCK = lockAdapter("_thread.RLock", "cannot release un-acquired lock");
 
 const SEMAPHORE: PyAdapter = {
   exposed: ["acquire", "release"],
@@ -323,15 +303,18 @@ const BARRIER: PyAdapter = {
 
 /** The adapter for a queue or synchronisation object, or undefined. */
 export function syncAdapter(object: object): PyAdapter | undefined {
-  if (object instanceof QueueObject) return QUEUE;
-  if (object instanceof LockObject) return LOCK;
-  if (object instanceof RLockObject) return RLOCK;
-  if (object instanceof SemaphoreObject) return SEMAPHORE;
-  if (object instanceof EventObject) return EVENT;
-  if (object instanceof ConditionObject) return CONDITION;
-  if (object instanceof BarrierObject) return BARRIER;
-  return undefined;
+  return adapterIn(SYNC, object);
 }
+
+const SYNC: AdapterTable = [
+  [QueueObject, QUEUE],
+  [LockObject, LOCK],
+  [RLockObject, RLOCK],
+  [SemaphoreObject, SEMAPHORE],
+  [EventObject, EVENT],
+  [ConditionObject, CONDITION],
+  [BarrierObject, BARRIER],
+];
 
 /**
  * The adapter of an instance of a registered weft class: its public

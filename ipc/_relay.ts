@@ -2,10 +2,17 @@
  * Carrying a `Connection` end to another worker or process (private).
  *
  * - {@linkcode rendezvous}: a one-shot meeting point on 127.0.0.1 port 0
- *   keyed by a random 32-byte token. Every connection runs `auth`'s
- *   `serverHandshake` with the token (concurrently, each with a deadline,
- *   at most {@linkcode MAX_PENDING_HANDSHAKES} at once, the oldest dropped
- *   first); the first one that passes wins and the listener closes. A local
+ *   keyed by a random 32-byte token. With `unix: true` and a fully granted
+ *   `--allow-net`, `--allow-read` and `--allow-write` here, it also listens
+ *   on a Unix socket in a private (0700) temporary directory; the peer
+ *   uses that one when its own permissions allow it (else TCP), and the
+ *   directory is removed as soon as the meeting point closes (met,
+ *   cancelled or timed out; closing the listener unlinks the socket).
+ *   Every connection, on either socket, runs `auth`'s `serverHandshake`
+ *   with the token before any other byte (concurrently, each with a
+ *   deadline, at most {@linkcode MAX_PENDING_HANDSHAKES} at once, the
+ *   oldest dropped first); the first one that passes wins and both
+ *   listeners close. A local
  *   process that connects first (silent, or sending garbage) is dropped and
  *   cannot stop the real peer: the token travels only inside the private
  *   handle (or a child's stdin), never on a command line.
@@ -25,8 +32,10 @@ import type { MessageConnection } from "../auth/handshake.ts";
 import {
   EOFError,
   oversize,
+  readWith,
   StreamTransport,
   type Transport,
+  writeCopy,
 } from "./_wire.ts";
 import { PortTransport } from "./_port_transport.ts";
 
@@ -38,11 +47,13 @@ export const HANDSHAKE_TIMEOUT = 20_000;
 export const MAX_PENDING_HANDSHAKES = 16;
 const RELAY_FRAME_LIMIT = Number.MAX_SAFE_INTEGER;
 
-/** The fields of a process handle that meets its peer over TCP. */
+/** The fields of a process handle that meets its peer over a socket. */
 export interface RelayHandle {
   via: "tcp";
   hostname: string;
   port: number;
+  /** The Unix socket of the same meeting point, when there is one. */
+  path?: string;
   token: Uint8Array;
   /** Frames received before the move, served first. */
   pending?: Uint8Array[];
@@ -63,10 +74,89 @@ export function messageConnection(
   };
 }
 
+/** Whether this process may listen on a Unix socket in a new temp dir. */
+function unixAllowed(): boolean {
+  try {
+    return (["net", "read", "write"] as const).every((name) =>
+      Deno.permissions.querySync({ name }).state === "granted"
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this process may connect to the Unix socket at `path`. */
+function unixAllowedFor(path: string): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "net", host: `unix:${path}` })
+          .state === "granted" &&
+      (["read", "write"] as const).every((name) =>
+        Deno.permissions.querySync({ name, path }).state === "granted"
+      );
+  } catch {
+    return false;
+  }
+}
+
+/** Private directories of meeting points still open (removed at unload). */
+const unixDirs = new Set<string>();
+let unloadHooked = false;
+
+function removeDir(dir: string): void {
+  unixDirs.delete(dir);
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * A Unix listener in a new private directory (mode 0700, made by
+ * `makeTempDir`), or `undefined` when not permitted or it fails.
+ */
+function unixListener():
+  | { listener: Deno.Listener; dir: string; path: string }
+  | undefined {
+  if (Deno.build.os === "windows" || !unixAllowed()) return undefined;
+  let dir: string | undefined;
+  try {
+    dir = Deno.makeTempDirSync({ prefix: "weft-pipe-" });
+    Deno.chmodSync(dir, 0o700);
+    const path = `${dir}/s`;
+    const listener = Deno.listen({ transport: "unix", path });
+    unixDirs.add(dir);
+    if (!unloadHooked) {
+      unloadHooked = true;
+      globalThis.addEventListener("unload", () => {
+        for (const d of [...unixDirs]) removeDir(d);
+      });
+    }
+    return { listener, dir, path };
+  } catch {
+    if (dir !== undefined) removeDir(dir);
+    return undefined;
+  }
+}
+
+let lastMeeting: { transport: "tcp" | "unix"; path?: string } | undefined;
+
+/**
+ * How the last meeting point opened with `unix: true` was met (for tests):
+ * its winner's transport and its Unix socket path, if it had one.
+ */
+export function lastUnixMeeting():
+  | { transport: "tcp" | "unix"; path?: string }
+  | undefined {
+  return lastMeeting;
+}
+
 /** A one-shot authenticated meeting point. */
 export interface Rendezvous {
   hostname: string;
   port: number;
+  /** Its Unix socket (in a private 0700 directory), if it has one. */
+  path?: string;
   /** The first connection that passed the handshake. */
   accepted: Promise<StreamTransport>;
   /** Stops waiting (`accepted` rejects) unless already met. */
@@ -77,8 +167,12 @@ export interface Rendezvous {
 export function rendezvous(
   token: Uint8Array,
   acceptTimeout: number = RELAY_ACCEPT_TIMEOUT,
+  unix = false,
 ): Rendezvous {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const local = unix ? unixListener() : undefined;
+  const listeners: Deno.Listener[] = [listener];
+  if (local) listeners.push(local.listener);
   const handshaking = new Set<StreamTransport>();
   let done = false;
   let resolve!: (t: StreamTransport) => void;
@@ -92,11 +186,14 @@ export function rendezvous(
     if (done) return;
     done = true;
     clearTimeout(timer);
-    try {
-      listener.close();
-    } catch {
-      // already closed
+    for (const l of listeners) {
+      try {
+        l.close(); // a Unix listener unlinks its socket file
+      } catch {
+        // already closed
+      }
     }
+    if (local) removeDir(local.dir);
     for (const t of handshaking) if (t !== winner) t.close();
     handshaking.clear();
     if (winner) resolve(winner);
@@ -113,7 +210,7 @@ export function rendezvous(
     acceptTimeout,
   );
   Deno.unrefTimer(timer);
-  (async () => {
+  const acceptLoop = async (listener: Deno.Listener, via: "tcp" | "unix") => {
     while (!done) {
       let conn: Deno.Conn;
       try {
@@ -141,30 +238,48 @@ export function rendezvous(
       }).then(() => {
         handshaking.delete(stream);
         if (done) stream.close();
-        else finish(stream);
+        else {
+          if (unix) lastMeeting = { transport: via, path: local?.path };
+          finish(stream);
+        }
       }, () => {
         handshaking.delete(stream);
         stream.close();
       });
     }
-  })();
+  };
+  acceptLoop(listener, "tcp");
+  if (local) acceptLoop(local.listener, "unix");
   const { port } = listener.addr as Deno.NetAddr;
   return {
     hostname: "127.0.0.1",
     port,
+    path: local?.path,
     accepted,
     cancel: () =>
       finish(undefined, new EOFError("Cannot connect: the peer is gone")),
   };
 }
 
-/** Connects to a meeting point and proves the token (client side). */
+/**
+ * Connects to a meeting point and proves the token (client side): over its
+ * Unix socket `path` when given and this process may, else over TCP.
+ */
 export async function meet(
   hostname: string,
   port: number,
   token: Uint8Array,
+  path?: string,
 ): Promise<StreamTransport> {
-  const conn = await Deno.connect({ hostname, port });
+  let conn: Deno.Conn | undefined;
+  if (path !== undefined && unixAllowedFor(path)) {
+    try {
+      conn = await Deno.connect({ transport: "unix", path });
+    } catch {
+      conn = undefined; // e.g. already met or gone: TCP as without it
+    }
+  }
+  conn ??= await Deno.connect({ hostname, port });
   const stream = new StreamTransport(conn);
   await clientHandshake(messageConnection(stream), token, {
     allowLegacyMd5: false,
@@ -226,7 +341,7 @@ export function processMeeting(
   pendingFrames: Uint8Array[] = [],
 ): { handle: RelayHandle; local: Promise<StreamTransport> } {
   const token = crypto.getRandomValues(new Uint8Array(32));
-  const rv = rendezvous(token);
+  const rv = rendezvous(token, RELAY_ACCEPT_TIMEOUT, true);
   const entry: PendingRelay = { cancel: () => rv.cancel() };
   pending.add(entry);
   rv.accepted.finally(() => pending.delete(entry)).catch(() => {});
@@ -235,6 +350,7 @@ export function processMeeting(
       via: "tcp",
       hostname: rv.hostname,
       port: rv.port,
+      ...(rv.path === undefined ? {} : { path: rv.path }),
       token,
       pending: pendingFrames,
     },
@@ -296,6 +412,25 @@ export class DeferredTransport implements Transport {
     );
   }
 
+  readWith<T>(
+    maxSize: number,
+    use: (frame: Uint8Array) => T,
+  ): Promise<T | null> {
+    if (this.#inner !== undefined && this.#pending.length === 0) {
+      return readWith(this.#inner, maxSize, use);
+    }
+    return this.readFrame(maxSize).then((frame) =>
+      frame === null ? null : use(frame)
+    );
+  }
+
+  writeCopy(frame: Uint8Array): Promise<void> {
+    if (this.#inner !== undefined && this.#queued === 0) {
+      return writeCopy(this.#inner, frame);
+    }
+    return this.writeFrame(frame); // copies while queued
+  }
+
   writeFrame(frame: Uint8Array): Promise<void> {
     if (this.#inner !== undefined && this.#queued === 0) {
       return this.#inner.writeFrame(frame);
@@ -344,11 +479,13 @@ export class DeferredTransport implements Transport {
 /** The child side of a process handle. */
 export function connectRelay(handle: RelayHandle): Transport {
   return new DeferredTransport(
-    meet(handle.hostname, handle.port, handle.token).catch((error) => {
-      throw new EOFError("Cannot reach the shared connection's peer", {
-        cause: error,
-      });
-    }),
+    meet(handle.hostname, handle.port, handle.token, handle.path).catch(
+      (error) => {
+        throw new EOFError("Cannot reach the shared connection's peer", {
+          cause: error,
+        });
+      },
+    ),
     handle.pending ?? [],
   );
 }

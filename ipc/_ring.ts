@@ -150,16 +150,19 @@ export class RingTransport implements Transport {
     return (Atomics.load(this.#inCtl, HEAD) - this.#inCtl[TAIL]) | 0;
   }
 
-  /** Copies `n` available bytes into `dst` at `at` and releases them. */
-  #consume(dst: Uint8Array, at: number, n: number): void {
+  /**
+   * Copies `n` available bytes (after skipping `skip`) into `dst` at `at`
+   * and releases them (and the skipped ones).
+   */
+  #consume(dst: Uint8Array, at: number, n: number, skip = 0): void {
     const ctl = this.#inCtl;
     const data = this.#inData;
     const tail = ctl[TAIL];
-    const pos = tail & (data.length - 1);
+    const pos = (tail + skip) & (data.length - 1);
     const first = Math.min(n, data.length - pos);
-    dst.set(data.subarray(pos, pos + first), at);
+    if (first > 0) dst.set(data.subarray(pos, pos + first), at);
     if (first < n) dst.set(data.subarray(0, n - first), at + first);
-    Atomics.store(ctl, TAIL, (tail + n) | 0);
+    Atomics.store(ctl, TAIL, (tail + skip + n) | 0);
     Atomics.add(ctl, RSEQ, 1);
     Atomics.notify(ctl, RSEQ);
   }
@@ -208,17 +211,27 @@ export class RingTransport implements Transport {
     // fast path: a whole frame is there
     const available = this.#available();
     if (available >= 4) {
-      this.#consume(this.#header, 0, 4);
-      const size = this.#headerSize();
-      if (size > maxSize) return Promise.reject(oversize(size, maxSize));
-      const out = new Uint8Array(size);
-      if (available - 4 >= size) {
-        if (size > 0) this.#consume(out, 0, size);
+      const size = this.#peekSize();
+      if (size <= maxSize && available - 4 >= size) {
+        // header and payload released together (one publish, one notify)
+        const out = new Uint8Array(size);
+        this.#consume(out, 0, size, 4);
         return Promise.resolve(out);
       }
-      return this.#readRest(out);
+      this.#consume(this.#header, 0, 4);
+      if (size > maxSize) return Promise.reject(oversize(size, maxSize));
+      return this.#readRest(new Uint8Array(size));
     }
     return this.#readSlow(maxSize);
+  }
+
+  /** The length in the header at the read position (4 bytes available). */
+  #peekSize(): number {
+    const data = this.#inData;
+    const mask = data.length - 1;
+    const tail = this.#inCtl[TAIL];
+    return ((data[tail & mask] << 24) | (data[(tail + 1) & mask] << 16) |
+      (data[(tail + 2) & mask] << 8) | data[(tail + 3) & mask]) >>> 0;
   }
 
   #headerSize(): number {

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { FrameWriter } from "../_internal/frame_writer.ts";
 
 /**
  * Thrown by `recv()`/`recvBytes()` when the peer has closed its end (or its
@@ -49,10 +50,42 @@ export class EOFError extends Error {
 /** Moves whole frames. `readFrame` resolves `null` at a clean EOF. */
 export interface Transport {
   readFrame(maxSize: number): Promise<Uint8Array | null>;
+  /**
+   * Optional: reads a frame and returns `use(frame)` where `frame` is valid
+   * only during the call (no copy); see `StreamTransport.readWith`.
+   */
+  readWith?<T>(
+    maxSize: number,
+    use: (frame: Uint8Array) => T,
+  ): Promise<T | null>;
   writeFrame(frame: Uint8Array): Promise<void>;
+  /**
+   * Optional: like `writeFrame`, but `frame` is copied before this returns
+   * (the caller may reuse it at once).
+   */
+  writeCopy?(frame: Uint8Array): Promise<void>;
   /** True once a frame (or EOF) can be read without waiting. */
   poll(timeoutMs: number): Promise<boolean>;
   close(): void;
+}
+
+/** `t.readWith(maxSize, use)`, or a read then `use` if `t` has none. */
+export function readWith<T>(
+  t: Transport,
+  maxSize: number,
+  use: (frame: Uint8Array) => T,
+): Promise<T | null> {
+  if (t.readWith !== undefined) return t.readWith(maxSize, use);
+  return t.readFrame(maxSize).then((frame) =>
+    frame === null ? null : use(frame)
+  );
+}
+
+/** `t.writeCopy(frame)`, or `t.writeFrame` of a copy if `t` has none. */
+export function writeCopy(t: Transport, frame: Uint8Array): Promise<void> {
+  return t.writeCopy !== undefined
+    ? t.writeCopy(frame)
+    : t.writeFrame(frame.slice());
 }
 
 /** Largest length that fits the 4-byte header. */
@@ -60,21 +93,16 @@ export const SMALL_FRAME_LIMIT = 0x7fffffff;
 
 /** The header for a frame of `size` bytes (4 bytes, or 12 with the escape). */
 export function encodeHeader(size: number): Uint8Array {
-  const header = new Uint8Array(size <= SMALL_FRAME_LIMIT ? 4 : 12);
-  writeHeader(header, 0, size);
-  return header;
-}
-
-/** Writes the header of a `size`-byte frame at `at`; returns its length. */
-function writeHeader(into: Uint8Array, at: number, size: number): number {
-  const view = new DataView(into.buffer, into.byteOffset);
   if (size <= SMALL_FRAME_LIMIT) {
-    view.setInt32(at, size);
-    return 4;
+    const header = new Uint8Array(4);
+    new DataView(header.buffer).setInt32(0, size);
+    return header;
   }
-  view.setInt32(at, -1);
-  view.setBigUint64(at + 4, BigInt(size));
-  return 12;
+  const header = new Uint8Array(12);
+  const view = new DataView(header.buffer);
+  view.setInt32(0, -1);
+  view.setBigUint64(4, BigInt(size));
+  return header;
 }
 
 /** The error for a message longer than the reader's cap. */
@@ -115,17 +143,12 @@ export interface StreamOptions {
 }
 
 const INITIAL_BUFFER = 16 * 1024;
+/** Frames at least this long are written from the caller's array, not copied. */
+const DIRECT_WRITE = 64 * 1024;
 /** Frames at least this long are read straight into their own array. */
 const DIRECT_READ = 256 * 1024;
-/** Writes at least this long are not copied into a batch. */
-const DIRECT_WRITE = 64 * 1024;
-
-interface Pending {
-  bytes: Uint8Array;
-  resolve?: () => void;
-  reject?: (error: unknown) => void;
-}
-
+/** Largest frame size for which an array is allocated ahead (`#fill`). */
+const SPARE_LIMIT = 1024;
 /**
  * Length-prefixed frames over a Deno socket (TCP or Unix): the one framed
  * transport of ipc. Python's `multiprocessing.connection` framing by
@@ -134,28 +157,42 @@ interface Pending {
  * unsigned length), or a plain u32 length (the manager's framing, whose
  * payload starts with a call id).
  *
- * Reads go through one growable buffer; a frame is copied out once (or read
- * straight into its own array when large). Writes are one `write` of header
- * and payload; frames queued while a write is in flight leave together.
+ * Reads go through one growable buffer: one `read` per burst of frames,
+ * frames handed to a function while they are in the buffer (`readWith`),
+ * handed out as views (`tryReadView`/`readViewOrSkip`, valid until the
+ * next read) or copied once (`readFrame`, into an array allocated while
+ * waiting for the peer when the size repeats); large frames are read
+ * straight into their own array. Writes (`_internal/frame_writer.ts`): header and
+ * payload in one `write` from a reused buffer; frames written while a
+ * write is in flight leave together in the next one.
  */
 export class StreamTransport implements Transport {
   #conn: Deno.Conn;
   #unsigned: boolean;
   #buf = new Uint8Array(INITIAL_BUFFER);
+  #view = new DataView(this.#buf.buffer);
   #start = 0;
   #end = 0;
+  /** Header length of the frame parsed last by `#size`. */
+  #hlen = 4;
   #eof = false;
   #closed = false;
   #filling: Promise<void> | undefined;
   #direct: Promise<Uint8Array> | undefined;
-  #queue: Pending[] = [];
-  #writing = false;
-  #wbuf = new Uint8Array(1024);
-  #writeError: unknown;
+  /** An array for the next frame, allocated while waiting (see `#fill`). */
+  #spare: Uint8Array | undefined;
+  #lastSize = SPARE_LIMIT + 1;
+  #writer: FrameWriter;
 
   constructor(conn: Deno.Conn, options: StreamOptions = {}) {
     this.#conn = conn;
     this.#unsigned = options.unsignedLength ?? false;
+    this.#writer = new FrameWriter(conn, {
+      fail: (error) => {
+        if (!isPeerGone(error)) this.close();
+        return this.#sendError();
+      },
+    });
     try {
       (conn as Deno.TcpConn).setNoDelay?.(true);
     } catch {
@@ -170,80 +207,118 @@ export class StreamTransport implements Transport {
 
   // ---- reading
 
-  /** One read into the buffer, room for `want` more bytes (shared by callers). */
+  /**
+   * One read into the buffer with room for `want` more bytes, shared by
+   * every caller until it completes. Views handed out stay valid until
+   * this runs (it may move or overwrite consumed bytes).
+   */
   #fill(want: number): Promise<void> {
-    this.#filling ??= this.#fillOnce(want);
+    if (this.#filling !== undefined) return this.#filling;
+    // about to wait for the peer: allocate the next frame's array now, off
+    // the path from its arrival to the caller (requests and replies of a
+    // conversation tend to keep their sizes)
+    if (this.#spare === undefined && this.#lastSize <= SPARE_LIMIT) {
+      this.#spare = new Uint8Array(this.#lastSize);
+    }
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#buf.length - this.#end < want) {
+      const live = this.#end - this.#start;
+      if (live + want <= this.#buf.length) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(
+          Math.max(live + want, this.#buf.length * 2),
+        );
+        grown.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = grown;
+        this.#view = new DataView(grown.buffer);
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    let read: Promise<number | null>;
+    try {
+      read = this.#conn.read(this.#buf.subarray(this.#end));
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    this.#filling = read.then(this.#onRead, this.#onReadError);
     return this.#filling;
   }
 
-  async #fillOnce(want: number): Promise<void> {
-    try {
-      if (this.#start === this.#end) this.#start = this.#end = 0;
-      if (this.#buf.length - this.#end < want) {
-        const live = this.#end - this.#start;
-        if (live + want <= this.#buf.length) {
-          this.#buf.copyWithin(0, this.#start, this.#end);
-        } else {
-          const grown = new Uint8Array(
-            Math.max(live + want, this.#buf.length * 2),
-          );
-          grown.set(this.#buf.subarray(this.#start, this.#end));
-          this.#buf = grown;
-        }
-        this.#start = 0;
-        this.#end = live;
-      }
-      let n: number | null;
-      try {
-        n = await this.#conn.read(this.#buf.subarray(this.#end));
-      } catch (error) {
-        if (this.#closed || isPeerGone(error)) n = null;
-        else throw error;
-      }
-      if (n === null) this.#eof = true;
-      else this.#end += n;
-    } finally {
-      this.#filling = undefined;
-    }
-  }
+  #onRead = (n: number | null): void => {
+    this.#filling = undefined;
+    if (n === null) this.#eof = true;
+    else this.#end += n;
+  };
+
+  #onReadError = (error: unknown): void => {
+    this.#filling = undefined;
+    if (this.#closed || isPeerGone(error)) this.#eof = true;
+    else throw error;
+  };
 
   /**
-   * Parses the header at the buffer's head: `[headerLength, size]`, or
-   * undefined if more bytes are needed. Throws on an invalid length.
+   * The size of the frame whose header is at the buffer's head (sets
+   * `#hlen`), or -1 if more bytes are needed. Throws on an invalid length.
    */
-  #header(): [number, number] | undefined {
+  #size(): number {
     const available = this.#end - this.#start;
-    if (available < 4) return undefined;
-    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset);
-    if (this.#unsigned) return [4, view.getUint32(this.#start)];
-    const size = view.getInt32(this.#start);
-    if (size >= 0) return [4, size];
+    if (available < 4) return -1;
+    if (this.#unsigned) {
+      this.#hlen = 4;
+      return this.#view.getUint32(this.#start);
+    }
+    const size = this.#view.getInt32(this.#start);
+    if (size >= 0) {
+      this.#hlen = 4;
+      return size;
+    }
     if (size !== -1) {
       throw new RangeError(
         `Cannot receive message: invalid length ${size} in its header`,
       );
     }
-    if (available < 12) return undefined;
-    const big = view.getBigUint64(this.#start + 4);
-    return [12, big > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(big)];
+    if (available < 12) return -1;
+    this.#hlen = 12;
+    const big = this.#view.getBigUint64(this.#start + 4);
+    return big > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(big);
   }
 
-  /** The whole frame at the head of the buffer, if it is all there. */
+  /** The whole frame at the head of the buffer as a view, if it is all there. */
   #take(maxSize: number): Uint8Array | undefined {
-    const header = this.#header();
-    if (header === undefined) return undefined;
-    const [hlen, size] = header;
+    const size = this.#size();
+    if (size < 0) return undefined;
     if (size > maxSize) throw oversize(size, maxSize);
-    const from = this.#start + hlen;
+    const from = this.#start + this.#hlen;
     if (this.#end - from < size) return undefined;
-    const out = this.#buf.slice(from, from + size);
     this.#start = from + size;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    return out;
+    return this.#buf.subarray(from, from + size);
   }
 
-  /** A whole frame already buffered, or undefined (never reads). */
+  /** An owned copy of `frame`: the spare array if it has the right size. */
+  #own(frame: Uint8Array): Uint8Array {
+    const size = frame.length;
+    this.#lastSize = size;
+    const spare = this.#spare;
+    if (spare === undefined || spare.length !== size) return frame.slice();
+    this.#spare = undefined;
+    spare.set(frame);
+    return spare;
+  }
+
+  /** A whole frame already buffered (a copy), or undefined (never reads). */
   tryReadFrame(maxSize: number): Uint8Array | undefined {
+    if (this.#closed) return undefined;
+    const frame = this.#take(maxSize);
+    return frame && this.#own(frame);
+  }
+
+  /**
+   * Like `tryReadFrame`, but a view into the read buffer: valid until the
+   * next read on this transport (decode or copy it before that).
+   */
+  tryReadView(maxSize: number): Uint8Array | undefined {
     if (this.#closed) return undefined;
     return this.#take(maxSize);
   }
@@ -258,11 +333,30 @@ export class StreamTransport implements Transport {
     if (this.#closed) return Promise.resolve(null);
     try {
       const frame = this.#take(maxSize);
-      if (frame !== undefined) return Promise.resolve(frame);
+      if (frame !== undefined) return Promise.resolve(this.#own(frame));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#readSlow(maxSize, 0) as Promise<Uint8Array | null>;
+    return this.#readSlow(maxSize, 0, false) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * Reads a frame and returns `use(frame)`, calling `use` with a view of
+   * the read buffer at once (no copy, no hop between the read and `use`);
+   * the view is valid only during the call. `null` at a clean EOF.
+   */
+  readWith<T>(
+    maxSize: number,
+    use: (frame: Uint8Array) => T,
+  ): Promise<T | null> {
+    if (this.#closed) return Promise.resolve(null);
+    try {
+      const frame = this.#take(maxSize);
+      if (frame !== undefined) return Promise.resolve(use(frame));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#readSlow(maxSize, 0, use) as Promise<T | null>;
   }
 
   /**
@@ -274,32 +368,63 @@ export class StreamTransport implements Transport {
     maxSize: number,
     keep: number,
   ): Promise<Uint8Array | SkippedFrame | null> {
+    return this.#readOrSkip(maxSize, keep, false);
+  }
+
+  /**
+   * Like `readFrameOrSkip`, but a frame is a view into the read buffer
+   * (as `tryReadView`: valid until the next read; frames read straight into
+   * their own array are owned).
+   */
+  readViewOrSkip(
+    maxSize: number,
+    keep: number,
+  ): Promise<Uint8Array | SkippedFrame | null> {
+    return this.#readOrSkip(maxSize, keep, true);
+  }
+
+  #readOrSkip(
+    maxSize: number,
+    keep: number,
+    view: boolean,
+  ): Promise<Uint8Array | SkippedFrame | null> {
     if (!this.#closed) {
       try {
         const frame = this.#take(maxSize);
-        if (frame !== undefined) return Promise.resolve(frame);
+        if (frame !== undefined) {
+          return Promise.resolve(view ? frame : this.#own(frame));
+        }
       } catch {
         // oversize (skipped below) or malformed (reported below)
       }
     }
-    return this.#readSlow(maxSize, keep);
+    return this.#readSlow(maxSize, keep, view) as Promise<
+      Uint8Array | SkippedFrame | null
+    >;
   }
 
+  /** `view`: true for a view, false for a copy, or a function to apply. */
   async #readSlow(
     maxSize: number,
     keep: number,
-  ): Promise<Uint8Array | SkippedFrame | null> {
+    view: boolean | ((frame: Uint8Array) => unknown),
+  ): Promise<unknown> {
     while (true) {
       if (this.#closed) return null;
-      const header = this.#header();
-      if (header !== undefined) {
-        const [hlen, size] = header;
+      const size = this.#size();
+      if (size >= 0) {
+        const hlen = this.#hlen;
         if (size > maxSize) {
           if (keep === 0) throw oversize(size, maxSize);
           return await this.#skip(hlen, size, keep);
         }
-        const available = this.#end - this.#start - hlen;
-        if (available >= size) return this.#take(maxSize)!;
+        const from = this.#start + hlen;
+        if (this.#end - from >= size) {
+          this.#start = from + size;
+          const frame = this.#buf.subarray(from, from + size);
+          if (typeof view === "function") return view(frame);
+          return view ? frame : this.#own(frame);
+        }
         if (this.#filling) {
           await this.#filling; // a poll's read is in flight
           continue;
@@ -308,7 +433,8 @@ export class StreamTransport implements Transport {
           const direct = this.#readDirect(hlen, size);
           this.#direct = direct;
           try {
-            return await direct;
+            const frame = await direct;
+            return typeof view === "function" ? view(frame) : frame;
           } finally {
             this.#direct = undefined;
           }
@@ -363,7 +489,6 @@ export class StreamTransport implements Transport {
       }
       this.#start += n;
       left -= n;
-      if (this.#start === this.#end) this.#start = this.#end = 0;
       if (left === 0) break;
       if (this.#eof || this.#closed) throw this.#truncated();
       await this.#fill(1);
@@ -391,148 +516,61 @@ export class StreamTransport implements Transport {
   // ---- writing
 
   writeFrame(frame: Uint8Array): Promise<void> {
-    if (this.#closed || this.#writeError !== undefined) {
+    if (this.#closed || this.#writer.error !== undefined) {
       return Promise.reject(this.#sendError());
     }
     const size = frame.length;
-    if (!this.#writing && size < DIRECT_WRITE) {
-      // nothing in flight: header and payload go out from the reusable
-      // write buffer, no allocation and no queue entry (the common case)
-      const out = this.#scratch(size + 4);
-      writeHeader(out, 0, size);
-      out.set(frame, 4);
-      return this.#writeNow(out);
+    if (size >= DIRECT_WRITE) {
+      return this.#writer.sendParts(encodeHeader(size), frame);
     }
-    return new Promise<void>((resolve, reject) => {
-      if (size < DIRECT_WRITE) {
-        const whole = new Uint8Array(size + 4);
-        writeHeader(whole, 0, size);
-        whole.set(frame, 4);
-        this.#queue.push({ bytes: whole, resolve, reject });
-      } else {
-        this.#queue.push({ bytes: encodeHeader(size) });
-        this.#queue.push({ bytes: frame, resolve, reject });
-      }
-      if (!this.#writing) this.#pump();
-    });
+    const writer = this.#writer;
+    const at = writer.claim(size + 4);
+    writer.view.setInt32(at, size);
+    writer.buf.set(frame, at + 4);
+    return writer.send();
+  }
+
+  /** Small frames are copied into the write buffers at once. */
+  writeCopy(frame: Uint8Array): Promise<void> {
+    return this.writeFrame(
+      frame.length < DIRECT_WRITE ? frame : frame.slice(),
+    );
   }
 
   /**
-   * The first `n` bytes of the reusable write buffer. Only used while no
-   * write is in flight (the buffer is free until `#writing` clears).
-   */
-  #scratch(n: number): Uint8Array {
-    if (this.#wbuf.length < n) {
-      this.#wbuf = new Uint8Array(Math.max(n, this.#wbuf.length * 2));
-    }
-    return this.#wbuf.subarray(0, n);
-  }
-
-  /**
-   * Queues the frame `[u32 length][u32 tag][body]` (the manager's framing:
-   * length counts the tag); no promise to await. A failed write closes the
-   * transport (the reader then sees EOF).
+   * Writes the frame `[u32 length][u32 tag][body]` (the manager's framing:
+   * length counts the tag); no promise to await. `body` is copied before
+   * this returns (the caller may reuse it at once). A failed write closes
+   * the transport (the reader then sees EOF).
    */
   writeTagged(tag: number, body: Uint8Array): void {
-    if (this.#closed || this.#writeError !== undefined) throw this.#sendError();
+    if (this.#closed || this.#writer.error !== undefined) {
+      throw this.#sendError();
+    }
+    const writer = this.#writer;
     const n = body.length + 8;
-    const out = !this.#writing && n < DIRECT_WRITE
-      ? this.#scratch(n)
-      : new Uint8Array(n);
-    const view = new DataView(out.buffer, out.byteOffset, 8);
-    view.setUint32(0, body.length + 4);
-    view.setUint32(4, tag);
-    out.set(body, 8);
-    if (!this.#writing) {
-      this.#writeNow(out).catch(() => {});
+    if (n >= DIRECT_WRITE) {
+      const out = new Uint8Array(n);
+      const view = new DataView(out.buffer);
+      view.setUint32(0, body.length + 4);
+      view.setUint32(4, tag);
+      out.set(body, 8);
+      writer.sendParts(out).catch(() => {});
       return;
     }
-    this.#queue.push({ bytes: out });
-  }
-
-  /** One write with nothing in flight; the pump takes over if needed. */
-  #writeNow(bytes: Uint8Array): Promise<void> {
-    this.#writing = true;
-    return this.#conn.write(bytes).then((n) => {
-      if (n === bytes.length && this.#queue.length === 0) {
-        this.#writing = false;
-        return;
-      }
-      // a short write, or frames queued meanwhile: the pump finishes
-      return new Promise<void>((resolve, reject) => {
-        this.#queue.unshift({ bytes: bytes.subarray(n), resolve, reject });
-        this.#pump();
-      });
-    }, (error) => {
-      this.#writing = false;
-      throw this.#failWrites(error);
-    });
+    const at = writer.claim(n);
+    writer.view.setUint32(at, body.length + 4);
+    writer.view.setUint32(at + 4, tag);
+    writer.buf.set(body, at + 8);
+    writer.send().catch(() => {});
   }
 
   #sendError(): Error {
-    return this.#writeError !== undefined && !this.#closed
+    return this.#writer.error !== undefined && !this.#closed
       ? new EOFError("Cannot send: the peer closed the connection", {
-        cause: this.#writeError,
+        cause: this.#writer.error,
       })
       : new EOFError("Cannot send: the connection is closed");
-  }
-
-  async #pump(): Promise<void> {
-    this.#writing = true;
-    let batch: Pending[] = [];
-    try {
-      while (this.#queue.length > 0) {
-        batch = this.#queue;
-        this.#queue = [];
-        let i = 0;
-        while (i < batch.length) {
-          // gather a run of small writes into one
-          let j = i;
-          let total = 0;
-          while (
-            j < batch.length && batch[j].bytes.length < DIRECT_WRITE &&
-            total < DIRECT_READ
-          ) total += batch[j++].bytes.length;
-          if (j - i > 1) {
-            const merged = new Uint8Array(total);
-            let at = 0;
-            for (let k = i; k < j; k++) {
-              merged.set(batch[k].bytes, at);
-              at += batch[k].bytes.length;
-            }
-            await this.#writeAll(merged);
-          } else {
-            if (j === i) j++;
-            await this.#writeAll(batch[i].bytes);
-          }
-          for (let k = i; k < j; k++) batch[k].resolve?.();
-          i = j;
-        }
-        batch = [];
-      }
-    } catch (error) {
-      const failed = this.#failWrites(error);
-      for (const p of batch) p.reject?.(failed);
-    } finally {
-      this.#writing = false;
-    }
-  }
-
-  /** After a failed write: every queued write fails the same way. */
-  #failWrites(error: unknown): Error {
-    this.#writeError = error;
-    const failed = this.#sendError();
-    for (const p of this.#queue) p.reject?.(failed);
-    this.#queue = [];
-    if (!isPeerGone(error)) this.close();
-    return failed;
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) {
-      written += await this.#conn.write(bytes.subarray(written));
-    }
   }
 
   ref(): void {

@@ -10,11 +10,19 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "../_internal/share.ts";
-import { EOFError, StreamTransport, type Transport } from "./_wire.ts";
-import { connectRelay, relayFor, type RelayHandle } from "./_relay.ts";
+import {
+  EOFError,
+  StreamTransport,
+  type Transport,
+  writeCopy,
+} from "./_wire.ts";
 import { PortTransport } from "./_port_transport.ts";
-import { type _Codec, _codecFor } from "./_pickle_serializer.ts";
-import { PipeEnd, reviveEnd } from "./_pipe_transport.ts";
+import { type _Codec, _codecFor, NOT_FAST } from "./_pickle_serializer.ts";
+import {
+  CONNECTION_KIND,
+  reviveTransport,
+  shareTransport,
+} from "./_connection_share.ts";
 
 export { EOFError };
 
@@ -73,8 +81,6 @@ export interface ConnectionOptions {
   serializer?: "v8" | "pickle";
 }
 
-const KIND = "weft.Connection";
-
 /**
  * One end of a message channel: a TCP or Unix socket (from `Client` or
  * `Listener.accept()`), a `Pipe` end, or a worker port. Like Python's
@@ -114,10 +120,12 @@ const KIND = "weft.Connection";
  *   pumps frames between the end and a new port (worker) or socket
  *   (process) until either side closes.
  *
- * A process reaches its end over TCP on 127.0.0.1: this process opens a
- * one-shot meeting point on port 0 keyed by a random 32-byte token that
- * travels inside the (private) handle, never on a command line or in the
- * environment. Every connection there must pass the handshake of
+ * A process reaches its end over a Unix socket in a private 0700 directory
+ * when both processes may use one (a plain `--allow-net` with `--allow-read`
+ * and `--allow-write`), else over TCP on 127.0.0.1: this process opens a
+ * one-shot meeting point (on port 0 for TCP) keyed by a random 32-byte
+ * token that travels inside the (private) handle, never on a command line
+ * or in the environment. Every connection there must pass the handshake of
  * `serverHandshake` with that token; connections that do not (another
  * local process connecting first, silent or not) are dropped without
  * disturbing the real child. A `Connection` received inside `send()` is
@@ -296,6 +304,9 @@ export class Connection implements Disposable {
       return Promise.reject(error);
     }
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    if (offset === 0 && size === undefined) {
+      return this.#transport.writeFrame(view);
+    }
     if (offset < 0 || offset > view.length) {
       return Promise.reject(
         new RangeError(`Invalid offset: ${offset} is outside the buffer`),
@@ -338,35 +349,70 @@ export class Connection implements Disposable {
     const limit = maxLength === undefined
       ? this.#maxMessageSize
       : Math.min(maxLength, this.#maxMessageSize);
-    const start = (): Promise<Uint8Array> => {
-      if (this.#closed) {
-        return Promise.reject(
-          new EOFError("Cannot receive: the connection was closed"),
-        );
-      }
-      return this.#transport.readFrame(limit).then((frame) => {
-        if (frame === null) {
-          throw new EOFError(
-            this.#closed
-              ? "Cannot receive: the connection was closed"
-              : undefined,
-          );
-        }
-        return frame;
-      }, (error) => {
-        this.close();
-        throw error;
-      });
-    };
-    // no read in flight: start at once (the common case, one promise less)
-    const task = this.#readsPending === 0 ? start() : this.#reading.then(start);
+    return this.#read(limit, false) as Promise<Uint8Array>;
+  }
+
+  /** One read in call order: bytes, or (`decode`) a value. */
+  #read(limit: number, decode: boolean): Promise<unknown> {
     this.#readsPending++;
-    const done = () => {
-      this.#readsPending--;
-    };
-    this.#reading = task.then(done, done);
+    // no read in flight: start at once (the common case); else after it
+    const start = () => this.#startRead(limit, decode);
+    const task = this.#readsPending === 1
+      ? start()
+      : this.#reading.then(start, start);
+    this.#reading = task;
     return task;
   }
+
+  #startRead(limit: number, decode: boolean): Promise<unknown> {
+    if (this.#closed) {
+      this.#readsPending--;
+      return Promise.reject(
+        new EOFError("Cannot receive: the connection was closed"),
+      );
+    }
+    const transport = this.#transport;
+    if (!decode) {
+      return transport.readFrame(limit).then(this.#onFrame, this.#onError);
+    }
+    if (transport.readWith === undefined || !this.#codec.decodeView) {
+      return transport.readFrame(limit).then(this.#onFrame, this.#onError)
+        .then(this.#decode);
+    }
+    // decoded straight from the transport's buffer when the codec can
+    // (no copy); else copied, then decoded
+    return transport.readWith(limit, this.#decodeView).then(
+      this.#onDecoded,
+      this.#onError,
+    );
+  }
+
+  #decodeView = (view: Uint8Array): { value: unknown } | Uint8Array => {
+    const value = this.#codec.decodeView!(view);
+    return value === NOT_FAST ? view.slice() : { value };
+  };
+
+  #onDecoded = (got: { value: unknown } | Uint8Array | null): unknown => {
+    if (got === null) return this.#onFrame(got);
+    this.#readsPending--;
+    return got instanceof Uint8Array ? this.#codec.decode(got) : got.value;
+  };
+
+  #onFrame = (frame: Uint8Array | null): Uint8Array => {
+    this.#readsPending--;
+    if (frame === null) {
+      throw new EOFError(
+        this.#closed ? "Cannot receive: the connection was closed" : undefined,
+      );
+    }
+    return frame;
+  };
+
+  #onError = (error: unknown): never => {
+    this.#readsPending--;
+    this.close();
+    throw error;
+  };
 
   /**
    * Sends a structured value: Python's `send`. V8-serialized for a weft
@@ -388,10 +434,18 @@ export class Connection implements Disposable {
    * ```
    */
   send(value: unknown): Promise<void> {
+    const codec = this.#codec;
     let bytes: Uint8Array;
     try {
       this.#checkWritable();
-      bytes = this.#codec.encode(value);
+      if (codec.encodeView === undefined) {
+        bytes = codec.encode(value);
+      } else {
+        // encoded into the codec's reused buffer, copied by the transport
+        const view = codec.encodeView(value);
+        if (view !== undefined) return writeCopy(this.#transport, view);
+        bytes = codec.encodeRest!(value);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -419,10 +473,16 @@ export class Connection implements Disposable {
    * b.close();
    * ```
    */
-  async recv<T = unknown>(): Promise<T> {
-    const bytes = await this.recvBytes();
-    return this.#codec.decode(bytes) as T;
+  recv<T = unknown>(): Promise<T> {
+    try {
+      this.#checkReadable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#read(this.#maxMessageSize, true) as Promise<T>;
   }
+
+  #decode = (bytes: Uint8Array): unknown => this.#codec.decode(bytes);
 
   /**
    * Resolves `true` once a message (or EOF) can be read without waiting, or
@@ -513,49 +573,16 @@ export class Connection implements Disposable {
       throw new TypeError("Cannot share connection: it is closed");
     }
     this.#closed = true;
-    const meta = {
+    return shareTransport(this.#transport, target, {
       readable: this.#readable,
       writable: this.#writable,
       maxMessageSize: this.#maxMessageSize,
       serializer: this.#codec.name,
-    };
-    if (this.#transport instanceof PipeEnd) {
-      return { "@@weft": KIND, ...this.#transport.share(target), ...meta };
-    }
-    if (
-      target === "worker" && this.#transport instanceof PortTransport &&
-      this.#transport.transferable
-    ) {
-      const { port, pending, eof } = this.#transport.detach();
-      return { "@@weft": KIND, via: "port", port, pending, eof, ...meta };
-    }
-    const via = relayFor(this.#transport, target);
-    return { "@@weft": KIND, ...via, ...meta };
+    });
   }
 }
 
-registerReviver(KIND, (handle) => {
-  const options: ConnectionOptions = {
-    readable: handle.readable as boolean,
-    writable: handle.writable as boolean,
-    maxMessageSize: handle.maxMessageSize as number,
-    serializer: handle.serializer as "v8" | "pickle" | undefined,
-  };
-  if (handle.via === "ring" || handle.via === "closed") {
-    return new Connection(reviveEnd(handle), options);
-  }
-  if (handle.via === "port") {
-    return new Connection(
-      new PortTransport(
-        handle.port as MessagePort,
-        handle.pending as Uint8Array[],
-        handle.eof as boolean,
-      ),
-      options,
-    );
-  }
-  return new Connection(
-    connectRelay(handle as unknown as RelayHandle),
-    options,
-  );
+registerReviver(CONNECTION_KIND, (handle) => {
+  const { transport, meta } = reviveTransport(handle);
+  return new Connection(transport, meta);
 }, import.meta.url);

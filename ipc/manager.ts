@@ -17,25 +17,13 @@ import {
   unshareClient,
 } from "./_manager_net.ts";
 import { ROOT_ID } from "./_manager_protocol.ts";
-import { objectProxy } from "./_manager_revive.ts";
+import { makeProxy } from "./_manager_revive.ts";
 import { ManagerServer } from "./_manager_server.ts";
 import { memoryChannelPair } from "./_manager_transport.ts";
 import { PythonClient } from "./_py_manager_client.ts";
 import { inheritedConfigFlags } from "../_internal/child_config.ts";
-import {
-  BarrierProxy,
-  ConditionProxy,
-  DictProxy,
-  EventProxy,
-  ListProxy,
-  LockProxy,
-  NamespaceProxy,
-  type ObjectProxy,
-  QueueProxy,
-  RLockProxy,
-  SemaphoreProxy,
-  ValueProxy,
-} from "./manager_proxy.ts";
+import { resolveModule } from "../_internal/run_export.ts";
+import * as proxies from "./manager_proxy.ts";
 
 import type {
   CreateOptions,
@@ -368,12 +356,15 @@ export class Manager implements AsyncDisposable {
     return this.#closing !== undefined || this.#client.closed;
   }
 
-  /** Creates (or finds by name) an object; resolves its id. */
-  async #create(
+  /**
+   * Creates (or finds by name) an object and makes its proxy (the class
+   * for its typeid, or the generic one for a registered class).
+   */
+  async #proxy<P>(
     typeid: string,
     args: unknown[],
     options?: CreateOptions,
-  ): Promise<number> {
+  ): Promise<P> {
     const name = options?.name;
     if (name !== undefined && typeof name !== "string") {
       throw new TypeError(`Cannot create ${typeid}: "name" must be a string`);
@@ -383,91 +374,98 @@ export class Manager implements AsyncDisposable {
       args,
       name,
     ]) as { id: number };
-    return id;
+    return makeProxy(this.#link, id, typeid) as P;
   }
 
   /** A shared `dict` (Map semantics, primitive keys), optionally pre-filled. */
   async dict<K = unknown, V = unknown>(
     initial?: Map<K, V> | [K, V][] | Record<string, V>,
     options?: CreateOptions,
-  ): Promise<DictProxy<K, V>> {
-    const id = await this.#create("dict", [initial], options);
-    return new DictProxy<K, V>(this.#link, id, "dict");
+  ): Promise<proxies.DictProxy<K, V>> {
+    return await this.#proxy<proxies.DictProxy<K, V>>(
+      "dict",
+      [initial],
+      options,
+    );
   }
 
   /** A shared `list`, optionally pre-filled. */
   async list<T = unknown>(
     initial?: T[],
     options?: CreateOptions,
-  ): Promise<ListProxy<T>> {
-    const id = await this.#create("list", [initial], options);
-    return new ListProxy<T>(this.#link, id, "list");
+  ): Promise<proxies.ListProxy<T>> {
+    return await this.#proxy<proxies.ListProxy<T>>("list", [initial], options);
   }
 
   /** A shared `Namespace` (named attributes). */
   async Namespace<T extends Record<string, unknown> = Record<string, unknown>>(
     initial?: Partial<NoInfer<T>>,
     options?: CreateOptions,
-  ): Promise<NamespaceProxy<T>> {
-    const id = await this.#create("Namespace", [initial], options);
-    return new NamespaceProxy<T>(this.#link, id, "Namespace");
+  ): Promise<proxies.NamespaceProxy<T>> {
+    return await this.#proxy<proxies.NamespaceProxy<T>>(
+      "Namespace",
+      [initial],
+      options,
+    );
   }
 
   /** A shared `Value` holding `initial`. */
   async Value<T = unknown>(
     initial: T,
     options?: CreateOptions,
-  ): Promise<ValueProxy<T>> {
-    const id = await this.#create("Value", [initial], options);
-    return new ValueProxy<T>(this.#link, id, "Value");
+  ): Promise<proxies.ValueProxy<T>> {
+    return await this.#proxy<proxies.ValueProxy<T>>(
+      "Value",
+      [initial],
+      options,
+    );
   }
 
   /** A shared FIFO `Queue` (`maxsize` 0 = unbounded). */
   async Queue<T = unknown>(
     options?: CreateOptions & { maxsize?: number },
-  ): Promise<QueueProxy<T>> {
-    const id = await this.#create(
-      "Queue",
-      [{ maxsize: options?.maxsize ?? 0 }],
-      options,
-    );
-    return new QueueProxy<T>(this.#link, id, "Queue");
+  ): Promise<proxies.QueueProxy<T>> {
+    return await this.#proxy<proxies.QueueProxy<T>>("Queue", [{
+      maxsize: options?.maxsize ?? 0,
+    }], options);
   }
 
   /** A shared `Lock`. */
-  async Lock(options?: CreateOptions): Promise<LockProxy> {
-    const id = await this.#create("Lock", [], options);
-    return new LockProxy(this.#link, id, "Lock");
+  async Lock(options?: CreateOptions): Promise<proxies.LockProxy> {
+    return await this.#proxy<proxies.LockProxy>("Lock", [], options);
   }
 
   /** A shared `RLock` (re-entrant per connection). */
-  async RLock(options?: CreateOptions): Promise<RLockProxy> {
-    const id = await this.#create("RLock", [], options);
-    return new RLockProxy(this.#link, id, "RLock");
+  async RLock(options?: CreateOptions): Promise<proxies.RLockProxy> {
+    return await this.#proxy<proxies.RLockProxy>("RLock", [], options);
   }
 
   /** A shared `Semaphore` with `value` permits (default 1). */
   async Semaphore(
     value: number = 1,
     options?: CreateOptions,
-  ): Promise<SemaphoreProxy> {
-    const id = await this.#create("Semaphore", [value, false], options);
-    return new SemaphoreProxy(this.#link, id, "Semaphore");
+  ): Promise<proxies.SemaphoreProxy> {
+    return await this.#proxy<proxies.SemaphoreProxy>("Semaphore", [
+      value,
+      false,
+    ], options);
   }
 
   /** A shared `BoundedSemaphore`: releasing above `value` rejects. */
   async BoundedSemaphore(
     value: number = 1,
     options?: CreateOptions,
-  ): Promise<SemaphoreProxy> {
-    const id = await this.#create("Semaphore", [value, true], options);
-    return new SemaphoreProxy(this.#link, id, "Semaphore");
+  ): Promise<proxies.SemaphoreProxy> {
+    return await this.#proxy<proxies.SemaphoreProxy>(
+      "Semaphore",
+      [value, true],
+      options,
+    );
   }
 
   /** A shared `Event`. */
-  async Event(options?: CreateOptions): Promise<EventProxy> {
-    const id = await this.#create("Event", [], options);
-    return new EventProxy(this.#link, id, "Event");
+  async Event(options?: CreateOptions): Promise<proxies.EventProxy> {
+    return await this.#proxy<proxies.EventProxy>("Event", [], options);
   }
 
   /**
@@ -475,32 +473,34 @@ export class Manager implements AsyncDisposable {
    * manager), or over a fresh `RLock`.
    */
   async Condition(
-    lock?: LockProxy | RLockProxy,
+    lock?: proxies.LockProxy | proxies.RLockProxy,
     options?: CreateOptions,
-  ): Promise<ConditionProxy> {
+  ): Promise<proxies.ConditionProxy> {
     if (
-      lock !== undefined && !(lock instanceof LockProxy) &&
-      !(lock instanceof RLockProxy)
+      lock !== undefined && !(lock instanceof proxies.LockProxy) &&
+      !(lock instanceof proxies.RLockProxy)
     ) {
       throw new TypeError(
         "Cannot create Condition: lock must be a Lock or RLock proxy",
       );
     }
-    const id = await this.#create(
+    return await this.#proxy<proxies.ConditionProxy>(
       "Condition",
       lock === undefined ? [] : [lock.id],
       options,
     );
-    return new ConditionProxy(this.#link, id, "Condition");
   }
 
   /** A shared `Barrier` for `parties` callers. */
   async Barrier(
     parties: number,
     options?: CreateOptions,
-  ): Promise<BarrierProxy> {
-    const id = await this.#create("Barrier", [parties], options);
-    return new BarrierProxy(this.#link, id, "Barrier");
+  ): Promise<proxies.BarrierProxy> {
+    return await this.#proxy<proxies.BarrierProxy>(
+      "Barrier",
+      [parties],
+      options,
+    );
   }
 
   /**
@@ -508,7 +508,13 @@ export class Manager implements AsyncDisposable {
    * its export `exportName` (a class) constructible as `typeid` with
    * {@linkcode Manager.create}. Public methods (names not starting with `_`)
    * become callable through the proxy. Registering the same triple again is
-   * a no-op.
+   * a no-op. `module` is named as for `Thread` and `Process`: a `URL`, an
+   * absolute URL string, or a path relative to this process's current
+   * directory (resolved here, before it is sent).
+   *
+   * @throws {TypeError} If `module` is not a URL or a non-empty string, or
+   * (from the server, as `RemoteError`) if it has no such export or the
+   * export is not a class.
    *
    * @example Registering a class of your own
    * ```ts
@@ -535,7 +541,9 @@ export class Manager implements AsyncDisposable {
         "Cannot register type: a Python manager's types are registered in Python",
       );
     }
-    const specifier = module instanceof URL ? module.href : module;
+    // A relative path names a file from this process's directory, as for
+    // Thread, Pool and Process (the server may run elsewhere).
+    const specifier = resolveModule(module, `register "${typeid}"`);
     await this.#client.call(ROOT_ID, "register", [
       typeid,
       specifier,
@@ -552,9 +560,8 @@ export class Manager implements AsyncDisposable {
     typeid: string,
     args: unknown[] = [],
     options?: CreateOptions,
-  ): Promise<ObjectProxy<T>> {
-    const id = await this.#create(typeid, args, options);
-    return objectProxy<T>(this.#link, id, typeid);
+  ): Promise<proxies.ObjectProxy<T>> {
+    return await this.#proxy<proxies.ObjectProxy<T>>(typeid, args, options);
   }
 
   /**

@@ -22,9 +22,17 @@ import type { ManagerAddress } from "./_manager_net.ts";
  * ```
  */
 export interface ManagerStartOptions {
-  /** Interface the server process listens on (default `"127.0.0.1"`). */
+  /**
+   * Interface the server process listens on.
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** Port (default 0: any free port). */
+  /**
+   * Port (default 0: any free port).
+   *
+   * @default {0}
+   */
   port?: number;
   /** Authkey (default: 32 random bytes). Bytes or UTF-8 text. */
   authkey?: Uint8Array | string;
@@ -34,11 +42,17 @@ export interface ManagerStartOptions {
    * classes' modules). Add what registered classes need.
    */
   permissions?: string[];
-  /** How long the server process may take to come up (ms, default 30000). */
+  /**
+   * How long the server process may take to come up (ms).
+   *
+   * @default {30000}
+   */
   startTimeout?: number;
   /**
    * Send error stacks to clients (default false: remote clients get an
    * error's name and message, never the server's stack or file paths).
+   *
+   * @default {false}
    */
   debug?: boolean;
 }
@@ -58,9 +72,17 @@ export interface ManagerStartOptions {
  * ```
  */
 export interface ManagerServeOptions {
-  /** Interface to listen on (default `"127.0.0.1"`); ignored with `path`. */
+  /**
+   * Interface to listen on; ignored with `path`.
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** Port (default 0: any free port). */
+  /**
+   * Port (default 0: any free port).
+   *
+   * @default {0}
+   */
   port?: number;
   /** A Unix socket path instead of TCP. */
   path?: string;
@@ -69,6 +91,8 @@ export interface ManagerServeOptions {
   /**
    * Send error stacks to clients (default false: remote clients get an
    * error's name and message, never the server's stack or file paths).
+   *
+   * @default {false}
    */
   debug?: boolean;
 }
@@ -101,6 +125,8 @@ export interface ManagerConnectOptions {
    * Calls Python cannot do atomically (`increment`, `compareAndSet`...)
    * reject with a TypeError, and these proxies cannot be shared with other
    * processes.
+   *
+   * @default {"weft"}
    */
   protocol?: "weft" | "python";
 }

@@ -37,3 +37,6 @@ export * from "./manager_error.ts";
 export * from "./pickle.ts";
 export * from "./pickle_values.ts";
 export * from "./pickle_error.ts";
+// types of the public API above that are defined elsewhere
+export type { SharedHandle, ShareTarget } from "../concurrency/share.ts";
+export type { AuthKey } from "../auth/handshake.ts";

@@ -16,7 +16,9 @@ import { pipePair } from "./_pipe_transport.ts";
  * with one copy); either can be passed to a `Thread` or a `Process` as an
  * argument, and the pair is then rewired so the ends talk directly, over
  * shared memory between workers or a socket of their own between processes
- * (see `Connection`, "Sharing"). An open end does not keep the program
+ * (a Unix socket in a private 0700 directory when both processes have a
+ * plain `--allow-net` and `--allow-read`/`--allow-write`, else TCP on
+ * 127.0.0.1; see `Connection`, "Sharing"). An open end does not keep the program
  * alive; a pending `recv()` does.
  *
  * @example A one-way pipe, like `Pipe(duplex=False)`

@@ -10,7 +10,11 @@ import {
   childPermissionFlags,
   inheritedConfigFlags,
 } from "../_internal/child_config.ts";
-import { resolveModule } from "../_internal/run_export.ts";
+import {
+  errorFromWire,
+  resolveModule,
+  type WireError,
+} from "../_internal/run_export.ts";
 import type { StreamTransport } from "./_wire.ts";
 
 /**
@@ -98,13 +102,10 @@ function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The child's error as reported over the control channel. */
-interface Report {
-  type: "started" | "done" | "error" | "failed";
-  name?: string;
-  message?: string;
-  stack?: string;
-}
+/** A report of the child over the control channel (errors as `errorToWire`). */
+type Report =
+  & { type: "started" | "done" | "error" | "failed" }
+  & Partial<WireError>;
 
 let counter = 0;
 
@@ -143,7 +144,12 @@ let counter = 0;
  * they are read from `/proc/self/cmdline` (with every permission) or `ps`
  * (with `--allow-run` covering `ps`); without either, only the discovered
  * `deno.json` is passed. The parent and child need `--allow-net` for
- * 127.0.0.1 and the parent `--allow-run` for `Deno.execPath()`.
+ * 127.0.0.1 and the parent `--allow-run` for `Deno.execPath()`. A `Pipe`
+ * end passed as an argument meets its peer over a Unix socket in a private
+ * (0700) temporary directory, removed once they have met, when this process
+ * has a plain `--allow-net`, `--allow-read` and `--allow-write` and the
+ * child may use that socket (the inherited flags allow it); otherwise over
+ * TCP on 127.0.0.1, as the control channel always does.
  *
  * ## Exit codes
  *
@@ -357,11 +363,11 @@ export class Process implements AsyncDisposable {
   }
 
   #reportError(report: Report | undefined): Error {
-    const error = new Error(
-      report?.message ?? `the child exited with code ${this.#exitCode}`,
-    );
-    if (report?.name) error.name = report.name;
-    if (report?.stack) error.stack = report.stack;
+    const wire = report !== undefined &&
+        ("error" in report || "thrown" in report)
+      ? errorFromWire(report as WireError)
+      : new Error(`the child exited with code ${this.#exitCode}`);
+    const error = wire instanceof Error ? wire : new Error(String(wire));
     this.#error = error;
     return error;
   }

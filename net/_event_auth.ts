@@ -102,6 +102,21 @@ export async function clientProof(
   return { nonce, hmac: toBase64(await mac(key, "connect", sid, nsp, nonce)) };
 }
 
+/**
+ * The auth payload of a client's CONNECT: `base`, plus a fresh nonce and
+ * the proof when there is a key. Returns the payload and the nonce.
+ */
+export async function connectAuth(
+  base: Record<string, unknown>,
+  key: Uint8Array | undefined,
+  sid: string,
+  nsp: string,
+): Promise<[Record<string, unknown>, string | undefined]> {
+  if (!key) return [{ ...base }, undefined];
+  const nonce = newNonce();
+  return [{ ...base, ...await clientProof(key, sid, nsp, nonce) }, nonce];
+}
+
 /** The server's proof for the CONNECT answer. */
 export async function serverProof(
   key: Uint8Array,

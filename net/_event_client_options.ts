@@ -7,6 +7,7 @@
  */
 
 import type { ReconnectOptions } from "./_event_reconnect.ts";
+import type { EngineClientOptions } from "./_event_engine_client.ts";
 import { EventAuthError, keyBytes } from "./_event_auth.ts";
 import { RESERVED } from "./_event_common.ts";
 import { isNamespace } from "./_event_packets.ts";
@@ -88,16 +89,66 @@ export interface ConnectEventsOptions extends ReconnectOptions {
   authkey?: Uint8Array | string;
   /** @deprecated Use `authkey`. */
   authKey?: Uint8Array | string;
-  /** Transports in order of preference (default `["websocket", "polling"]`). */
+  /**
+   * Transports in order of preference (default `["websocket", "polling"]`;
+   * socket.io-client's order is `["polling", "websocket"]`).
+   *
+   * @default {["websocket", "polling"]}
+   */
   transports?: readonly ("websocket" | "polling")[];
-  /** Socket.IO path (default `"/socket.io/"`, python-socketio's `socketio_path`). */
+  /**
+   * Upgrade a session opened on long-polling to WebSocket when the server
+   * offers it and `transports` lists `"websocket"` (default `true`, as
+   * socket.io-client).
+   *
+   * @default {true}
+   */
+  upgrade?: boolean;
+  /**
+   * Largest incoming WebSocket message and polling response body in bytes
+   * (default 16 MiB). In Deno a WebSocket frame announcing more is refused
+   * from its header, a polling response from its `Content-Length` (or cut
+   * off once over), before buffering; the connection then ends with the
+   * reason `"payload too large"`.
+   *
+   * @default {16 * 1024 * 1024}
+   */
+  maxPayload?: number;
+  /**
+   * Socket.IO path (default `"/socket.io/"`, python-socketio's `socketio_path`).
+   *
+   * @default {"/socket.io/"}
+   */
   socketioPath?: string;
-  /** Milliseconds for each connection attempt, up to the namespaces' answers (default 20000). */
+  /**
+   * Milliseconds for each connection attempt, up to the namespaces' answers.
+   *
+   * @default {20000}
+   */
   waitTimeout?: number;
-  /** Default acknowledgement timeout of `call` in milliseconds (default 60000). */
+  /**
+   * Default acknowledgement timeout of `call` in milliseconds.
+   *
+   * @default {60000}
+   */
   ackTimeout?: number;
   /** Errors thrown by handlers (default: `console.error`). */
   onError?: (error: unknown) => void;
+}
+
+/** The Engine.IO connection's options from the client's. */
+export function engineOptions(
+  o: ConnectEventsOptions,
+  timeout: number,
+): EngineClientOptions {
+  return {
+    transports: o.transports ?? ["websocket", "polling"],
+    path: socketioPath(o.socketioPath),
+    query: {},
+    timeout,
+    upgrade: o.upgrade ?? true,
+    maxPayload: o.maxPayload ?? 16 * 1024 * 1024,
+  };
 }
 
 /** Validates the client's options; returns the authkey bytes, if any. */
@@ -111,6 +162,15 @@ export function checkClientOptions(
   ) {
     throw new TypeError(
       'Invalid option "transports": expected "websocket" and/or "polling"',
+    );
+  }
+  if (options.upgrade !== undefined && typeof options.upgrade !== "boolean") {
+    throw new TypeError('Invalid option "upgrade": expected a boolean');
+  }
+  const max = options.maxPayload;
+  if (max !== undefined && (!Number.isInteger(max) || max < 64)) {
+    throw new RangeError(
+      'Invalid option "maxPayload": expected an integer of at least 64',
     );
   }
   const n = options.namespaces;

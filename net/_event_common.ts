@@ -12,6 +12,7 @@
  */
 
 import { Tuple, tuple } from "../ipc/pickle_values.ts";
+import { RESERVED_EVENTS } from "./event_adapter.ts";
 
 export { Tuple, tuple };
 
@@ -90,26 +91,28 @@ export function checkEvent(event: unknown, action: string): string {
 }
 
 /** Events a program cannot emit (Socket.IO reserves them). */
-export const RESERVED: ReadonlySet<string> = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
+export const RESERVED: ReadonlySet<string> = RESERVED_EVENTS;
 
-/** Pending acknowledgements of one sender, by packet id. */
+interface PendingAck {
+  resolve: (args: unknown[]) => void;
+  reject: (e: unknown) => void;
+  event: string;
+  timeout: number;
+  /** `performance.now()` after which it times out (Infinity: never). */
+  deadline: number;
+}
+
+/**
+ * Pending acknowledgements of one sender, by packet id. Timeouts share one
+ * timer, armed for the earliest deadline and left running while calls come
+ * and go (a timer per call cost a `setTimeout` + `clearTimeout` per round
+ * trip); {@linkcode rejectAll} stops it.
+ */
 export class PendingAcks {
   #next = 0;
-  #pending = new Map<
-    number,
-    {
-      resolve: (args: unknown[]) => void;
-      reject: (e: unknown) => void;
-      timer?: ReturnType<typeof setTimeout>;
-    }
-  >();
+  #pending = new Map<number, PendingAck>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #timerAt = Infinity;
 
   /** Number of acknowledgements still awaited. */
   get size(): number {
@@ -120,21 +123,38 @@ export class PendingAcks {
   create(event: string, timeout: number): [number, Promise<unknown[]>] {
     const id = this.#next;
     this.#next = (this.#next + 1) % 0x7fffffff;
+    const deadline = timeout > 0 && Number.isFinite(timeout)
+      ? performance.now() + timeout
+      : Infinity;
     const promise = new Promise<unknown[]>((resolve, reject) => {
-      const entry: {
-        resolve: (args: unknown[]) => void;
-        reject: (e: unknown) => void;
-        timer?: ReturnType<typeof setTimeout>;
-      } = { resolve, reject };
-      if (timeout > 0 && Number.isFinite(timeout)) {
-        entry.timer = setTimeout(() => {
-          this.#pending.delete(id);
-          reject(new AckTimeoutError(event, timeout));
-        }, timeout);
-      }
-      this.#pending.set(id, entry);
+      this.#pending.set(id, { resolve, reject, event, timeout, deadline });
     });
+    if (deadline < this.#timerAt) this.#arm(deadline);
     return [id, promise];
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => this.#expire(),
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
+  }
+
+  /** Rejects what is due; re-arms for the next deadline, if any. */
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, entry] of this.#pending) {
+      if (entry.deadline <= now) {
+        this.#pending.delete(id);
+        entry.reject(new AckTimeoutError(entry.event, entry.timeout));
+      } else if (entry.deadline < next) next = entry.deadline;
+    }
+    if (next < Infinity) this.#arm(next);
   }
 
   /** Settles `id` with the ack's arguments (unknown ids are ignored). */
@@ -142,7 +162,6 @@ export class PendingAcks {
     const entry = this.#pending.get(id);
     if (!entry) return;
     this.#pending.delete(id);
-    clearTimeout(entry.timer);
     entry.resolve(args);
   }
 
@@ -151,16 +170,18 @@ export class PendingAcks {
     const entry = this.#pending.get(id);
     if (!entry) return;
     this.#pending.delete(id);
-    clearTimeout(entry.timer);
     entry.reject(error);
   }
 
-  /** Rejects everything (the connection closed). */
+  /** Rejects everything (the connection closed) and stops the timer. */
   rejectAll(reason: string): void {
-    for (const [id, entry] of this.#pending) {
-      clearTimeout(entry.timer);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const entry of pending) {
       entry.reject(new Error(`Cannot get acknowledgement: ${reason}`));
-      this.#pending.delete(id);
     }
   }
 }
@@ -191,4 +212,17 @@ export function runHandler(
     onError(error);
     return Promise.resolve(undefined);
   }
+}
+
+/** `promise`, or a rejection with `error()` after `ms` milliseconds. */
+export function deadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  error: () => Error,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

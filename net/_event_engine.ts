@@ -6,7 +6,7 @@
  * | ---- | --------------------------------------------- | -------------------------------------------------------- |
  * | 1    | `GET ?EIO=4&transport=polling` (or `websocket`) | new sid; answers the open packet `0{sid,upgrades,pingInterval,pingTimeout,maxPayload}` |
  * | 2    | `POST ?sid=` bodies (≤ `maxPayload`, checked from `Content-Length`), `GET ?sid=` polls (one at a time) | queued packets answer the pending poll, `\x1e`-joined, binary as `b<base64>` |
- * | 3    | WebSocket `?sid=`, sends `2probe`             | answers `3probe`, ends the pending poll with `6` (noop)   |
+ * | 3    | WebSocket `?sid=`, sends `2probe`             | answers `3probe`, ends the pending poll (and any poll until `5`) with `6` (noop) |
  * | 4    | sends `5` (upgrade)                           | switches the session to the WebSocket, flushes the queue; polls are refused from now on |
  * | 5    | answers every `2` with `3`                    | pings every `pingInterval`; no pong within `pingTimeout` → closed ("ping timeout") |
  *
@@ -108,6 +108,8 @@ export class EngineSocket {
   #queued = 0;
   #poll?: Poll;
   #upgrading = false;
+  /** Probed (`2probe` answered): polls end at once until the switch. */
+  #probed = false;
   #closed = false;
   #pingTimer?: ReturnType<typeof setTimeout>;
   #pongTimer?: ReturnType<typeof setTimeout>;
@@ -250,7 +252,9 @@ export class EngineSocket {
     }
     return new Promise<void>((resolve) => {
       this.#poll = { http, keepAlive, resolve, headers };
-      if (this.#queue.length > 0) this.#flush();
+      // a client pausing for the upgrade must not wait out a long poll
+      if (this.#queue.length === 0 && this.#probed) this.#enqueue("6");
+      else if (this.#queue.length > 0) this.#flush();
     });
   }
 
@@ -298,22 +302,23 @@ export class EngineSocket {
     }
     this.#upgrading = true;
     const timer = setTimeout(() => {
-      this.#upgrading = false;
+      this.#upgrading = this.#probed = false;
       ws.close(1002, "Upgrade timeout");
     }, this.#engine.options.upgradeTimeout);
     ws.onclose = () => {
       clearTimeout(timer);
-      if (this.#upgrading) this.#upgrading = false;
+      if (this.#upgrading) this.#upgrading = this.#probed = false;
     };
     ws.onmessage = (m) => {
       if (m === "2probe") {
         ws.send("3probe");
+        this.#probed = true;
         this.#enqueue("6");
         return;
       }
       if (m === "5") {
         clearTimeout(timer);
-        this.#upgrading = false;
+        this.#upgrading = this.#probed = false;
         this.#transport = "websocket";
         this.#ws = ws;
         ws.onmessage = (msg) => this.receive(msg);
@@ -331,7 +336,7 @@ export class EngineSocket {
         return;
       }
       clearTimeout(timer);
-      this.#upgrading = false;
+      this.#upgrading = this.#probed = false;
       ws.close(1002, "Invalid upgrade");
     };
   }

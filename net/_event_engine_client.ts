@@ -1,17 +1,33 @@
 /**
- * Engine.IO 4 client transports (private; web APIs only: `WebSocket` and
- * `fetch`, so the browser build works too).
+ * Engine.IO 4 client session (private; web APIs only, except the Deno
+ * WebSocket framing chosen in `_event_client_websocket.ts`).
  *
- * WebSocket is tried first; if it cannot open (a proxy that refuses
- * upgrades, a server configured for polling only) the client falls back to
- * HTTP long-polling: one `GET` poll outstanding, `POST`s one at a time
- * carrying the queued packets `\x1e`-joined (binary as `b<base64>`). A
- * server silent for `pingInterval + pingTimeout` is treated as gone.
+ * Transports are tried in the order given (default: WebSocket, then
+ * long-polling). A session opened on polling upgrades to WebSocket when the
+ * server offers it (`upgrades` of the open packet) and `upgrade` is on, as
+ * socket.io-client does:
+ *
+ * | step | client                                         | server              |
+ * | ---- | ---------------------------------------------- | ------------------- |
+ * | 1    | opens a WebSocket with the sid, sends `2probe`  | answers `3probe`, ends the pending poll with `6` |
+ * | 2    | pauses polling: waits for the poll in flight and every `POST`; holds new packets | |
+ * | 3    | sends `5` on the WebSocket, then the held packets | switches the session, flushes its queue there |
+ *
+ * So no packet is lost or sent twice across the switch, and order holds:
+ * everything posted is answered before `5` leaves, everything the server
+ * queued before `5` comes on the last poll or first on the WebSocket. A
+ * probe that fails leaves the session on polling.
+ *
+ * A server silent for `pingInterval + pingTimeout` is treated as gone.
+ * Incoming messages over `maxPayload` bytes end the session with the reason
+ * `"payload too large"`.
  *
  * @module
  */
 
-import { decodePayload, encodePayload, PacketError } from "./_event_packets.ts";
+import { PacketError } from "./_event_packets.ts";
+import { type ClientSocket, openWebSocket } from "./_event_client_websocket.ts";
+import { packetSize, PollingTransport } from "./_event_client_polling.ts";
 
 /** Options of one Engine.IO connection. */
 export interface EngineClientOptions {
@@ -19,17 +35,24 @@ export interface EngineClientOptions {
   path: string;
   query: Record<string, string>;
   timeout: number;
+  /** Upgrade a polling session to WebSocket when offered. */
+  upgrade: boolean;
+  /** Largest incoming message (WebSocket) or polling response, in bytes. */
+  maxPayload: number;
 }
 
 interface OpenInfo {
   sid: string;
+  upgrades: string[];
   pingInterval: number;
   pingTimeout: number;
   maxPayload: number;
 }
 
-function parseOpen(text: string): OpenInfo {
-  if (text[0] !== "0") throw new PacketError("Expected the open packet");
+function parseOpen(text: string | Uint8Array): OpenInfo {
+  if (typeof text !== "string" || text[0] !== "0") {
+    throw new PacketError("Expected the open packet");
+  }
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(text.slice(1));
@@ -42,6 +65,7 @@ function parseOpen(text: string): OpenInfo {
   ) throw new PacketError("Invalid open packet");
   return {
     sid: o.sid,
+    upgrades: Array.isArray(o.upgrades) ? o.upgrades.map(String) : [],
     pingInterval: o.pingInterval,
     pingTimeout: o.pingTimeout,
     maxPayload: typeof o.maxPayload === "number" ? o.maxPayload : 1e6,
@@ -67,47 +91,118 @@ function endpoint(
   return url.href;
 }
 
-/** One Engine.IO connection (either transport). */
+/**
+ * The open packet: the first message of a new WebSocket (the messages
+ * after it, until the caller takes over, go to `later`).
+ */
+function firstMessage(
+  socket: ClientSocket,
+  timeout: number,
+  later: (string | Uint8Array)[],
+): Promise<string | Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close(false);
+      reject(new Error(`Cannot connect: no open packet within ${timeout} ms`));
+    }, timeout);
+    socket.onpacket = (m) => {
+      clearTimeout(timer);
+      socket.onpacket = (next) => later.push(next);
+      resolve(m);
+    };
+    socket.onclose = (reason) => {
+      clearTimeout(timer);
+      reject(new Error(`Cannot connect: ${reason}`));
+    };
+    socket.start();
+  });
+}
+
+type Transport = ClientSocket | PollingTransport;
+
+/** One Engine.IO connection (either transport, upgraded on the way). */
 export class EngineClient {
   readonly sid: string;
-  readonly transport: "websocket" | "polling";
   readonly info: OpenInfo;
   /** A socket.io-level message. */
   onmessage: (data: string | Uint8Array) => void = () => {};
   /** Called once when the connection ends. */
   onclose: (reason: string) => void = () => {};
-  #ws?: WebSocket;
-  #base = "";
-  #opts?: EngineClientOptions;
+  #t: Transport;
   #closed = false;
   #timer?: ReturnType<typeof setTimeout>;
-  #queue: (string | Uint8Array)[] = [];
-  #posting = false;
-  #abort = new AbortController();
-  #tasks = new Set<Promise<unknown>>();
+  /** Packets held while the transports switch (`undefined`: not switching). */
+  #held?: (string | Uint8Array)[];
+  #probe?: Promise<void>;
+  #old = new Set<Transport>();
 
-  #track(promise: Promise<unknown>): void {
-    const p = promise.catch(() => {}).finally(() => this.#tasks.delete(p));
-    this.#tasks.add(p);
-  }
-
-  private constructor(info: OpenInfo, transport: "websocket" | "polling") {
+  private constructor(
+    info: OpenInfo,
+    t: Transport,
+    handlers: Pick<EngineClient, "onmessage" | "onclose">,
+  ) {
     this.info = info;
     this.sid = info.sid;
-    this.transport = transport;
+    this.onmessage = handlers.onmessage;
+    this.onclose = handlers.onclose;
+    this.#t = t;
+    t.onpacket = (p) => this.#receive(p);
+    t.onclose = (reason) => this.#finish(reason);
+    this.#heartbeat();
   }
 
-  /** Opens a connection: WebSocket first, then polling. */
+  /**
+   * Opens a connection with the first transport that works; `handlers`
+   * are in place before any message is delivered.
+   */
   static async open(
     base: string,
     o: EngineClientOptions,
+    handlers: Pick<EngineClient, "onmessage" | "onclose">,
   ): Promise<EngineClient> {
     let firstError: unknown;
     for (const transport of o.transports) {
       try {
-        return transport === "websocket"
-          ? await EngineClient.#openWebSocket(base, o)
-          : await EngineClient.#openPolling(base, o);
+        if (transport === "websocket") {
+          const socket = await openWebSocket(
+            endpoint(base, o, "websocket"),
+            o,
+          );
+          const later: (string | Uint8Array)[] = [];
+          let info: OpenInfo;
+          try {
+            info = parseOpen(await firstMessage(socket, o.timeout, later));
+          } catch (error) {
+            socket.close(false);
+            throw error;
+          }
+          const client = new EngineClient(info, socket, handlers);
+          for (const p of later) client.#receive(p);
+          return client;
+        }
+        const [first, ...rest] = await PollingTransport.handshake(
+          endpoint(base, o, "polling"),
+          o.timeout,
+          o.maxPayload,
+        );
+        const info = parseOpen(first);
+        const polling = new PollingTransport(
+          endpoint(base, o, "polling", info.sid),
+          o.maxPayload,
+          info.maxPayload,
+        );
+        const client = new EngineClient(info, polling, handlers);
+        queueMicrotask(() => {
+          if (client.#closed) return;
+          for (const p of rest) client.#receive(p);
+          polling.start();
+          if (
+            o.upgrade && firstError === undefined &&
+            o.transports.includes("websocket") &&
+            info.upgrades.includes("websocket")
+          ) client.#probe = client.#upgrade(base, o);
+        });
+        return client;
       } catch (error) {
         firstError ??= error;
       }
@@ -115,83 +210,59 @@ export class EngineClient {
     throw firstError;
   }
 
-  static #openWebSocket(
-    base: string,
-    o: EngineClientOptions,
-  ): Promise<EngineClient> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(endpoint(base, o, "websocket"));
-      ws.binaryType = "arraybuffer";
-      const timer = setTimeout(() => {
-        fail(
-          new Error(`Cannot connect: no open packet within ${o.timeout} ms`),
-        );
-        ws.close();
-      }, o.timeout);
-      const fail = (error: unknown) => {
-        clearTimeout(timer);
-        ws.onmessage = ws.onclose = ws.onerror = null;
-        reject(error);
-      };
-      ws.onerror = () => {};
-      ws.onclose = (e) =>
-        fail(new Error(`Cannot connect: WebSocket closed (code ${e.code})`));
-      ws.onmessage = (e) => {
-        clearTimeout(timer);
-        let info: OpenInfo;
-        try {
-          info = parseOpen(String(e.data));
-        } catch (error) {
-          ws.close();
-          return fail(error);
-        }
-        const client = new EngineClient(info, "websocket");
-        client.#ws = ws;
-        client.#track(
-          new Promise<void>((r) =>
-            ws.addEventListener("close", () => r(), { once: true })
-          ),
-        );
-        ws.onmessage = (m) =>
-          client.#receive(
-            typeof m.data === "string"
-              ? m.data
-              : new Uint8Array(m.data as ArrayBuffer),
-          );
-        ws.onclose = () => client.#finish("transport close");
-        client.#heartbeat();
-        resolve(client);
-      };
-    });
-  }
-
-  static async #openPolling(
-    base: string,
-    o: EngineClientOptions,
-  ): Promise<EngineClient> {
-    const signal = AbortSignal.timeout(o.timeout);
-    const response = await fetch(endpoint(base, o, "polling"), { signal });
-    const body = await response.text();
-    if (!response.ok) {
-      throw new Error(
-        `Cannot connect: HTTP ${response.status} ${body.slice(0, 200)}`,
-      );
-    }
-    const [first, ...rest] = decodePayload(body);
-    const info = parseOpen(String(first));
-    const client = new EngineClient(info, "polling");
-    client.#base = base;
-    client.#opts = o;
-    client.#heartbeat();
-    queueMicrotask(() => {
-      for (const p of rest) client.#receive(p);
-      client.#track(client.#pollLoop());
-    });
-    return client;
+  /** The transport in use. */
+  get transport(): "websocket" | "polling" {
+    return this.#t.name;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Probes a WebSocket, pauses polling, then switches (see the module). */
+  async #upgrade(base: string, o: EngineClientOptions): Promise<void> {
+    let socket: ClientSocket;
+    try {
+      socket = await openWebSocket(
+        endpoint(base, o, "websocket", this.sid),
+        o,
+      );
+    } catch {
+      return; // stay on polling
+    }
+    this.#old.add(socket);
+    if (this.#closed) return socket.close(false);
+    const probed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), o.timeout);
+      socket.onpacket = (p) => {
+        clearTimeout(timer);
+        resolve(p === "3probe");
+      };
+      socket.onclose = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      socket.start();
+      socket.send(["2probe"]);
+    });
+    const polling = this.#t;
+    if (!probed || this.#closed || polling.name !== "polling") {
+      socket.close(false);
+      return;
+    }
+    this.#held = [];
+    socket.onpacket = () => {}; // nothing comes before `5`
+    socket.onclose = () => {};
+    await polling.pause();
+    const held = this.#held;
+    this.#held = undefined;
+    if (this.#closed) return socket.close(false);
+    this.#old.add(polling);
+    polling.discard();
+    this.#t = socket;
+    socket.onpacket = (p) => this.#receive(p);
+    socket.onclose = (reason) => this.#finish(reason);
+    socket.send(["5", ...held]);
   }
 
   #heartbeat(): void {
@@ -218,40 +289,17 @@ export class EngineClient {
     }
   }
 
-  async #pollLoop(): Promise<void> {
-    while (!this.#closed) {
-      let body: string;
-      try {
-        const r = await fetch(
-          endpoint(this.#base, this.#opts!, "polling", this.sid),
-          {
-            signal: this.#abort.signal,
-          },
-        );
-        body = await r.text();
-        if (!r.ok) return this.#finish("transport error");
-      } catch {
-        return this.#finish("transport error");
-      }
-      let packets: (string | Uint8Array)[];
-      try {
-        packets = decodePayload(body);
-      } catch {
-        return this.close("parse error");
-      }
-      for (const p of packets) this.#receive(p);
-    }
-  }
-
   /**
    * Sends socket.io messages. A message over the server's `maxPayload`
    * throws a `RangeError` (the server would drop the connection).
    */
   send(messages: readonly (string | Uint8Array)[]): void {
     const max = this.info.maxPayload;
+    // sized for polling (base64) until upgraded: either may carry it
+    const raw = this.#t.name === "websocket";
     const packets = messages.map((m) => typeof m === "string" ? "4" + m : m);
     for (const p of packets) {
-      const size = this.#size(p);
+      const size = packetSize(p, raw);
       if (size > max) {
         throw new RangeError(
           `Cannot send message: ${size} bytes exceed the server's maxPayload of ${max} bytes`,
@@ -261,117 +309,33 @@ export class EngineClient {
     this.#sendRaw(packets);
   }
 
-  /** Bytes of a packet on this transport (polling: base64 for binary). */
-  #size(p: string | Uint8Array): number {
-    if (typeof p !== "string") {
-      return this.#ws ? p.length : 1 + Math.ceil(p.length / 3) * 4;
-    }
-    let n = p.length; // UTF-8 bytes, counted without encoding
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 0x80) continue;
-      if (c < 0x800) n += 1;
-      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < p.length) {
-        n += 2; // a surrogate pair: 2 units, 4 bytes
-        i++;
-      } else n += 2;
-    }
-    return n;
-  }
-
   #sendRaw(packets: readonly (string | Uint8Array)[]): void {
     if (this.#closed) return;
-    if (this.#ws) {
-      if (this.#ws.readyState !== WebSocket.OPEN) return;
-      for (const p of packets) {
-        this.#ws.send(p as string | Uint8Array<ArrayBuffer>);
-      }
-      return;
-    }
-    this.#queue.push(...packets);
-    if (!this.#posting) this.#track(this.#postLoop());
-  }
-
-  async #postLoop(): Promise<void> {
-    this.#posting = true;
-    try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        // one body at most maxPayload bytes (the server refuses more)
-        let size = 0, count = 0;
-        while (count < this.#queue.length) {
-          const next = this.#size(this.#queue[count]) + 1;
-          if (count > 0 && size + next > this.info.maxPayload) break;
-          size += next;
-          count++;
-        }
-        const batch = this.#queue.splice(0, count);
-        const r = await fetch(
-          endpoint(this.#base, this.#opts!, "polling", this.sid),
-          {
-            method: "POST",
-            body: encodePayload(batch),
-            headers: { "Content-Type": "text/plain;charset=UTF-8" },
-            signal: this.#abort.signal,
-          },
-        );
-        await r.text();
-        if (!r.ok) return this.#finish("transport error");
-      }
-    } catch {
-      this.#finish("transport error");
-    } finally {
-      this.#posting = false;
-    }
+    if (this.#held) this.#held.push(...packets);
+    else this.#t.send(packets);
   }
 
   /** Resolves once every socket and request of this connection has ended (at most ~3 s). */
   async settled(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    while (this.#tasks.size > 0) {
-      const all = Promise.all(this.#tasks);
-      const late = await Promise.race([
-        all.then(() => false),
-        new Promise<boolean>((r) => timer = setTimeout(() => r(true), 3000)),
-      ]);
-      clearTimeout(timer);
-      if (late) return;
-    }
+    await this.#probe;
+    await Promise.all(
+      [this.#t, ...this.#old].map((t) => t.settled().catch(() => {})),
+    );
   }
 
   /** Closes the connection (sends the close packet first). */
   close(reason = "forced close"): void {
     if (this.#closed) return;
-    if (this.#ws) {
-      try {
-        this.#ws.send("1");
-        this.#ws.close(1000);
-      } catch {
-        // already closing
-      }
-    } else {
-      const url = endpoint(this.#base, this.#opts!, "polling", this.sid);
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), 2000);
-      this.#track(
-        fetch(url, { method: "POST", body: "1", signal: abort.signal })
-          .then((r) => r.body?.cancel()).finally(() => clearTimeout(timer)),
-      );
-    }
-    this.#finish(reason);
+    this.#finish(reason, true);
   }
 
-  #finish(reason: string): void {
+  #finish(reason: string, graceful = false): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#abort.abort();
-    if (this.#ws && this.#ws.readyState <= WebSocket.OPEN) {
-      try {
-        this.#ws.close(1000);
-      } catch {
-        // closing
-      }
-    }
+    this.#t.onclose = () => {};
+    this.#t.close(graceful);
+    for (const t of this.#old) t.close(false);
     this.onclose(reason);
   }
 }

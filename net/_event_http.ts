@@ -91,6 +91,16 @@ export class HttpConn {
     return true;
   }
 
+  /** The buffered, unconsumed bytes: a view, valid until the next read. */
+  peek(): Uint8Array {
+    return this.#buf.subarray(this.#start, this.#end);
+  }
+
+  /** Consumes `n` buffered bytes (at most {@linkcode buffered}). */
+  skip(n: number): void {
+    this.#start += n;
+  }
+
   /** `n` bytes at once if they are already buffered (a copy), else `undefined`. */
   takeSync(n: number): Uint8Array | undefined {
     if (this.#end - this.#start < n) return undefined;
@@ -148,22 +158,47 @@ export class HttpConn {
    * before any byte. Throws {@linkcode HttpError} on a bad or oversize head.
    */
   async readHead(maxSize: number): Promise<Head | null> {
+    const text = await this.#headText(maxSize, "request");
+    return text === null ? null : parseHead(text);
+  }
+
+  /**
+   * Reads one response head (the client's WebSocket handshake), at most
+   * `maxSize` bytes, with the same checks as {@linkcode readHead}.
+   */
+  async readResponseHead(
+    maxSize: number,
+  ): Promise<{ status: number; headers: Headers }> {
+    const text = await this.#headText(maxSize, "response");
+    if (text === null) {
+      throw new HttpError(400, "Connection closed before the response head");
+    }
+    const lines = text.split("\r\n");
+    const m = /^HTTP\/1\.[01] ([0-9]{3})(?: .*)?$/.exec(lines[0]);
+    if (!m) throw new HttpError(400, "Malformed status line");
+    return { status: Number(m[1]), headers: parseHeaders(lines) };
+  }
+
+  async #headText(maxSize: number, kind: string): Promise<string | null> {
     let scanned = 0; // bytes after #start already known not to start CRLFCRLF
     for (;;) {
       const at = indexOf(this.#buf, CRLF2, this.#start + scanned, this.#end);
       if (at >= 0) {
         const text = decoder.decode(this.#buf.subarray(this.#start, at));
         this.#start = at + 4;
-        return parseHead(text);
+        return text;
       }
       const before = this.#end - this.#start;
       if (before > maxSize) {
-        throw new HttpError(431, "Request head too large");
+        throw new HttpError(
+          431,
+          `${kind === "request" ? "Request" : "Response"} head too large`,
+        );
       }
       scanned = Math.max(0, before - 3);
       if (!await this.fill(maxSize + 4)) {
         if (before === 0) return null;
-        throw new HttpError(400, "Connection closed inside the request head");
+        throw new HttpError(400, `Connection closed inside the ${kind} head`);
       }
     }
   }
@@ -211,6 +246,16 @@ function parseHead(text: string): Head {
   const lines = text.split("\r\n");
   const m = /^([A-Z]{1,16}) (\S{1,8000}) HTTP\/1\.([01])$/.exec(lines[0]);
   if (!m) throw new HttpError(400, "Malformed request line");
+  const headers = parseHeaders(lines);
+  const connection = headers.get("connection")?.toLowerCase() ?? "";
+  const keepAlive = m[3] === "1"
+    ? !connection.includes("close")
+    : connection.includes("keep-alive");
+  return { method: m[1], target: m[2], headers, keepAlive };
+}
+
+/** The header lines after the first line of a head. */
+function parseHeaders(lines: string[]): Headers {
   const headers = new Headers();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
@@ -222,11 +267,7 @@ function parseHead(text: string): Head {
       throw new HttpError(400, "Malformed header");
     }
   }
-  const connection = headers.get("connection")?.toLowerCase() ?? "";
-  const keepAlive = m[3] === "1"
-    ? !connection.includes("close")
-    : connection.includes("keep-alive");
-  return { method: m[1], target: m[2], headers, keepAlive };
+  return headers;
 }
 
 /** Reads a request body of at most `max` bytes (checked before reading). */

@@ -143,16 +143,23 @@ function deconstruct(data: unknown, buffers: Uint8Array[], depth = 0): unknown {
 
 /** Does `data` hold a byte array anywhere? */
 export function hasBinary(data: unknown, depth = 0): boolean {
-  if (depth > 64) return false;
+  // primitives first: the common leaves cost one typeof
+  if (data === null || typeof data !== "object" || depth > 64) return false;
   if (isBinary(data)) return true;
-  if (Array.isArray(data)) return data.some((v) => hasBinary(v, depth + 1));
-  if (data !== null && typeof data === "object") {
-    if (typeof (data as { toJSON?: unknown }).toJSON === "function") {
-      return false;
+  if (Array.isArray(data)) {
+    for (let i = 0; i < data.length; i++) {
+      if (hasBinary(data[i], depth + 1)) return true;
     }
-    for (const v of Object.values(data)) {
-      if (hasBinary(v, depth + 1)) return true;
-    }
+    return false;
+  }
+  if (typeof (data as { toJSON?: unknown }).toJSON === "function") {
+    return false;
+  }
+  for (const key in data) {
+    if (
+      Object.hasOwn(data, key) &&
+      hasBinary((data as Record<string, unknown>)[key], depth + 1)
+    ) return true;
   }
   return false;
 }
@@ -300,10 +307,32 @@ export function reconstruct(data: unknown, buffers: Uint8Array[]): unknown {
   return out;
 }
 
-/** Collects a binary packet's attachments as they arrive. */
+/**
+ * Turns one side's Engine.IO messages into whole Socket.IO packets: decodes
+ * text packets and collects a binary packet's attachments as they arrive.
+ */
 export class Reassembler {
   #packet?: SioPacket;
   #buffers: Uint8Array[] = [];
+  #maxAttachments: number;
+
+  /** @param maxAttachments Most attachments one packet may announce. */
+  constructor(maxAttachments = 1000) {
+    this.#maxAttachments = maxAttachments;
+  }
+
+  /**
+   * The packet `message` completes, if any. Throws {@linkcode PacketError}
+   * on a malformed packet, a stray attachment or a missing one.
+   */
+  feed(message: string | Uint8Array): SioPacket | undefined {
+    if (typeof message !== "string") return this.add(message);
+    if (this.waiting) throw new PacketError("Expected a binary attachment");
+    const packet = decodePacket(message, this.#maxAttachments);
+    if (!packet.attachments) return packet;
+    this.start(packet);
+    return undefined;
+  }
 
   /** `true` while attachments are still expected. */
   get waiting(): boolean {

@@ -28,15 +28,35 @@ import { checkMs } from "./_event_common.ts";
  * ```
  */
 export interface ReconnectOptions {
-  /** Reconnect after a lost connection (default `true`). */
+  /**
+   * Reconnect after a lost connection.
+   *
+   * @default {true}
+   */
   reconnection?: boolean;
-  /** Attempts before giving up (default `Infinity`). */
+  /**
+   * Attempts before giving up.
+   *
+   * @default {Infinity}
+   */
   reconnectionAttempts?: number;
-  /** First delay in milliseconds (default 1000). */
+  /**
+   * First delay in milliseconds.
+   *
+   * @default {1000}
+   */
   reconnectionDelay?: number;
-  /** Longest delay in milliseconds (default 5000). */
+  /**
+   * Longest delay in milliseconds.
+   *
+   * @default {5000}
+   */
   reconnectionDelayMax?: number;
-  /** Random spread of each delay, 0 to 1 (default 0.5). */
+  /**
+   * Random spread of each delay, 0 to 1.
+   *
+   * @default {0.5}
+   */
   randomizationFactor?: number;
 }
 
@@ -114,4 +134,26 @@ export async function retry(
     }
   }
   return false;
+}
+
+/** The wait between attempts, which `wake()` ends early (the client stopped). */
+export class Sleeper {
+  #wake?: () => void;
+
+  /** Waits `ms` milliseconds, or until {@linkcode wake}. */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.wake(), ms);
+      this.#wake = () => {
+        this.#wake = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Ends the current wait, if any. */
+  wake(): void {
+    this.#wake?.();
+  }
 }

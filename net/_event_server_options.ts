@@ -34,11 +34,23 @@ import type { NamespaceSettings } from "./event_namespace.ts";
  * ```
  */
 export interface ServeEventsOptions {
-  /** Interface to bind (default `"127.0.0.1"`: loopback only). */
+  /**
+   * Interface to bind (default `"127.0.0.1"`: loopback only).
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** TCP port (default `0`: a free port, see `server.addr`). */
+  /**
+   * TCP port (default `0`: a free port, see `server.addr`).
+   *
+   * @default {0}
+   */
   port?: number;
-  /** Socket.IO path (default `"/socket.io/"`, python-socketio's `socketio_path`). */
+  /**
+   * Socket.IO path (default `"/socket.io/"`, python-socketio's `socketio_path`).
+   *
+   * @default {"/socket.io/"}
+   */
   path?: string;
   /** Serves every other HTTP request (pages, scripts); default answers 404. */
   handler?: (
@@ -60,33 +72,85 @@ export interface ServeEventsOptions {
   authkey?: Uint8Array | string;
   /** @deprecated Use `authkey`. */
   authKey?: Uint8Array | string;
-  /** Transports accepted (default both: `["polling", "websocket"]`). */
+  /**
+   * Transports accepted.
+   *
+   * @default {["polling", "websocket"]}
+   */
   transports?: readonly ("polling" | "websocket")[];
   /** Namespaces served: `"*"` for any, or a list; default: `"/"` plus those given handlers with `of()`/`on()`. */
   namespaces?: "*" | readonly string[];
-  /** Milliseconds between pings (default 25000). */
+  /**
+   * Milliseconds between pings.
+   *
+   * @default {25000}
+   */
   pingInterval?: number;
-  /** Milliseconds a client has to answer a ping (default 20000). */
+  /**
+   * Milliseconds a client has to answer a ping.
+   *
+   * @default {20000}
+   */
   pingTimeout?: number;
-  /** Largest message or polling body from a client, in bytes (default 1000000), checked before it is read. */
+  /**
+   * Largest message or polling body from a client, in bytes, checked before it is read.
+   *
+   * @default {1000000}
+   */
   maxHttpBufferSize?: number;
-  /** Largest amount of unsent data per client before it is dropped (default 16 MiB). */
+  /**
+   * Largest amount of unsent data per client before it is dropped (default 16 MiB).
+   *
+   * @default {16 * 1024 * 1024}
+   */
   maxBufferedBytes?: number;
-  /** Milliseconds a new connection has to connect a namespace (default 45000). */
+  /**
+   * Milliseconds a new connection has to connect a namespace.
+   *
+   * @default {45000}
+   */
   connectTimeout?: number;
-  /** Milliseconds for a WebSocket upgrade to finish (default 10000). */
+  /**
+   * Milliseconds for a WebSocket upgrade to finish.
+   *
+   * @default {10000}
+   */
   upgradeTimeout?: number;
-  /** Milliseconds for a request head (and body) to arrive; idle keep-alive connections close after it too (default 10000). */
+  /**
+   * Milliseconds for a request head (and body) to arrive; idle keep-alive connections close after it too.
+   *
+   * @default {10000}
+   */
   headerTimeout?: number;
-  /** Largest request head in bytes (default 16384). */
+  /**
+   * Largest request head in bytes.
+   *
+   * @default {16384}
+   */
   maxHeaderSize?: number;
-  /** Most open TCP connections; more are closed at once (default 10000). */
+  /**
+   * Most open TCP connections; more are closed at once.
+   *
+   * @default {10000}
+   */
   maxConnections?: number;
-  /** Most handlers of one client running at once (default 1000); more end that client. */
+  /**
+   * Most handlers of one client running at once; more end that client.
+   *
+   * @default {1000}
+   */
   maxPendingHandlers?: number;
-  /** Default acknowledgement timeout of `call` in milliseconds (default 60000). */
+  /**
+   * Default acknowledgement timeout of `call` in milliseconds.
+   *
+   * @default {60000}
+   */
   ackTimeout?: number;
-  /** The rooms adapter of each namespace (default: {@linkcode InMemoryAdapter}). */
+  /**
+   * The rooms adapter of each namespace (default: {@linkcode InMemoryAdapter}).
+   *
+   * @default {(host) => new InMemoryAdapter(host)}
+   */
   adapter?: (host: AdapterHost) => EventAdapter;
   /** Aborting it shuts the server down. */
   signal?: AbortSignal;
@@ -116,7 +180,11 @@ export interface ServeEventsOptions {
  * ```
  */
 export interface NamespaceOption {
-  /** Namespace name (default `"/"`). */
+  /**
+   * Namespace name.
+   *
+   * @default {"/"}
+   */
   namespace?: string;
 }
 

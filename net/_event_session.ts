@@ -17,7 +17,6 @@
 import type { EngineSocket, Environ } from "./_event_engine.ts";
 import { Prepared } from "./_event_engine.ts";
 import {
-  decodePacket,
   encodePacket,
   PacketError,
   Reassembler,
@@ -118,13 +117,14 @@ export class Session {
   /** Auth nonces accepted on this session (replay guard). */
   readonly nonces: Set<string> = new Set();
   #host: SessionHost;
-  #reassembler = new Reassembler();
+  #reassembler: Reassembler;
   #timer?: ReturnType<typeof setTimeout>;
   #pending = 0;
 
   constructor(engine: EngineSocket, host: SessionHost) {
     this.engine = engine;
     this.#host = host;
+    this.#reassembler = new Reassembler(host.limits.maxAttachments);
     engine.onmessage = (m) => this.#receive(m);
     engine.onclose = (reason) => this.#closed(reason);
     this.#arm();
@@ -150,17 +150,8 @@ export class Session {
 
   #receive(message: string | Uint8Array): void {
     try {
-      if (typeof message !== "string") {
-        const packet = this.#reassembler.add(message);
-        if (packet) this.#dispatch(packet);
-        return;
-      }
-      if (this.#reassembler.waiting) {
-        throw new PacketError("Expected a binary attachment");
-      }
-      const packet = decodePacket(message, this.#host.limits.maxAttachments);
-      if (packet.attachments) this.#reassembler.start(packet);
-      else this.#dispatch(packet);
+      const packet = this.#reassembler.feed(message);
+      if (packet) this.#dispatch(packet);
     } catch (error) {
       this.close(`parse error: ${(error as Error).message}`);
     }

@@ -1,6 +1,8 @@
 /**
- * Server side of RFC 6455 WebSocket framing over an {@linkcode HttpConn}
- * (private).
+ * RFC 6455 WebSocket framing over an {@linkcode HttpConn} (private), for
+ * both ends: the event server's accepted sockets and, in Deno, the event
+ * client's socket (`client: true`: frames sent masked, the peer's frames
+ * must not be).
  *
  * Why not `Deno.upgradeWebSocket`: it buffers a whole message (up to 64 MiB)
  * before the program sees it, so ten clients sending 60 MiB messages would
@@ -12,7 +14,7 @@
  *
  * | rule                                    | on violation            |
  * | --------------------------------------- | ----------------------- |
- * | client frames are masked                | close 1002              |
+ * | peer frames masked (client's: unmasked)  | close 1002              |
  * | control frames ≤ 125 bytes, not fragmented | close 1002           |
  * | message ≤ `maxPayload` (from the header) | close 1009 (payload unread) |
  * | text is valid UTF-8                      | close 1007              |
@@ -38,37 +40,96 @@ export async function acceptKey(key: string): Promise<string> {
   return btoa(text);
 }
 
-/** An unmasked (server) frame: text for strings, binary for bytes. */
+/**
+ * A frame: text for strings, binary for bytes; unmasked (server) unless
+ * `masked` (client frames carry a random mask key, and the payload is
+ * masked as it is written).
+ */
 export function encodeFrame(
   data: string | Uint8Array,
   opcode?: number,
+  masked = false,
 ): Uint8Array {
-  const payload = typeof data === "string" ? encoder.encode(data) : data;
   const op = opcode ?? (typeof data === "string" ? 1 : 2);
-  const n = payload.length;
-  const headerLength = n < 126 ? 2 : n < 65536 ? 4 : 10;
-  const out = new Uint8Array(headerLength + n);
-  out[0] = 0x80 | op;
-  if (n < 126) out[1] = n;
-  else if (n < 65536) {
-    out[1] = 126;
-    out[2] = n >> 8;
-    out[3] = n & 0xff;
-  } else {
-    out[1] = 127;
-    new DataView(out.buffer).setBigUint64(2, BigInt(n));
+  if (typeof data === "string" && data.length < 65536) {
+    // optimistic ASCII (the common case): chars copied straight into the
+    // frame, no intermediate encoding; the first other char gives up
+    const out = frameFor(op, data.length, masked);
+    const at = out.length - data.length;
+    const key = masked ? maskKey(out, at - 4) : 0;
+    let i = 0;
+    for (; i < data.length; i++) {
+      const c = data.charCodeAt(i);
+      if (c > 0x7f) break;
+      out[at + i] = c ^ ((key >>> ((i & 3) << 3)) & 0xff);
+    }
+    if (i === data.length) return out;
   }
-  out.set(payload, headerLength);
+  const payload = typeof data === "string" ? encoder.encode(data) : data;
+  const out = frameFor(op, payload.length, masked);
+  const at = out.length - payload.length;
+  if (!masked) {
+    out.set(payload, at);
+    return out;
+  }
+  const key = maskKey(out, at - 4);
+  for (let i = 0; i < payload.length; i++) {
+    out[at + i] = payload[i] ^ ((key >>> ((i & 3) << 3)) & 0xff);
+  }
   return out;
 }
 
-/** Limits of one WebSocket. */
+/** A frame of `n` payload bytes with its header written. */
+function frameFor(op: number, n: number, masked: boolean): Uint8Array {
+  const headerLength = 2 + (n < 126 ? 0 : n < 65536 ? 2 : 8) +
+    (masked ? 4 : 0);
+  const out = new Uint8Array(headerLength + n);
+  out[0] = 0x80 | op;
+  out[1] = masked ? 0x80 : 0;
+  if (n < 126) out[1] |= n;
+  else if (n < 65536) {
+    out[1] |= 126;
+    out[2] = n >> 8;
+    out[3] = n & 0xff;
+  } else {
+    out[1] |= 127;
+    new DataView(out.buffer).setBigUint64(2, BigInt(n));
+  }
+  return out;
+}
+
+/** Random mask keys, drawn 1 KiB at a time (one call per 256 frames). */
+const keys = new Uint8Array(1024);
+let keysUsed = keys.length;
+
+/**
+ * Writes a fresh mask key into `frame` at `at`; returns it as a number
+ * (byte `i & 3` of the key is bits `8 * (i & 3)` up).
+ */
+function maskKey(frame: Uint8Array, at: number): number {
+  if (keysUsed === keys.length) {
+    crypto.getRandomValues(keys);
+    keysUsed = 0;
+  }
+  const k0 = keys[keysUsed], k1 = keys[keysUsed + 1];
+  const k2 = keys[keysUsed + 2], k3 = keys[keysUsed + 3];
+  keysUsed += 4;
+  frame[at] = k0;
+  frame[at + 1] = k1;
+  frame[at + 2] = k2;
+  frame[at + 3] = k3;
+  return (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) >>> 0;
+}
+
+/** Limits (and role) of one WebSocket. */
 export interface WebSocketLimits {
   maxPayload: number;
   maxBuffered: number;
+  /** The client end: sends masked frames, refuses masked ones. */
+  client?: boolean;
 }
 
-/** One accepted WebSocket. */
+/** One WebSocket (an accepted one, or weft's client end in Deno). */
 export class ServerWebSocket {
   #http: HttpConn;
   #limits: WebSocketLimits;
@@ -98,7 +159,7 @@ export class ServerWebSocket {
 
   /** Sends a message (encodes a frame). */
   send(data: string | Uint8Array): void {
-    this.sendFrame(encodeFrame(data));
+    this.sendFrame(encodeFrame(data, undefined, this.#limits.client));
   }
 
   /** Sends a frame built by {@linkcode encodeFrame} (shared by broadcasts). */
@@ -157,8 +218,9 @@ export class ServerWebSocket {
     payload[0] = code >> 8;
     payload[1] = code & 0xff;
     payload.set(bytes, 2);
-    this.#queue.push(encodeFrame(payload, 8));
-    this.#queued += payload.length + 2;
+    const frame = encodeFrame(payload, 8, this.#limits.client);
+    this.#queue.push(frame);
+    this.#queued += frame.length;
     if (!this.#pumping) this.#pumped = this.#pump();
     const http = this.#http;
     // Give the close frame a moment to leave, then drop the socket.
@@ -185,6 +247,7 @@ export class ServerWebSocket {
   async run(): Promise<void> {
     const http = this.#http;
     const max = this.#limits.maxPayload;
+    const client = this.#limits.client === true;
     let fragments: Uint8Array[] = [];
     let fragmentsSize = 0;
     let fragmentOp = 0;
@@ -192,6 +255,14 @@ export class ServerWebSocket {
     const take = (n: number) => http.takeSync(n) ?? http.readExactly(n);
     try {
       while (!this.#closed) {
+        if (fragmentOp === 0 && this.#whole(client, max)) continue;
+        if (http.buffered === 0) {
+          // read, then try the whole-frame path again
+          if (!await http.fill(0)) {
+            return this.#finish(1006, "Connection closed");
+          }
+          continue;
+        }
         const first = await take(2);
         if (!first) return this.#finish(1006, "Connection closed");
         const fin = (first[0] & 0x80) !== 0;
@@ -201,9 +272,16 @@ export class ServerWebSocket {
         if ((first[0] & 0x70) !== 0) {
           return this.#fail(1002, "Reserved bits set");
         }
-        if (!masked) return this.#fail(1002, "Unmasked client frame");
+        if (masked === client) {
+          return this.#fail(
+            1002,
+            client ? "Masked server frame" : "Unmasked client frame",
+          );
+        }
         const extra = length === 126 ? 2 : length === 127 ? 8 : 0;
-        const header = await take(extra + 4);
+        const header = extra + (masked ? 4 : 0) === 0
+          ? first.subarray(2)
+          : await take(extra + (masked ? 4 : 0));
         if (!header) return this.#finish(1006, "Connection closed");
         if (length === 126) {
           length = (header[0] << 8) | header[1];
@@ -214,8 +292,7 @@ export class ServerWebSocket {
             ? Infinity
             : Number(big);
         }
-        const off = extra;
-        const mask = header.slice(off, off + 4);
+        const mask = masked ? header.slice(extra, extra + 4) : undefined;
         const control = op >= 8;
         if (control && (length > 125 || !fin)) {
           return this.#fail(1002, "Invalid control frame");
@@ -228,7 +305,9 @@ export class ServerWebSocket {
         }
         const payload = length === 0 ? new Uint8Array(0) : await take(length);
         if (!payload) return this.#finish(1006, "Connection closed");
-        for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
+        if (mask) {
+          for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
+        }
         if (op === 8) {
           const code = payload.length >= 2
             ? (payload[0] << 8) | payload[1]
@@ -237,7 +316,7 @@ export class ServerWebSocket {
           return;
         }
         if (op === 9) {
-          this.sendFrame(encodeFrame(payload, 10));
+          this.sendFrame(encodeFrame(payload, 10, client));
           continue;
         }
         if (op === 10) continue;
@@ -278,6 +357,58 @@ export class ServerWebSocket {
 
   #fail(code: number, reason: string): void {
     this.close(code, reason);
+  }
+
+  /**
+   * The common case without a copy or an await: a whole, unfragmented data
+   * frame of under 64 KiB already in the read buffer is unmasked in place
+   * (the bytes are consumed), decoded and delivered. `false`: anything
+   * else, left to the general path (which also reports the errors).
+   */
+  #whole(client: boolean, max: number): boolean {
+    const view = this.#http.peek();
+    if (view.length < 2) return false;
+    const b0 = view[0], b1 = view[1];
+    const op = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    // FIN set, no reserved bits, text or binary, the right masking
+    if ((b0 & 0xf0) !== 0x80 || (op !== 1 && op !== 2) || masked === client) {
+      return false;
+    }
+    let length = b1 & 0x7f;
+    let at = 2;
+    if (length === 126) {
+      if (view.length < 4) return false;
+      length = (view[2] << 8) | view[3];
+      at = 4;
+    } else if (length === 127) return false;
+    if (length > max) return false;
+    const start = at + (masked ? 4 : 0);
+    if (view.length < start + length) return false;
+    const payload = view.subarray(start, start + length);
+    if (masked) {
+      const m0 = view[at], m1 = view[at + 1], m2 = view[at + 2];
+      const m3 = view[at + 3];
+      for (let i = 0; i < length; i += 4) {
+        payload[i] ^= m0;
+        if (i + 1 < length) payload[i + 1] ^= m1;
+        if (i + 2 < length) payload[i + 2] ^= m2;
+        if (i + 3 < length) payload[i + 3] ^= m3;
+      }
+    }
+    let message: string | Uint8Array;
+    if (op === 1) {
+      try {
+        message = strictDecoder.decode(payload);
+      } catch {
+        this.#http.skip(start + length);
+        this.#fail(1007, "Invalid UTF-8");
+        return true;
+      }
+    } else message = payload.slice();
+    this.#http.skip(start + length);
+    this.onmessage(message);
+    return true;
   }
 }
 

@@ -24,10 +24,7 @@ import {
   resolveModule,
   type WireError,
 } from "../_internal/run_export.ts";
-import type { ServedConnection } from "./served_connection.ts";
-
-/** A connection handler as `tcp_server.ts` defines `TcpHandler` (kept here so this file imports nothing of it). */
-type Handler = (conn: ServedConnection) => void | Promise<void>;
+import type { TcpHandler } from "./tcp_types.ts";
 
 /** Main thread to worker. */
 export type WorkerRequest =
@@ -58,7 +55,7 @@ export type WorkerReply =
 /** Imports the handler named by a `TcpHandlerModule` (`module` URL, export `fn`). */
 export async function importHandler(
   ref: { module: string | URL; fn?: string },
-): Promise<Handler> {
+): Promise<TcpHandler> {
   const url = resolveModule(ref.module, "serve TCP");
-  return await loadExport(url, ref.fn ?? "handler") as Handler;
+  return await loadExport(url, ref.fn ?? "handler") as TcpHandler;
 }

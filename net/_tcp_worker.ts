@@ -11,11 +11,11 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from "./_tcp_wire.ts";
-import { serveTcp, type TcpServer } from "./tcp_server.ts";
+import { LocalServer } from "./_tcp_local.ts";
 
 // deno-lint-ignore no-explicit-any
 const scope = self as any;
-let server: TcpServer | undefined;
+let server: LocalServer | undefined;
 
 function post(message: WorkerReply): void {
   scope.postMessage(message);
@@ -56,24 +56,23 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
         fn: request.fn,
       });
       let live = 0;
-      server = await serveTcp({
+      server = LocalServer.listen({
         hostname: request.hostname,
         port: request.port,
         reusePort: true,
         maxConnections: request.maxConnections,
         idleTimeout: request.idleTimeout,
         requestTimeout: request.requestTimeout,
-        handler: async (conn) => {
-          post({ t: "count", connections: ++live });
-          try {
-            await handler(conn);
-          } finally {
-            post({ t: "count", connections: --live });
-          }
-        },
         onError: (error, remoteAddr) => {
           post({ t: "handlerError", error: errorToWire(error), remoteAddr });
         },
+      }, async (conn) => {
+        post({ t: "count", connections: ++live });
+        try {
+          await handler(conn);
+        } finally {
+          post({ t: "count", connections: --live });
+        }
       });
       post({ t: "listening", addr: server.addr });
     } catch (error) {

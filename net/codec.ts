@@ -129,14 +129,25 @@ function frameTooLarge(length: number, max: number, action: string) {
  * ```
  */
 export interface LengthPrefixCodecOptions {
-  /** Size of the unsigned length header: 4 (`struct.pack('!I', n)`) or 8 (`'!Q'`). Default 4. */
+  /**
+   * Size of the unsigned length header: 4 (`struct.pack('!I', n)`) or 8 (`'!Q'`).
+   *
+   * @default {4}
+   */
   headerBytes?: 4 | 8;
   /**
    * Little-endian header, for peers that use native order on x86
    * (`struct.pack('i', n)` / `'<I'`). Default `false`: network order.
+   *
+   * @default {false}
    */
   littleEndian?: boolean;
-  /** Largest payload in bytes; a header announcing more ends the connection. Default 16 MiB. */
+  /**
+   * Largest payload in bytes; a header announcing more ends the connection
+   * (16 MiB by default).
+   *
+   * @default {16 * 1024 * 1024}
+   */
   maxFrameSize?: number;
   /**
    * The header as the Python `struct` format of one integer, which sets
@@ -297,18 +308,20 @@ export class LengthPrefixCodec implements FrameCodec {
   decode(buffer: Uint8Array, _scanFrom: number): DecodeStep {
     const h = this.headerBytes;
     if (buffer.length < h) return { need: h, scanFrom: 0 };
-    const view = new DataView(buffer.buffer, buffer.byteOffset, h);
     let length: number;
     if (h === 4) {
-      length = this.signed
-        ? view.getInt32(0, this.littleEndian)
-        : view.getUint32(0, this.littleEndian);
+      // Read in place: no DataView per frame.
+      const word = this.littleEndian
+        ? buffer[0] | buffer[1] << 8 | buffer[2] << 16 | buffer[3] << 24
+        : buffer[0] << 24 | buffer[1] << 16 | buffer[2] << 8 | buffer[3];
+      length = this.signed ? word : word >>> 0;
       if (length < 0) {
         throw new RangeError(
           `Cannot receive frame: malformed header announces ${length} bytes`,
         );
       }
     } else {
+      const view = new DataView(buffer.buffer, buffer.byteOffset, h);
       const big = this.signed
         ? view.getBigInt64(0, this.littleEndian)
         : view.getBigUint64(0, this.littleEndian);
@@ -343,9 +356,18 @@ export class LengthPrefixCodec implements FrameCodec {
  * ```
  */
 export interface DelimiterCodecOptions {
-  /** Bytes (or UTF-8 text) ending each frame, e.g. `"\n"` or `"\r\n"`. Default `"\n"`. */
+  /**
+   * Bytes (or UTF-8 text) ending each frame, e.g. `"\n"` or `"\r\n"`.
+   *
+   * @default {"\n"}
+   */
   delimiter?: Uint8Array | string;
-  /** Largest payload in bytes (delimiter excluded); more bytes without a delimiter end the connection. Default 16 MiB. */
+  /**
+   * Largest payload in bytes (delimiter excluded); more bytes without a
+   * delimiter end the connection (16 MiB by default).
+   *
+   * @default {16 * 1024 * 1024}
+   */
   maxFrameSize?: number;
 }
 

@@ -63,13 +63,23 @@ export interface DatagramAddr {
  * ```
  */
 export interface DatagramSocketOptions {
-  /** Local address. Default `"127.0.0.1"`; every interface is an explicit `"0.0.0.0"`. */
+  /**
+   * Local address. Default `"127.0.0.1"`; every interface is an explicit `"0.0.0.0"`.
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** Local port; `0` (default) picks a free one. */
+  /**
+   * Local port; `0` (default) picks a free one.
+   *
+   * @default {0}
+   */
   port?: number;
   /**
    * Largest datagram accepted by `recvFrom`, at most 65 507. A larger one is
-   * reported with a `RangeError`, never silently cut. Default 65 507.
+   * reported with a `RangeError`, never silently cut.
+   *
+   * @default {65507}
    */
   maxDatagramSize?: number;
 }
@@ -109,9 +119,17 @@ export interface RecvOptions {
  * ```
  */
 export interface RequestOptions {
-  /** Ms to wait for a reply to each attempt. Default 1000. */
+  /**
+   * Ms to wait for a reply to each attempt.
+   *
+   * @default {1000}
+   */
   timeout?: number;
-  /** Extra attempts after the first times out. Default 2. */
+  /**
+   * Extra attempts after the first times out.
+   *
+   * @default {2}
+   */
   retries?: number;
   /** Rejects with `signal.reason` on abort. */
   signal?: AbortSignal;

@@ -9,6 +9,28 @@
  */
 
 /**
+ * Event names a program cannot emit: Socket.IO reserves them for its own
+ * life-cycle events (the server, the client and emitters all refuse them).
+ *
+ * @example Check a name before emitting it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RESERVED_EVENTS } from "@weft/weft/net";
+ *
+ * assert.ok(RESERVED_EVENTS.has("disconnect"));
+ * assert.ok(!RESERVED_EVENTS.has("chat"));
+ * ```
+ */
+export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+  "connect",
+  "connect_error",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+]);
+
+/**
  * A Socket.IO packet as adapters pass it around (socket.io-parser's shape):
  * `type` 2 EVENT, `data` `[event, ...args]`.
  *

@@ -7,8 +7,8 @@
  */
 
 import { EngineClient } from "./_event_engine_client.ts";
+import { Outbox } from "./_event_client_outbox.ts";
 import {
-  decodePacket,
   encodePacket,
   Reassembler,
   SIO,
@@ -18,19 +18,20 @@ import {
   AckTimeoutError,
   checkEvent,
   checkMs,
+  deadline,
   fromArgs,
   PendingAcks,
   RESERVED,
   runHandler,
   toArgs,
 } from "./_event_common.ts";
+import { connectAuth, EventAuthError, verifyServer } from "./_event_auth.ts";
 import {
-  clientProof,
-  EventAuthError,
-  newNonce,
-  verifyServer,
-} from "./_event_auth.ts";
-import { Backoff, type ReconnectOptions, retry } from "./_event_reconnect.ts";
+  Backoff,
+  type ReconnectOptions,
+  retry,
+  Sleeper,
+} from "./_event_reconnect.ts";
 
 /** Errors that are the server's refusal (no point in retrying). */
 const REFUSALS = new WeakSet<object>();
@@ -39,11 +40,11 @@ import {
   checkClientOptions,
   type ClientHandler,
   type ConnectEventsOptions,
+  engineOptions,
   EventConnectionError,
   parseUrl,
   pickHandler,
   refusal,
-  socketioPath,
 } from "./_event_client_options.ts";
 
 export { AckTimeoutError, EventAuthError, EventConnectionError };
@@ -82,12 +83,12 @@ export class EventClient implements AsyncDisposable {
   #handlers = new Map<string, Map<string, ClientHandler>>();
   #engine?: EngineClient;
   #reassembler = new Reassembler();
-  #buffer: { nsp: string; packet: SioPacket }[] = [];
+  #outbox = new Outbox();
   #stopped = false;
   #reconnecting = false;
   #finished: Promise<void>;
   #resolveFinished!: () => void;
-  #wake?: () => void;
+  #sleeper = new Sleeper();
   #connectWaiter?: { resolve: () => void; reject: (e: unknown) => void };
 
   /**
@@ -122,7 +123,10 @@ export class EventClient implements AsyncDisposable {
     return [...this.#nsp.values()].every((s) => s.connected);
   }
 
-  /** The transport in use: `"websocket"` or `"polling"`. */
+  /**
+   * The transport in use: `"websocket"` or `"polling"` (a polling session
+   * becomes `"websocket"` once upgraded).
+   */
   get transport(): "websocket" | "polling" | undefined {
     return this.#engine?.transport;
   }
@@ -192,22 +196,13 @@ export class EventClient implements AsyncDisposable {
     return fromArgs(await this.#call(event, data, options));
   }
 
-  #call(
+  async #call(
     event: string,
     data: unknown,
     options: { namespace?: string; timeout?: number },
   ): Promise<unknown[]> {
     const nsp = options.namespace ?? "/";
-    const state = this.#nsp.get(nsp);
-    if (!state) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot call event: namespace ${
-            JSON.stringify(nsp)
-          } is not connected`,
-        ),
-      );
-    }
+    const state = this.#state(nsp, "call event");
     const timeout = checkMs(
       options.timeout,
       this.#o.ackTimeout ?? 60_000,
@@ -219,7 +214,16 @@ export class EventClient implements AsyncDisposable {
     } catch (error) {
       state.acks.fail(id, error);
     }
-    return promise;
+    return await promise;
+  }
+
+  /** The state of namespace `nsp`; a TypeError when it is not connected. */
+  #state(nsp: string, action: string): NspState {
+    const state = this.#nsp.get(nsp);
+    if (state) return state;
+    throw new TypeError(
+      `Cannot ${action}: namespace ${JSON.stringify(nsp)} is not connected`,
+    );
   }
 
   #send(
@@ -237,28 +241,12 @@ export class EventClient implements AsyncDisposable {
     if (this.#stopped) {
       throw new TypeError("Cannot emit event: the client is disconnected");
     }
-    const state = this.#nsp.get(nsp);
-    if (!state) {
-      throw new TypeError(
-        `Cannot emit event: namespace ${JSON.stringify(nsp)} is not connected`,
-      );
-    }
-    const packet: SioPacket = {
-      type: SIO.event,
-      nsp,
-      id,
-      data: [event, ...toArgs(data)],
-    };
-    if (state.connected && this.#engine && !this.#engine.closed) {
-      this.#engine.send(encodePacket(packet));
-      return;
-    }
-    if (this.#buffer.length >= 1000) {
-      throw new RangeError(
-        "Cannot emit event: 1000 events already wait for the reconnection",
-      );
-    }
-    this.#buffer.push({ nsp, packet });
+    const state = this.#state(nsp, "emit event");
+    this.#outbox.send(
+      { type: SIO.event, nsp, id, data: [event, ...toArgs(data)] },
+      this.#engine,
+      state.connected,
+    );
   }
 
   /** Disconnects for good (no reconnection) and resolves once closed. */
@@ -274,7 +262,7 @@ export class EventClient implements AsyncDisposable {
         }
         engine.close("io client disconnect");
       }
-      this.#wake?.();
+      this.#sleeper.wake();
       if (!this.#reconnecting) this.#done("io client disconnect");
       await engine?.settled();
     }
@@ -331,57 +319,48 @@ export class EventClient implements AsyncDisposable {
   async #attempt(): Promise<void> {
     const o = this.#o;
     const timeout = checkMs(o.waitTimeout, 20_000, "waitTimeout");
-    const engine = await EngineClient.open(this.#url, {
-      transports: o.transports ?? ["websocket", "polling"],
-      path: socketioPath(o.socketioPath),
-      query: {},
-      timeout,
-    });
-    this.#engine = engine;
     this.#reassembler = new Reassembler();
+    const engine = await EngineClient.open(
+      this.#url,
+      engineOptions(o, timeout),
+      {
+        onmessage: (m) => this.#receive(m),
+        onclose: (reason) => this.#lost(reason),
+      },
+    );
+    this.#engine = engine;
     const connected = new Promise<void>((resolve, reject) =>
       this.#connectWaiter = { resolve, reject }
     );
     connected.catch(() => {}); // awaited below: never an unhandled rejection
-    engine.onmessage = (m) => this.#receive(m);
-    engine.onclose = (reason) => this.#lost(reason);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const base = typeof o.auth === "function"
         ? await o.auth()
         : (o.auth ?? {});
       for (const nsp of this.#namespaces) {
         const state = this.#nsp.get(nsp)!;
-        let auth: Record<string, unknown> = { ...base };
-        if (this.#key) {
-          state.nonce = newNonce();
-          auth = {
-            ...auth,
-            ...await clientProof(this.#key, engine.sid, nsp, state.nonce),
-          };
-        }
+        let auth;
+        [auth, state.nonce] = await connectAuth(
+          base,
+          this.#key,
+          engine.sid,
+          nsp,
+        );
         engine.send(encodePacket({ type: SIO.connect, nsp, data: auth }));
       }
-      await Promise.race([
+      await deadline(
         connected,
-        new Promise((_, reject) =>
-          timer = setTimeout(
-            () =>
-              reject(
-                new EventConnectionError(
-                  `Cannot connect: no answer within ${timeout} ms`,
-                ),
-              ),
-            timeout,
-          )
-        ),
-      ]);
+        timeout,
+        () =>
+          new EventConnectionError(
+            `Cannot connect: no answer within ${timeout} ms`,
+          ),
+      );
     } catch (error) {
       engine.onclose = () => {};
       engine.close("connect failed");
       throw error;
     } finally {
-      clearTimeout(timer);
       this.#connectWaiter = undefined;
     }
   }
@@ -389,14 +368,7 @@ export class EventClient implements AsyncDisposable {
   #receive(message: string | Uint8Array): void {
     let packet: SioPacket | undefined;
     try {
-      if (typeof message !== "string") packet = this.#reassembler.add(message);
-      else {
-        packet = decodePacket(message, 1000);
-        if (packet.attachments) {
-          this.#reassembler.start(packet);
-          packet = undefined;
-        }
-      }
+      packet = this.#reassembler.feed(message);
     } catch (error) {
       this.#fail(
         new EventConnectionError(
@@ -405,7 +377,16 @@ export class EventClient implements AsyncDisposable {
       );
       return;
     }
-    if (packet) void this.#dispatch(packet);
+    if (!packet) return;
+    if (packet.type === SIO.ack || packet.type === SIO.binaryAck) {
+      // the hot path of call(): settled here, without an async dispatch
+      this.#nsp.get(packet.nsp)?.acks.settle(
+        packet.id!,
+        packet.data as unknown[],
+      );
+      return;
+    }
+    void this.#dispatch(packet);
   }
 
   async #dispatch(packet: SioPacket): Promise<void> {
@@ -483,25 +464,15 @@ export class EventClient implements AsyncDisposable {
         }
         return;
       }
-      case SIO.ack:
-      case SIO.binaryAck:
-        state.acks.settle(packet.id!, packet.data as unknown[]);
-        return;
     }
   }
 
   #flushBuffer(): void {
-    const buffered = this.#buffer;
-    this.#buffer = [];
-    for (const { packet } of buffered) {
-      try {
-        this.#engine!.send(encodePacket(packet));
-      } catch (error) {
-        const acks = this.#nsp.get(packet.nsp)?.acks;
-        if (packet.id !== undefined && acks) acks.fail(packet.id, error);
-        else this.#onError(error);
-      }
-    }
+    this.#outbox.flush(this.#engine!, (packet, error) => {
+      const acks = this.#nsp.get(packet.nsp)?.acks;
+      if (packet.id !== undefined && acks) acks.fail(packet.id, error);
+      else this.#onError(error);
+    });
   }
 
   #fire(nsp: string, event: string, args: unknown[]): void {
@@ -562,14 +533,7 @@ export class EventClient implements AsyncDisposable {
         stopped: () => this.#stopped,
         sleep: async (ms) => {
           await this.#engine?.settled();
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, ms);
-            this.#wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.#wake = undefined;
+          await this.#sleeper.sleep(ms);
         },
         attempt: () => this.#attempt(),
         final: (error) =>
@@ -589,7 +553,7 @@ export class EventClient implements AsyncDisposable {
     for (const s of this.#nsp.values()) {
       s.acks.rejectAll("the client is disconnected");
     }
-    this.#buffer = [];
+    this.#outbox.clear();
     this.#resolveFinished();
   }
 }
@@ -597,7 +561,9 @@ export class EventClient implements AsyncDisposable {
 /**
  * Connects to a Socket.IO server (weft's {@linkcode serveEvents}, Node's
  * socket.io 4, python-socketio, ...): WebSocket first, HTTP long-polling if
- * that fails; connects every namespace in `namespaces`, then resolves.
+ * that fails (a session opened on polling upgrades to WebSocket when the
+ * server offers it, unless `upgrade: false`); connects every namespace in
+ * `namespaces`, then resolves.
  * Rejects with {@linkcode EventConnectionError} (the server's
  * `connect_error` message and data) or {@linkcode EventAuthError}.
  *

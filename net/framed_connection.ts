@@ -9,6 +9,7 @@
 
 import type { DecodeStep, FrameCodec } from "./codec.ts";
 import { type ByteStream, IncompleteReadError } from "./read_exactly.ts";
+import { FrameWriter } from "../_internal/frame_writer.ts";
 
 export {
   type ByteReader,
@@ -44,6 +45,8 @@ export interface FramedConnectionOptions {
    * valid until the next `receive()` (copy what you keep): no copy and no
    * allocation per frame, like Go's `bufio.Scanner`. Default `false`: every
    * frame is yours to keep.
+   *
+   * @default {false}
    */
   reuseBuffer?: boolean;
 }
@@ -56,30 +59,12 @@ const REUSE_MAX = 1024 * 1024;
 const OWN_BUFFER = 256 * 1024;
 /** Compact the read buffer when less than this much room is left after its data. */
 const MIN_READ = 16 * 1024;
-/** Frames up to this size are assembled in a reused buffer and sent with one write. */
-const COALESCE = 1024 * 1024;
-
-/** Room reserved for a header written in place by `FrameCodec.headerInto`. */
-const HEADER_ROOM = 16;
-/** Batch buffers up to this size are kept for reuse (two at most). */
-const SPARE_MAX = 256 * 1024;
 
 const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
-
-/** Frames sent while a write is in flight, waiting for their turn. */
-interface QueuedWrite {
-  /** Small frames copied one after the other (`length` bytes used). */
-  bytes?: Uint8Array;
-  length: number;
-  /** One frame over COALESCE: header, payload, trailer, written as they are. */
-  large?: [Uint8Array, Uint8Array, Uint8Array];
-  /** Whether later small frames may still join this batch. */
-  open: boolean;
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+/** Frames up to this size are copied into the writer's buffers; larger ones are written uncopied. */
+const COALESCE = 1024 * 1024;
+/** Room claimed for a header written in place by `FrameCodec.headerInto`. */
+const HEADER_ROOM = 16;
 
 /**
  * Whole messages over a TCP connection: Python's "send the length, then the
@@ -137,7 +122,6 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
   /** The wire format. */
   readonly codec: FrameCodec;
   #buf = new Uint8Array(0);
-  #sendBuf = new Uint8Array(0);
   #start = 0;
   #end = 0;
   #scanFrom = 0;
@@ -145,10 +129,7 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
   #reuse: boolean;
   #closed = false;
   #error: unknown = undefined;
-  /** A write is in flight; later sends queue in `#queue`. */
-  #writing = false;
-  #queue: QueuedWrite[] = [];
-  #spare: Uint8Array[] = [];
+  #writer: FrameWriter;
   #receiving: Promise<unknown> = Promise.resolve();
   #receivesPending = 0;
   #signal?: AbortSignal;
@@ -174,6 +155,10 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
     this.conn = conn;
     this.codec = codec;
     this.#reuse = options.reuseBuffer ?? false;
+    this.#writer = new FrameWriter(conn, {
+      check: () => this.#check("send"),
+      fail: (error) => this.#translate(error, "send"),
+    });
     if (typeof conn.progress === "function") {
       this.#progress = conn.progress.bind(conn);
     }
@@ -203,156 +188,45 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
   send(data: Uint8Array | string): Promise<void> {
     const payload = typeof data === "string" ? encoder.encode(data) : data;
     const codec = this.codec;
-    if (
-      !this.#writing && codec.headerInto && this.#error === undefined &&
-      !this.#closed
-    ) {
-      // Nothing in flight: header written straight into the send buffer,
-      // payload after it, one write, no allocation.
-      const trailer = codec.trailer;
-      const room = payload.length + trailer.length + HEADER_ROOM;
-      if (room <= COALESCE) {
-        if (this.#sendBuf.length < room) {
-          this.#sendBuf = new Uint8Array(Math.max(room, 4096));
-        }
-        const buf = this.#sendBuf;
-        let h: number;
-        try {
-          h = codec.headerInto(payload, buf, 0);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        const total = h + payload.length + trailer.length;
-        if (h >= 0 && total <= buf.length) {
-          buf.set(payload, h);
-          if (trailer.length) buf.set(trailer, h + payload.length);
-          this.#writing = true;
-          return this.#writeFirst(buf.subarray(0, total), EMPTY, EMPTY);
-        }
-      }
-    }
-    let header: Uint8Array;
+    const writer = this.#writer;
+    const trailer = codec.trailer;
     try {
       this.#check("send");
-      header = this.codec.header(payload);
+      const room = HEADER_ROOM + payload.length + trailer.length;
+      if (codec.headerInto && room <= COALESCE) {
+        // header written in place: no allocation
+        const at = writer.claim(room);
+        const buf = writer.buf;
+        let h: number;
+        try {
+          h = codec.headerInto(payload, buf, at);
+        } catch (error) {
+          writer.cancel();
+          throw error;
+        }
+        if (h >= 0 && h <= HEADER_ROOM) {
+          buf.set(payload, at + h);
+          if (trailer.length) buf.set(trailer, at + h + payload.length);
+          return writer.send(h + payload.length + trailer.length);
+        }
+        writer.cancel();
+      }
+      const header = codec.header(payload);
+      const total = header.length + payload.length + trailer.length;
+      if (total > COALESCE) {
+        return trailer.length
+          ? writer.sendParts(header, payload, trailer)
+          : writer.sendParts(header, payload);
+      }
+      const at = writer.claim(total);
+      const buf = writer.buf;
+      buf.set(header, at);
+      buf.set(payload, at + header.length);
+      if (trailer.length) buf.set(trailer, at + header.length + payload.length);
+      return writer.send();
     } catch (error) {
       return Promise.reject(error);
     }
-    const trailer = this.codec.trailer;
-    const total = header.length + payload.length + trailer.length;
-    if (!this.#writing) {
-      // Nothing in flight: write now, header and payload in one write.
-      this.#writing = true;
-      if (total > COALESCE) return this.#writeFirst(null, header, payload);
-      if (this.#sendBuf.length < total) {
-        this.#sendBuf = new Uint8Array(Math.max(total, 4096));
-      }
-      const buf = this.#sendBuf;
-      buf.set(header, 0);
-      buf.set(payload, header.length);
-      if (trailer.length) buf.set(trailer, header.length + payload.length);
-      return this.#writeFirst(buf.subarray(0, total), header, payload);
-    }
-    // A write is in flight: small frames are copied into one batch that
-    // goes out in one write when it is done; a large one waits its turn.
-    const queue = this.#queue;
-    const tail = queue[queue.length - 1];
-    if (total > COALESCE) {
-      if (tail) tail.open = false;
-      return this.#enqueue({ large: [header, payload, trailer] }).promise;
-    }
-    let batch = tail;
-    if (!batch?.open || batch.length + total > COALESCE) {
-      if (batch) batch.open = false;
-      batch = this.#enqueue({ bytes: this.#spare.pop() ?? EMPTY });
-    }
-    let bytes = batch.bytes!;
-    const at = batch.length;
-    if (bytes.length < at + total) {
-      const grown = new Uint8Array(
-        Math.min(COALESCE, Math.max(at + total, bytes.length * 2, 16 * 1024)),
-      );
-      grown.set(bytes.subarray(0, at));
-      batch.bytes = bytes = grown;
-    }
-    bytes.set(header, at);
-    bytes.set(payload, at + header.length);
-    if (trailer.length) bytes.set(trailer, at + header.length + payload.length);
-    batch.length = at + total;
-    return batch.promise;
-  }
-
-  #enqueue(
-    init: { bytes?: Uint8Array; large?: [Uint8Array, Uint8Array, Uint8Array] },
-  ): QueuedWrite {
-    let resolve!: () => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const item: QueuedWrite = {
-      ...init,
-      length: 0,
-      open: init.bytes !== undefined,
-      promise,
-      resolve,
-      reject,
-    };
-    this.#queue.push(item);
-    return item;
-  }
-
-  /** The write made when none was in flight; then drains what queued meanwhile. */
-  async #writeFirst(
-    assembled: Uint8Array | null,
-    header: Uint8Array,
-    payload: Uint8Array,
-  ): Promise<void> {
-    try {
-      if (assembled) {
-        const n = await this.conn.write(assembled);
-        if (n < assembled.length) await this.#writeAll(assembled.subarray(n));
-      } else {
-        await this.#writeAll(header);
-        await this.#writeAll(payload);
-        await this.#writeAll(this.codec.trailer);
-      }
-    } catch (error) {
-      throw this.#translate(error, "send");
-    } finally {
-      if (this.#queue.length > 0) this.#drain();
-      else this.#writing = false;
-    }
-  }
-
-  /** Writes the queued batches and large frames in order; never rejects. */
-  async #drain(): Promise<void> {
-    const queue = this.#queue;
-    while (queue.length > 0) {
-      const item = queue[0];
-      item.open = false;
-      try {
-        this.#check("send");
-        if (item.large) {
-          for (const part of item.large) await this.#writeAll(part);
-        } else {
-          await this.#writeAll(item.bytes!.subarray(0, item.length));
-        }
-      } catch (error) {
-        const reason = this.#translate(error, "send");
-        for (const failed of queue.splice(0)) failed.reject(reason);
-        break;
-      }
-      queue.shift();
-      if (
-        item.bytes && item.bytes.length <= SPARE_MAX && this.#spare.length < 2
-      ) {
-        this.#spare.push(item.bytes);
-      }
-      item.resolve();
-    }
-    this.#writing = false;
   }
 
   /**
@@ -578,13 +452,6 @@ export class FramedConnection implements AsyncIterable<Uint8Array>, Disposable {
       this.#buf = next;
       this.#start = 0;
       this.#end = pending;
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      offset += await this.conn.write(bytes.subarray(offset));
     }
   }
 

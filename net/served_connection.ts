@@ -97,7 +97,7 @@ export class ServedConnection implements ByteStream, Disposable {
   /** Reads up to `p.length` bytes; `null` when the client closed its side. */
   read(p: Uint8Array): Promise<number | null> {
     const read = this.idleTimeout === undefined && !this.#closed
-      ? this.raw.read(p).catch((error) => this.#rethrow("read", error))
+      ? this.raw.read(p).catch(this.#readFailed)
       : this.#io("read", () => this.raw.read(p));
     if (this.requestTimeout === undefined) return read;
     return read.then(this.#onRead);
@@ -143,7 +143,7 @@ export class ServedConnection implements ByteStream, Disposable {
   /** Writes some of `p`; resolves with the count written. */
   write(p: Uint8Array): Promise<number> {
     if (this.idleTimeout === undefined && !this.#closed) {
-      return this.raw.write(p).catch((error) => this.#rethrow("write", error));
+      return this.raw.write(p).catch(this.#writeFailed);
     }
     return this.#io("write", () => this.raw.write(p));
   }
@@ -161,6 +161,9 @@ export class ServedConnection implements ByteStream, Disposable {
   sendall(data: Uint8Array | string): Promise<void> {
     return sendall(this, data);
   }
+
+  #readFailed = (error: unknown): never => this.#rethrow("read", error);
+  #writeFailed = (error: unknown): never => this.#rethrow("write", error);
 
   #rethrow(action: string, error: unknown): never {
     if (this.#timedOut) throw this.#idleError(action, error);

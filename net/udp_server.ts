@@ -80,9 +80,17 @@ export type UdpHandler = (
  * ```
  */
 export interface ServeUdpOptions {
-  /** Address to bind. Default `"127.0.0.1"`; every interface is an explicit `"0.0.0.0"`. */
+  /**
+   * Address to bind. Default `"127.0.0.1"`; every interface is an explicit `"0.0.0.0"`.
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** Port; `0` (default) picks a free one, read it from `server.addr`. */
+  /**
+   * Port; `0` (default) picks a free one, read it from `server.addr`.
+   *
+   * @default {0}
+   */
   port?: number;
   /** Called for every datagram; async handlers run concurrently, up to `maxHandlers`. */
   handler: UdpHandler;
@@ -90,12 +98,18 @@ export interface ServeUdpOptions {
    * Most async handlers running at once. A datagram that arrives while this
    * many are still running is dropped (as the network may drop any
    * datagram: a client retries) and counted in `server.dropped`, so a flood
-   * costs bounded memory. Default 1024.
+   * costs bounded memory.
+   *
+   * @default {1024}
    */
   maxHandlers?: number;
   /** Aborting shuts the server down. */
   signal?: AbortSignal;
-  /** Larger datagrams are reported to `onError` (`RangeError`) and dropped. Default 65 507. */
+  /**
+   * Larger datagrams are reported to `onError` (`RangeError`) and dropped.
+   *
+   * @default {65507}
+   */
   maxDatagramSize?: number;
   /** Receives handler errors and oversize-datagram errors. Default: `console.error`. */
   onError?: (error: unknown, addr: Deno.NetAddr | undefined) => void;

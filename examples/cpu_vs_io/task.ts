@@ -3,22 +3,10 @@
 
 import { DelimiterCodec, FramedConnection } from "../../net/mod.ts";
 import type { Connection } from "../../ipc/mod.ts";
+import { countPrimes } from "../_primes.ts";
 
 /** CPU-bound: counts primes below `limit` by trial division. */
-export function cpuTask(limit: number): number {
-  let count = 0;
-  for (let n = 2; n < limit; n++) {
-    let prime = true;
-    for (let d = 2; d * d <= n; d++) {
-      if (n % d === 0) {
-        prime = false;
-        break;
-      }
-    }
-    if (prime) count++;
-  }
-  return count;
-}
+export const cpuTask: (limit: number) => number = countPrimes;
 
 const codec = new DelimiterCodec({ delimiter: "\n", maxFrameSize: 64 });
 

@@ -1,6 +1,9 @@
 // Small Python look-alikes shared by the lesson programs: `time.ctime()`,
 // a blocking `time.sleep()` for worker code, Python's spelling of booleans
-// and the `--scale` factor that shortens every tutorial pause in tests.
+// and the command line every lesson takes (`--part`, `--list`, and the
+// `--scale` factor that shortens every tutorial pause in tests).
+
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
@@ -69,6 +72,34 @@ export function pyRepr(value: unknown): string {
     Object.entries(value as Record<string, unknown>)
       .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")
   }}`;
+}
+
+/** The options every lesson program takes: `--part`, `--list`, `--scale`. */
+const LESSON_OPTIONS = {
+  part: { type: "string" },
+  list: { type: "boolean", default: false },
+  scale: { type: "string", default: "1" },
+} as const;
+
+/**
+ * Parses `Deno.args` with the lesson options plus the program's own
+ * `options`; returns the values and the checked `--scale` factor.
+ */
+export function lessonArgs<T extends ParseArgsOptionsConfig>(
+  options: T,
+): {
+  values: ReturnType<
+    typeof parseArgs<{ options: typeof LESSON_OPTIONS & T }>
+  >["values"];
+  scale: number;
+} {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { ...LESSON_OPTIONS, ...options },
+  });
+  const scale = Number((values as { scale: string }).scale);
+  if (!(scale >= 0)) throw new RangeError("Cannot run: --scale must be >= 0");
+  return { values, scale };
 }
 
 /** One program of a lesson file: where the tutorial has it, and how to run it. */

@@ -22,22 +22,13 @@
 // - gevent patches blocking sockets to cooperate; in JavaScript every
 //   `fetch` is already cooperative, and `Promise.all` is `gevent.joinall`.
 
-import { parseArgs } from "node:util";
-import { type Part, runPart, sleepSync } from "./_python.ts";
+import { lessonArgs, type Part, runPart, sleepSync } from "./_python.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    part: { type: "string" },
-    list: { type: "boolean", default: false },
-    scale: { type: "string", default: "1" },
-    rounds: { type: "string", default: "5" },
-    times: { type: "string", default: "1000000" },
-    urls: { type: "string", multiple: true },
-  },
+const { values, scale } = lessonArgs({
+  rounds: { type: "string", default: "5" },
+  times: { type: "string", default: "1000000" },
+  urls: { type: "string", multiple: true },
 });
-const scale = Number(values.scale);
-if (!(scale >= 0)) throw new RangeError("Cannot run: --scale must be >= 0");
 const rounds = Number(values.rounds);
 
 /** A greenlet: a generator that yields the greenlet it switches to. */

@@ -25,27 +25,18 @@
 // - Python's `id(obj)` has no JavaScript equivalent; the pipe part prints a
 //   label instead.
 
-import { parseArgs } from "node:util";
 import { Pool, Thread } from "../../concurrency/mod.ts";
 import { Manager, Pipe, Process } from "../../ipc/mod.ts";
-import { type Part, pyRepr, runPart, sleep } from "./_python.ts";
+import { lessonArgs, type Part, pyRepr, runPart, sleep } from "./_python.ts";
 
 const TASKS = new URL("./process_tasks.ts", import.meta.url);
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    part: { type: "string" },
-    list: { type: "boolean", default: false },
-    scale: { type: "string", default: "1" },
-    processes: { type: "string" },
-    times: { type: "string", default: "20" },
-    n: { type: "string" },
-    use: { type: "string", default: "process" },
-  },
+const { values, scale } = lessonArgs({
+  processes: { type: "string" },
+  times: { type: "string", default: "20" },
+  n: { type: "string" },
+  use: { type: "string", default: "process" },
 });
-const scale = Number(values.scale);
-if (!(scale >= 0)) throw new RangeError("Cannot run: --scale must be >= 0");
 const processes = (fallback: number) => Number(values.processes ?? fallback);
 
 /** A Process running one function of process_tasks.ts. */
@@ -387,48 +378,45 @@ const PARTS: Record<string, Part> = {
   // 004:50 — CPU-bound: 4 threads vs 4 processes
   "cpu-bound": {
     seed: "004:50",
-    run: async () => {
-      const n = Number(values.n ?? 100_000_000);
-      console.log(navigator.hardwareConcurrency);
-      const start = performance.now();
-      const l: { join(): Promise<unknown> }[] = [];
-      for (let i = 0; i < 4; i++) {
-        if (values.use === "thread") {
-          const t = new Thread({ module: TASKS, fn: "crunch", args: [n] });
-          t.start();
-          l.push(t);
-        } else {
-          const p = proc("crunch", [n]);
-          await p.start();
-          l.push(p);
-        }
-      }
-      for (const p of l) await p.join();
-      console.log(`run time is ${(performance.now() - start) / 1000}`);
-    },
+    run: () => timeWorkers(4, "crunch", [Number(values.n ?? 100_000_000)]),
   },
   // 004:52 — I/O-bound: 400 waits of 2 s, threads vs processes
   "io-bound": {
     seed: "004:52",
-    run: async () => {
-      console.log(navigator.hardwareConcurrency);
-      const start = performance.now();
-      const l: { join(): Promise<unknown> }[] = [];
-      for (let i = 0; i < processes(values.use === "thread" ? 400 : 20); i++) {
-        if (values.use === "thread") {
-          const t = new Thread({ module: TASKS, fn: "waitIo", args: [scale] });
-          t.start();
-          l.push(t);
-        } else {
-          const p = proc("waitIo", [scale]);
-          await p.start();
-          l.push(p);
-        }
-      }
-      for (const p of l) await p.join();
-      console.log(`run time is ${(performance.now() - start) / 1000}`);
-    },
+    run: () =>
+      timeWorkers(
+        processes(values.use === "thread" ? 400 : 20),
+        "waitIo",
+        [scale],
+      ),
   },
 };
+
+/**
+ * The 004 lessons' timing: starts `count` Threads (`--use thread`) or
+ * Processes running `fn(...args)`, joins them all, prints the run time.
+ */
+async function timeWorkers(
+  count: number,
+  fn: string,
+  args: unknown[],
+): Promise<void> {
+  console.log(navigator.hardwareConcurrency);
+  const start = performance.now();
+  const l: { join(): Promise<unknown> }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (values.use === "thread") {
+      const t = new Thread({ module: TASKS, fn, args });
+      t.start();
+      l.push(t);
+    } else {
+      const p = proc(fn, args);
+      await p.start();
+      l.push(p);
+    }
+  }
+  for (const p of l) await p.join();
+  console.log(`run time is ${(performance.now() - start) / 1000}`);
+}
 
 await runPart(PARTS, values);

@@ -24,7 +24,6 @@
 // - A `run()` method cannot cross into a worker; `class MyThread extends
 //   Thread` passes the function name of its `run` to the base class.
 
-import { parseArgs } from "node:util";
 import {
   activeCount,
   Event,
@@ -34,23 +33,15 @@ import {
   Semaphore,
   Thread,
 } from "../../concurrency/mod.ts";
-import { type Part, py, runPart, sleep } from "./_python.ts";
+import { lessonArgs, type Part, py, runPart, sleep } from "./_python.ts";
 
 const TASKS = new URL("./thread_tasks.ts", import.meta.url);
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    part: { type: "string" },
-    list: { type: "boolean", default: false },
-    scale: { type: "string", default: "1" },
-    threads: { type: "string" },
-    rounds: { type: "string", default: "5" },
-    times: { type: "string" },
-  },
+const { values, scale } = lessonArgs({
+  threads: { type: "string" },
+  rounds: { type: "string", default: "5" },
+  times: { type: "string" },
 });
-const scale = Number(values.scale);
-if (!(scale >= 0)) throw new RangeError("Cannot run: --scale must be >= 0");
 
 /** A Thread running one function of thread_tasks.ts. */
 function thread(fn: string, args: unknown[], name?: string): Thread {
@@ -158,7 +149,8 @@ const PARTS: Record<string, Part> = {
         threads.push(new MyThread("employee", event, scale));
       }
       threads.push(new MyThread("boss", event, scale));
-      for (const t of threads) t.start();
+      // like Python: each start() returns once its thread runs
+      for (const t of threads) await t.start();
       for (const t of threads) await t.join();
       console.log("end");
     },

@@ -14,12 +14,22 @@ async function stopAll(children: Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.finish(15_000)));
 }
 
-/** Resolves once Redis counts a subscriber on `channel`. */
-async function subscribed(url: string, channel: string): Promise<void> {
+/**
+ * Resolves once Redis counts a subscriber on `channel`, or once `unless`
+ * settled (a join that found nothing unfinished never subscribes).
+ */
+async function subscribed(
+  url: string,
+  channel: string,
+  unless: Promise<unknown>,
+): Promise<void> {
+  let over = false;
+  unless.finally(() => over = true).catch(() => {});
   const raw = createClient({ url });
+  raw.on("error", () => {}); // a reset while polling is retried
   await raw.connect();
   try {
-    for (;;) {
+    while (!over) {
       const reply = await raw.sendCommand(["PUBSUB", "NUMSUB", channel]);
       if (Number((reply as unknown as unknown[])[1]) > 0) return;
       await new Promise((r) => setTimeout(r, 10));
@@ -131,9 +141,10 @@ redisTest(
           early = watcher.join({ timeout: 30_000 });
           // restart only once Redis reports the join's subscription, so the
           // restart hits a join that is already waiting (not one still
-          // setting up its subscriber connection)
+          // setting up its subscriber connection); a join that found every
+          // item done already has nothing to wait for
           await withTimeout(
-            subscribed(server.url, `weft:q:{${name}}:joined`),
+            subscribed(server.url, `weft:q:{${name}}:joined`, early),
             10_000,
             "join subscribed",
           );
@@ -159,6 +170,65 @@ redisTest(
       );
     } finally {
       await stopAll(consumers);
+    }
+  },
+  { persistence: true },
+);
+
+redisTest(
+  "waits started while Redis restarts and loads its data neither fail (LOADING) nor hang",
+  async (server) => {
+    // Enough data that the restarted server answers "LOADING" for a while
+    // (~0.3 s): every wait that starts during the restart (and its
+    // subscription) must ride it out.
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    await raw.sendCommand([
+      "EVAL",
+      "for i = 1, 150000 do redis.call('SET', 'bulk:' .. i, i) end",
+      "0",
+    ]);
+    await raw.close();
+    const offsets = [0, 5, 20, 60, 120];
+    for (let round = 0; round < 2; round++) {
+      const handles = await Promise.all(offsets.map(async () => {
+        const q = await JoinableQueue.connect<Item>(server.url, {
+          name: `busy${round}`,
+        });
+        const empty = await JoinableQueue.connect<Item>(server.url, {
+          name: "empty",
+        });
+        const m = await RedisManager.connect(server.url);
+        return { q, empty, m, event: await m.Event({ name: "never" }) };
+      }));
+      await handles[0].q.put(1); // keeps every join() of this round waiting
+      const restarting = server.restart();
+      const waits = handles.map((h, i) =>
+        new Promise((r) => setTimeout(r, offsets[i])).then(() =>
+          Promise.all([
+            h.q.join({ timeout: 1000 }),
+            h.event.wait({ timeout: 1000 }),
+            h.empty.get({ timeout: 1000 }).then(
+              () => "item",
+              (e: Error) => e.name,
+            ),
+          ])
+        )
+      );
+      await restarting;
+      const results = await withTimeout(
+        Promise.all(waits),
+        20_000,
+        "waits around a restart",
+      );
+      for (const r of results) {
+        assert.deepEqual(r, [false, false, "QueueEmpty"]);
+      }
+      for (const h of handles) {
+        await h.q.close();
+        await h.empty.close();
+        await h.m.close();
+      }
     }
   },
   { persistence: true },

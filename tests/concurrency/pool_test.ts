@@ -22,7 +22,9 @@ async function withPool<T>(
 Deno.test("new Pool() validates every option with a TypeError naming the field", () => {
   const bad: [Record<string, unknown>, string][] = [
     [{}, "module"],
-    [{ module: "./relative.ts" }, "module"],
+    [{ module: "" }, "module"],
+    [{ module: 42 }, "module"],
+    [{ module: { href: "file:///x.ts" } }, "module"],
     [{ module, size: 0 }, "size"],
     [{ module, size: 1.5 }, "size"],
     [{ module, maxTasksPerWorker: 0 }, "maxTasksPerWorker"],
@@ -42,6 +44,33 @@ Deno.test("new Pool() validates every option with a TypeError naming the field",
   // deno-lint-ignore no-explicit-any
   assert.throws(() => new Pool(undefined as any), TypeError);
 });
+
+Deno.test("new Pool() resolves a relative module path against the cwd, like Thread and Process", async () => {
+  // A path relative to the current directory, as Thread and Process accept.
+  const relative = relativeFromCwd(module);
+  assert.ok(!relative.startsWith("/") && !relative.includes(":"), relative);
+  const pool = new Pool({ module: relative, size: 1 });
+  try {
+    assert.equal(
+      await withTimeout(pool.apply("add", [2, 3]), 30_000, "relative module"),
+      5,
+    );
+  } finally {
+    pool.terminate();
+    await pool.join();
+  }
+});
+
+/** `url` as a path relative to `Deno.cwd()` (e.g. `tests/concurrency/...`). */
+function relativeFromCwd(url: URL): string {
+  const from = Deno.cwd().split("/").filter(Boolean);
+  const to = decodeURIComponent(url.pathname).split("/").filter(Boolean);
+  let common = 0;
+  while (common < from.length && from[common] === to[common]) common++;
+  return [...from.slice(common).map(() => ".."), ...to.slice(common)].join(
+    "/",
+  ) || ".";
+}
 
 // ---- happy path ---------------------------------------------------------------
 

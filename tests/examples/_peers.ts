@@ -6,7 +6,7 @@
  * @module
  */
 import { findPython, runCommand } from "../_helpers.ts";
-import { example, spawnWatched, startProgram } from "./_program.ts";
+import { example, runExample, spawnWatched, startProgram } from "./_program.ts";
 
 /** CPython 3.11, the version the interop tests require. */
 export const PYTHON: string | undefined = findPython("3.11");
@@ -55,7 +55,11 @@ export async function startPython(
   args: string[],
   options: { stdin?: string; cwd?: string; holdStdin?: boolean } = {},
 ): Promise<PythonServer> {
-  const p = await spawnWatched(python, ["-u", peer(script), ...args], options);
+  const p = await spawnWatched(
+    python,
+    ["-B", "-u", peer(script), ...args],
+    options,
+  );
   const output = () => p.out() + p.err();
   let stopped: Promise<string> | undefined;
   const stop = () =>
@@ -109,26 +113,12 @@ export function runPython(
   stdin = "",
   cwd?: string,
 ) {
-  return runCommand(python, ["-u", peer(script), ...args], {
+  // -B: the peers import peers/_peer.py; leave no __pycache__ behind.
+  return runCommand(python, ["-B", "-u", peer(script), ...args], {
     stdin,
     timeout: 20_000,
     cwd,
   });
-}
-
-/** Runs an example client with `deno run <permissions>` (20 s deadline). */
-export function runExample(
-  permissions: string[],
-  file: string,
-  args: string[],
-  stdin = "",
-  cwd?: string,
-) {
-  return runCommand(
-    Deno.execPath(),
-    ["run", ...permissions, example(file), ...args],
-    { stdin, timeout: 20_000, cwd },
-  );
 }
 
 /** Starts an example server and returns it with its port. */
@@ -233,5 +223,9 @@ export function runEntry(
   cwd?: string,
 ) {
   const { permissions, file, args } = entryCommand(keys, vars);
-  return runExample(permissions, file, [...args, ...extra], stdin, cwd);
+  return runExample(permissions, file, [...args, ...extra], {
+    stdin,
+    cwd,
+    timeout: 20_000,
+  });
 }

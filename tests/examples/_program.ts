@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { TEST_PERMISSIONS, withTimeout } from "../_helpers.ts";
+import {
+  type CommandResult,
+  runDeno,
+  TEST_PERMISSIONS,
+  withTimeout,
+} from "../_helpers.ts";
 
 /** The repository root (examples are run from here). */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -12,6 +17,30 @@ export const ROOT: string = new URL("../../", import.meta.url).pathname;
 /** Path of an example file, for `deno run`. */
 export function example(path: string): string {
   return new URL(`../../examples/${path}`, import.meta.url).pathname;
+}
+
+/**
+ * The permissions of the examples that start child processes (and a
+ * Manager): `deno run` with these, as their headers say.
+ */
+export const PROCESS_PERMISSIONS: string[] = [
+  "--allow-read",
+  "--allow-run",
+  "--allow-net=127.0.0.1",
+  "--allow-env",
+];
+
+/**
+ * Runs `deno run <permissions> examples/<file> <args>` to completion, with
+ * runDeno's `stdin`, `cwd` and deadline (`timeout`, default 30 s).
+ */
+export function runExample(
+  permissions: string[],
+  file: string,
+  args: string[],
+  options: { stdin?: string; timeout?: number; cwd?: string } = {},
+): Promise<CommandResult> {
+  return runDeno(["run", ...permissions, example(file), ...args], options);
 }
 
 /** A running example program. */

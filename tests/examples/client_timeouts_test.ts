@@ -2,7 +2,7 @@
 // nothing, every socket client gives up after its --timeout with a clear
 // message and a non-zero exit code.
 import assert from "node:assert/strict";
-import { runExample } from "./_peers.ts";
+import { runExample } from "./_program.ts";
 
 Deno.test("example clients give up on a silent server with a clear message", async () => {
   const dir = await Deno.makeTempDir({ prefix: "weft_silent_" });
@@ -90,7 +90,7 @@ Deno.test("example clients give up on a silent server with a clear message", asy
           perms,
           file,
           ["--port", port, "--timeout", "300", ...args],
-          stdin,
+          { stdin, timeout: 20_000 },
         )
       ),
     );

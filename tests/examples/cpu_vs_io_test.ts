@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example } from "./_program.ts";
+import { PROCESS_PERMISSIONS, runExample } from "./_program.ts";
 
 Deno.test("examples/cpu_vs_io/main.ts: measures async, threads and processes on both workloads", async () => {
-  const out = await runDeno([
-    "run",
-    "--allow-read",
-    "--allow-run",
-    "--allow-net=127.0.0.1",
-    "--allow-env",
-    example("cpu_vs_io/main.ts"),
+  const out = await runExample(PROCESS_PERMISSIONS, "cpu_vs_io/main.ts", [
     "--tasks",
     "4",
     "--limit",

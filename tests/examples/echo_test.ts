@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { example, runExample, startProgram } from "./_program.ts";
 
 // The exact permissions of the examples' header lines.
 const NET = ["--allow-net=127.0.0.1"];
@@ -12,35 +11,18 @@ Deno.test("examples/tcp_echo_*.ts --framing lines: the client upper-cases stdin 
     { permissions: NET },
   );
   const port = server.match[1];
-  const out = await runDeno(
-    [
-      "run",
-      ...NET,
-      example("tcp_echo_client.ts"),
+  const client = (stdin: string) =>
+    runExample(NET, "tcp_echo_client.ts", [
       "--port",
       port,
       "--framing",
       "lines",
-    ],
-    { stdin: "hello\nweft on deno\n\nquit\nnever sent\n", timeout: 30_000 },
-  );
+    ], { stdin, timeout: 30_000 });
+  const out = await client("hello\nweft on deno\n\nquit\nnever sent\n");
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, "HELLO\nWEFT ON DENO\n");
   // Two clients at once, each gets its own replies.
-  const [a, b] = await Promise.all(["a\nb\n", "c\n"].map((stdin) =>
-    runDeno(
-      [
-        "run",
-        ...NET,
-        example("tcp_echo_client.ts"),
-        "--port",
-        port,
-        "--framing",
-        "lines",
-      ],
-      { stdin, timeout: 30_000 },
-    )
-  ));
+  const [a, b] = await Promise.all(["a\nb\n", "c\n"].map(client));
   assert.equal(a.stdout, "A\nB\n");
   assert.equal(b.stdout, "C\n");
   const log = (await server.stop()).stdout;
@@ -54,27 +36,21 @@ Deno.test("examples/udp_echo_*.ts: datagrams come back upper-cased", async () =>
     { permissions: NET },
   );
   const port = server.match[1];
-  const out = await runDeno(
-    ["run", ...NET, example("udp_echo_client.ts"), "--port", port],
-    { stdin: "ping\nudp is lossy\nquit\n", timeout: 30_000 },
-  );
+  const out = await runExample(NET, "udp_echo_client.ts", ["--port", port], {
+    stdin: "ping\nudp is lossy\nquit\n",
+    timeout: 30_000,
+  });
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, "PING\nUDP IS LOSSY\n");
   // An oversize datagram is dropped by the server and reported, not answered.
-  const big = await runDeno(
-    [
-      "run",
-      ...NET,
-      example("udp_echo_client.ts"),
-      "--port",
-      port,
-      "--timeout",
-      "200",
-      "--retries",
-      "0",
-    ],
-    { stdin: "x".repeat(2000) + "\nsmall\n", timeout: 30_000 },
-  );
+  const big = await runExample(NET, "udp_echo_client.ts", [
+    "--port",
+    port,
+    "--timeout",
+    "200",
+    "--retries",
+    "0",
+  ], { stdin: "x".repeat(2000) + "\nsmall\n", timeout: 30_000 });
   assert.equal(big.code, 1);
   assert.match(big.stdout, /no reply for "x+" after 1 tries\nSMALL\n/);
   assert.match(

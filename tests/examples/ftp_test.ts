@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { runDeno, withTimeout } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { withTimeout } from "../_helpers.ts";
+import { example, runExample, startProgram } from "./_program.ts";
 import { makeAccount, saveAccounts } from "../../examples/ftp/_accounts.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -48,26 +48,26 @@ async function setup(quota = 1_000_000) {
   );
   const port = server.match[1];
   const client = (commands: string[], extra: string[] = [], pass = "pass") =>
-    runDeno([
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-read",
-      "--allow-write",
-      example("ftp/client.ts"),
-      "--protocol",
-      "weft",
-      "--user",
-      "alice",
-      "--password-file",
-      `${dir}/${pass}`,
-      "--port",
-      port,
-      ...extra,
-    ], {
-      stdin: commands.join("\n") + "\n",
-      cwd: `${dir}/local`,
-      timeout: 30_000,
-    });
+    runExample(
+      ["--allow-net=127.0.0.1", "--allow-read", "--allow-write"],
+      "ftp/client.ts",
+      [
+        "--protocol",
+        "weft",
+        "--user",
+        "alice",
+        "--password-file",
+        `${dir}/${pass}`,
+        "--port",
+        port,
+        ...extra,
+      ],
+      {
+        stdin: commands.join("\n") + "\n",
+        cwd: `${dir}/local`,
+        timeout: 30_000,
+      },
+    );
   return { dir, server, client };
 }
 
@@ -75,18 +75,22 @@ Deno.test("examples/ftp/adduser.ts stores a salted PBKDF2 hash, never the passwo
   const dir = await Deno.makeTempDir({ prefix: "weft_ftp_" });
   try {
     for (const user of ["alice", "bob"]) {
-      const out = await runDeno([
-        "run",
-        `--allow-read=${dir}/accounts.json`,
-        `--allow-write=${dir}/accounts.json`,
-        example("ftp/adduser.ts"),
-        "--accounts",
-        `${dir}/accounts.json`,
-        "--user",
-        user,
-        "--quota",
-        "1000",
-      ], { stdin: PASSWORD + "\n", timeout: 30_000 });
+      const out = await runExample(
+        [
+          `--allow-read=${dir}/accounts.json`,
+          `--allow-write=${dir}/accounts.json`,
+        ],
+        "ftp/adduser.ts",
+        [
+          "--accounts",
+          `${dir}/accounts.json`,
+          "--user",
+          user,
+          "--quota",
+          "1000",
+        ],
+        { stdin: PASSWORD + "\n", timeout: 30_000 },
+      );
       assert.equal(out.code, 0, out.stderr);
     }
     const text = await Deno.readTextFile(`${dir}/accounts.json`);

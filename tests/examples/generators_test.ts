@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example } from "./_program.ts";
+import { runExample } from "./_program.ts";
 
 Deno.test("examples/generators.ts runs the sync coroutine and the async pipeline in order", async () => {
-  const out = await runDeno(["run", example("generators.ts"), "--items", "3"], {
+  const out = await runExample([], "generators.ts", ["--items", "3"], {
     timeout: 30_000,
   });
   assert.equal(out.code, 0, out.stderr);
@@ -31,12 +30,7 @@ Deno.test("examples/generators.ts runs the sync coroutine and the async pipeline
 });
 
 Deno.test("examples/generators.ts rejects a bad --items", async () => {
-  const out = await runDeno([
-    "run",
-    example("generators.ts"),
-    "--items",
-    "many",
-  ], {
+  const out = await runExample([], "generators.ts", ["--items", "many"], {
     timeout: 30_000,
   });
   assert.equal(out.code, 2);

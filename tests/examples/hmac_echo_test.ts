@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { example, runExample, startProgram } from "./_program.ts";
 
 Deno.test("examples/hmac_echo_*.ts: the right key is echoed, a wrong key is refused before any echo", async () => {
   const dir = await Deno.makeTempDir({ prefix: "weft_hmac_" });
@@ -27,17 +26,10 @@ Deno.test("examples/hmac_echo_*.ts: the right key is echoed, a wrong key is refu
       );
       await Deno.writeTextFile(`${dir}/wrong.key`, "ab".repeat(32) + "\n");
       const client = (key: string, stdin: string) =>
-        runDeno(
-          [
-            "run",
-            "--allow-net=127.0.0.1",
-            `--allow-read=${dir}`,
-            example("hmac_echo_client.ts"),
-            "--key-file",
-            key,
-            "--port",
-            port,
-          ],
+        runExample(
+          ["--allow-net=127.0.0.1", `--allow-read=${dir}`],
+          "hmac_echo_client.ts",
+          ["--key-file", key, "--port", port],
           { stdin, timeout: 30_000 },
         );
       const [good, bad] = await Promise.all([

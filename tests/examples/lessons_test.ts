@@ -94,9 +94,10 @@ const CHECKS: Record<string, [string[], Check]> = {
     // the RLock is held across each nested pair: pairs come from one thread
     for (let i = 0; i < got.length; i += 2) assert.equal(got[i], got[i + 1]);
   }],
-  // The boss sets the event twice, 6 s apart; a worker whose Worker starts
-  // after the second set clears it and waits forever (as in Python). 0.3
-  // leaves 1.5 s for five Workers to start.
+  // The boss sets the event twice, 6 s apart; every worker is running before
+  // the boss starts (start() waits, as in Python). A worker that wakes,
+  // sleeps and clears after the boss's second set waits forever (the
+  // tutorial's own race, in Python too): 0.3 leaves 1.5 s for that.
   "001:1314": [["--scale", "0.3"], (l) => {
     assert.equal(count(l, /^Worker:唉···命真苦!/), 5);
     assert.equal(count(l, /^Worker:OhYeah!/), 5);

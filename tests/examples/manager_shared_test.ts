@@ -1,16 +1,13 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example } from "./_program.ts";
+import { PROCESS_PERMISSIONS, runExample } from "./_program.ts";
 
 Deno.test("examples/manager_shared/main.ts: 10 processes update one Manager dict and list", async () => {
-  const out = await runDeno([
-    "run",
-    "--allow-read",
-    "--allow-run",
-    "--allow-net=127.0.0.1",
-    "--allow-env",
-    example("manager_shared/main.ts"),
-  ], { timeout: 90_000 });
+  const out = await runExample(
+    PROCESS_PERMISSIONS,
+    "manager_shared/main.ts",
+    [],
+    { timeout: 90_000 },
+  );
   assert.equal(out.code, 0, out.stdout + out.stderr);
   assert.match(out.stdout, /manager process started \(pid \d+\)/);
   assert.match(

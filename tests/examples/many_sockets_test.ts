@@ -1,23 +1,16 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { example, runExample, startProgram } from "./_program.ts";
 
 // The exact permissions of the example's header lines.
 const NET = ["--allow-net=127.0.0.1"];
 
 Deno.test("examples/many_sockets.ts serves 100 open connections from one event loop", async () => {
-  const out = await runDeno(
-    [
-      "run",
-      ...NET,
-      example("many_sockets.ts"),
-      "--clients",
-      "100",
-      "--messages",
-      "5",
-    ],
-    { timeout: 30_000 },
-  );
+  const out = await runExample(NET, "many_sockets.ts", [
+    "--clients",
+    "100",
+    "--messages",
+    "5",
+  ], { timeout: 30_000 });
   assert.equal(out.code, 0, out.stderr);
   assert.match(
     out.stdout,
@@ -33,21 +26,15 @@ Deno.test("examples/many_sockets.ts server mode answers its clients mode", async
   );
   const port = server.match[1];
   for (const round of [1, 2]) {
-    const out = await runDeno(
-      [
-        "run",
-        ...NET,
-        example("many_sockets.ts"),
-        "clients",
-        "--port",
-        port,
-        "--clients",
-        "20",
-        "--messages",
-        "3",
-      ],
-      { timeout: 30_000 },
-    );
+    const out = await runExample(NET, "many_sockets.ts", [
+      "clients",
+      "--port",
+      port,
+      "--clients",
+      "20",
+      "--messages",
+      "3",
+    ], { timeout: 30_000 });
     assert.equal(out.code, 0, out.stderr);
     const m = out.stdout.match(
       /20 clients, 60 lines echoed .* \(server: open=(\d+) max=(\d+) served=(\d+)\)/,

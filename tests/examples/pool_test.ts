@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example } from "./_program.ts";
+import { runExample } from "./_program.ts";
 
 Deno.test("examples/pool/main.ts: callbacks fire per task, errorCallback gets the failure, map keeps order", async () => {
-  const out = await runDeno(
-    [
-      "run",
-      "--allow-read",
-      example("pool/main.ts"),
-      "--size",
-      "3",
-      "--tasks",
-      "6",
-    ],
-    { timeout: 60_000 },
-  );
+  const out = await runExample(["--allow-read"], "pool/main.ts", [
+    "--size",
+    "3",
+    "--tasks",
+    "6",
+  ], { timeout: 60_000 });
   assert.equal(out.code, 0, out.stdout + out.stderr);
   const callbacks = [
     ...out.stdout.matchAll(/callback: task (\d) finished on worker (\w{4})/g),

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example } from "./_program.ts";
+import { PROCESS_PERMISSIONS, runExample } from "./_program.ts";
 
 Deno.test("examples/producer_consumer/main.ts: threads drain a joinable queue, nothing lost or doubled", async () => {
-  const out = await runDeno([
-    "run",
-    "--allow-read",
-    example("producer_consumer/main.ts"),
+  const out = await runExample(["--allow-read"], "producer_consumer/main.ts", [
     "--producers",
     "3",
     "--consumers",
@@ -31,20 +27,12 @@ Deno.test("examples/producer_consumer/main.ts: threads drain a joinable queue, n
 });
 
 Deno.test("examples/producer_consumer/processes.ts: processes drain a Manager queue, nothing lost or doubled", async () => {
-  const out = await runDeno([
-    "run",
-    "--allow-read",
-    "--allow-run",
-    "--allow-net=127.0.0.1",
-    "--allow-env",
-    example("producer_consumer/processes.ts"),
-    "--producers",
-    "2",
-    "--consumers",
-    "2",
-    "--jobs",
-    "20",
-  ], { timeout: 60_000 });
+  const out = await runExample(
+    PROCESS_PERMISSIONS,
+    "producer_consumer/processes.ts",
+    ["--producers", "2", "--consumers", "2", "--jobs", "20"],
+    { timeout: 60_000 },
+  );
   assert.equal(out.code, 0, out.stdout + out.stderr);
   assert.match(
     out.stdout,

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { example, runExample, startProgram } from "./_program.ts";
 
 Deno.test("examples/remote_command_*.ts --protocol weft: allowlisted commands run without a shell, with a timeout", async () => {
   // The exact permissions of the server's header line.
@@ -24,20 +23,14 @@ Deno.test("examples/remote_command_*.ts --protocol weft: allowlisted commands ru
   );
   const port = server.match[1];
   const remote = (...argv: string[]) =>
-    runDeno(
-      [
-        "run",
-        "--allow-net=127.0.0.1",
-        example("remote_command_client.ts"),
-        "--port",
-        port,
-        "--protocol",
-        "weft",
-        "--",
-        ...argv,
-      ],
-      { timeout: 30_000 },
-    );
+    runExample(["--allow-net=127.0.0.1"], "remote_command_client.ts", [
+      "--port",
+      port,
+      "--protocol",
+      "weft",
+      "--",
+      ...argv,
+    ], { timeout: 30_000 });
   const [echo, noShell, failing, refused, slow] = await Promise.all([
     remote("echo", "hello", "world"),
     remote("echo", "$(id)", ";", "rm", "-rf", "/"),

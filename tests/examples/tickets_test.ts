@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { runDeno } from "../_helpers.ts";
-import { example } from "./_program.ts";
+import { runExample } from "./_program.ts";
 
 // The exact permissions of the example's header line.
 const PERMISSIONS = [
@@ -12,10 +11,10 @@ const PERMISSIONS = [
 ];
 
 Deno.test("examples/tickets/main.ts: with the Manager Lock, exactly one of 10 processes gets the last ticket", async () => {
-  const out = await runDeno(
-    ["run", ...PERMISSIONS, example("tickets/main.ts"), "--buyers", "10"],
-    { timeout: 60_000 },
-  );
+  const out = await runExample(PERMISSIONS, "tickets/main.ts", [
+    "--buyers",
+    "10",
+  ], { timeout: 60_000 });
   assert.equal(out.code, 0, out.stdout + out.stderr);
   assert.match(
     out.stdout,

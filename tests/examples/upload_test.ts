@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { runDeno, withTimeout } from "../_helpers.ts";
-import { example, startProgram } from "./_program.ts";
+import { withTimeout } from "../_helpers.ts";
+import { example, runExample, startProgram } from "./_program.ts";
 import { FramedConnection, LengthPrefixCodec } from "../../net/mod.ts";
 
 const sha = (data: Uint8Array) =>
@@ -34,6 +34,13 @@ Deno.test("examples/upload_*.ts --protocol weft: many clients upload at once, ea
       },
     );
     const port = server.match[1];
+    const upload = (files: string[]) =>
+      runExample(
+        ["--allow-net=127.0.0.1", "--allow-read"],
+        "upload_client.ts",
+        ["--protocol", "weft", "--port", port, ...files],
+        { timeout: 30_000 },
+      );
     const expected: string[] = [];
     const clients = [];
     for (let c = 0; c < 4; c++) {
@@ -56,20 +63,7 @@ Deno.test("examples/upload_*.ts --protocol weft: many clients upload at once, ea
       await Deno.writeFile(`${dir}/c${c}/empty.bin`, new Uint8Array(0));
       expected.push(sha(new Uint8Array(0)));
       files.push(`${dir}/c${c}/empty.bin`);
-      clients.push(runDeno(
-        [
-          "run",
-          "--allow-net=127.0.0.1",
-          "--allow-read",
-          example("upload_client.ts"),
-          "--protocol",
-          "weft",
-          "--port",
-          port,
-          ...files,
-        ],
-        { timeout: 30_000 },
-      ));
+      clients.push(upload(files));
     }
     const outs = await withTimeout(
       Promise.all(clients),
@@ -130,20 +124,7 @@ Deno.test("examples/upload_*.ts --protocol weft: many clients upload at once, ea
       assert.match(reply.error, /Too large: 2000000 > 1000000 bytes/);
     }
     await Deno.writeFile(`${dir}/big.bin`, new Uint8Array(1_200_000));
-    const big = await runDeno(
-      [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-read",
-        example("upload_client.ts"),
-        "--protocol",
-        "weft",
-        "--port",
-        port,
-        `${dir}/big.bin`,
-      ],
-      { timeout: 30_000 },
-    );
+    const big = await upload([`${dir}/big.bin`]);
     assert.equal(big.code, 1);
     assert.equal(
       big.stdout,

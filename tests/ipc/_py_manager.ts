@@ -2,7 +2,7 @@
  * Helpers for the Python managers-protocol tests (not published): real
  * CPython clients and servers; the authkey always travels on stdin.
  */
-import { findPython, runCommand } from "../_helpers.ts";
+import { findPython, runCommand, withTimeout } from "../_helpers.ts";
 
 /** Interpreters by version; missing ones are `undefined`. */
 export const PYTHONS: Record<string, string | undefined> = {
@@ -62,6 +62,57 @@ export async function runPython(
     );
   }
   return out.stdout.split("\n").filter((line) => line !== "");
+}
+
+/**
+ * Starts `script` with `python -c` (the JSON `config` on stdin), waits
+ * (within `timeout` ms) until its stdout contains `marker`, runs `body`
+ * with the stdout seen so far, then kills it, whatever happened.
+ */
+export async function withPythonPeer<T>(
+  python: string,
+  script: string,
+  config: unknown,
+  marker: string,
+  body: (stdout: string) => Promise<T>,
+  timeout = 30_000,
+): Promise<T> {
+  const child = new Deno.Command(python, {
+    args: ["-c", script],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(
+      new TextEncoder().encode(JSON.stringify(config) + "\n"),
+    );
+    await writer.close();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = "";
+    while (!text.includes(marker)) {
+      const { value, done } = await withTimeout(
+        reader.read(),
+        timeout,
+        `python prints ${JSON.stringify(marker)}`,
+      );
+      if (done) throw new Error(`python exited before printing ${marker}`);
+      text += value;
+    }
+    reader.releaseLock();
+    return await body(text);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+  }
 }
 
 /** Python prelude: reads {port, key} and defines a connected SyncManager `m`. */

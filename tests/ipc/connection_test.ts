@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Connection, EOFError, Pipe } from "../../ipc/mod.ts";
-import { encodeHeader } from "../../ipc/_wire.ts";
+import { encodeHeader, StreamTransport } from "../../ipc/_wire.ts";
 import { flushMicrotasks, probe, withTimeout } from "../_helpers.ts";
 
 /** A connected TCP pair: [weft Connection, raw Deno.Conn peer]. */
@@ -329,4 +329,158 @@ Deno.test("Connection.recv() calls made concurrently are served in call order", 
   ]);
   a.close();
   b.close();
+});
+
+// ---- the stream transport's write batching and view reads
+Deno.test("Connection.sendBytes() with 600 sends in flight (0 B to 300 KiB, peer reading late) delivers each whole and in order", async () => {
+  const [conn, raw, cleanup] = await tcpPair();
+  const peer = Connection.fromConn(raw);
+  try {
+    const sizes: number[] = [];
+    let seed = 7;
+    for (let i = 0; i < 600; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const pick = seed % 20;
+      sizes.push(
+        pick === 0
+          ? 300_000
+          : pick === 1
+          ? 70_000
+          : pick < 5
+          ? seed % 5000
+          : seed % 100,
+      );
+    }
+    // nothing awaited: the first send is in flight, the rest queue behind it
+    const sent = Promise.all(
+      sizes.map((n, i) => conn.sendBytes(new Uint8Array(n).fill(i & 255))),
+    );
+    for (const [i, n] of sizes.entries()) {
+      const m = await withTimeout(peer.recvBytes(), 10_000);
+      assert.equal(m.length, n, `message ${i}`);
+      assert.ok(m.every((x) => x === (i & 255)), `message ${i} intact`);
+    }
+    await withTimeout(sent, 10_000);
+  } finally {
+    peer.close();
+    cleanup();
+  }
+});
+
+Deno.test("StreamTransport.writeTagged() copies its body at once: a reused buffer in a burst still sends each value", async () => {
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = server.accept();
+  const raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (server.addr as Deno.NetAddr).port,
+  });
+  const writer = new StreamTransport(await accepted, { unsignedLength: true });
+  const reader = new StreamTransport(raw, { unsignedLength: true });
+  try {
+    const body = new Uint8Array(100);
+    const big = new Uint8Array(70_000);
+    for (let i = 0; i < 300; i++) {
+      const into = i % 50 === 49 ? big : body;
+      into.fill(i & 255);
+      writer.writeTagged(i, into);
+      into.fill(0); // overwritten right after the call
+    }
+    for (let i = 0; i < 300; i++) {
+      const frame = await withTimeout(reader.readFrame(1 << 20), 10_000);
+      assert.ok(frame !== null);
+      const view = new DataView(frame.buffer, frame.byteOffset);
+      assert.equal(view.getUint32(0), i);
+      assert.equal(frame.length, 4 + (i % 50 === 49 ? 70_000 : 100));
+      assert.ok(frame.subarray(4).every((x) => x === (i & 255)), `frame ${i}`);
+    }
+  } finally {
+    writer.close();
+    reader.close();
+    server.close();
+  }
+});
+
+Deno.test("StreamTransport: a failed write rejects it and every frame queued behind it with EOFError; unawaited writeTagged frames report nothing", async () => {
+  const gates: ((n: number) => void)[] = [];
+  const fails: ((error: Error) => void)[] = [];
+  const written: Uint8Array[] = [];
+  let closed = 0;
+  const fake = {
+    read: () => new Promise<number | null>(() => {}),
+    write(p: Uint8Array): Promise<number> {
+      written.push(p.slice());
+      return new Promise<number>((resolve, reject) => {
+        gates.push(resolve);
+        fails.push(reject);
+      });
+    },
+    close() {
+      closed++;
+    },
+  } as unknown as Deno.Conn;
+  const t = new StreamTransport(fake, { unsignedLength: true });
+  const first = t.writeFrame(new Uint8Array([1]));
+  const queued = [
+    t.writeFrame(new Uint8Array(10)),
+    t.writeFrame(new Uint8Array(100_000)), // written from the caller's array
+  ];
+  t.writeTagged(7, new Uint8Array(3)); // nobody awaits it
+  assert.equal(written.length, 1, "the rest waits for the first write");
+  gates[0](5); // the first write completes: the batch goes out in one write
+  await first;
+  await flushMicrotasks();
+  assert.equal(written.length, 2);
+  fails[1](new Deno.errors.BrokenPipe("gone")); // the peer is gone
+  for (const p of queued) await assert.rejects(p, EOFError);
+  await assert.rejects(t.writeFrame(new Uint8Array(1)), EOFError);
+  assert.throws(() => t.writeTagged(8, new Uint8Array(1)), EOFError);
+  assert.equal(closed, 0, "a peer that is gone is EOF, not a local close");
+  t.close();
+});
+
+Deno.test("StreamTransport view reads: tryReadView()/readViewOrSkip() hand out views of the read buffer, oversize frames skipped", async () => {
+  const [conn, raw, cleanup] = await tcpPair();
+  const reader = new StreamTransport(raw);
+  try {
+    await conn.sendBytes(new Uint8Array([1, 2, 3]));
+    await conn.sendBytes(new Uint8Array(50).fill(9));
+    await conn.sendBytes(new Uint8Array([4]));
+    const first = await withTimeout(reader.readViewOrSkip(10, 2), 10_000);
+    assert.ok(first instanceof Uint8Array);
+    assert.deepEqual([...first], [1, 2, 3]);
+    assert.ok(first.buffer.byteLength > 3, "a view, not a copy");
+    assert.throws(() => reader.tryReadView(10), RangeError); // left in place
+    const second = await withTimeout(reader.readViewOrSkip(10, 2), 10_000);
+    assert.deepEqual(second, { size: 50, head: new Uint8Array([9, 9]) });
+    await withTimeout(reader.poll(Infinity), 10_000);
+    assert.deepEqual(reader.tryReadView(10), new Uint8Array([4]));
+    conn.close();
+    assert.equal(await withTimeout(reader.readViewOrSkip(10, 2), 10_000), null);
+  } finally {
+    reader.close();
+    cleanup();
+  }
+});
+
+Deno.test("Connection.recv() on TCP stays correct with poll() calls between concurrent reads", async () => {
+  const [conn, raw, cleanup] = await tcpPair();
+  const peer = Connection.fromConn(raw);
+  try {
+    const got: Promise<unknown>[] = [];
+    for (let i = 0; i < 50; i++) {
+      got.push(peer.recv());
+      void peer.poll(0);
+    }
+    for (let i = 0; i < 50; i++) {
+      await conn.send({ i, pad: "x".repeat(i * 37) });
+    }
+    const values = await withTimeout(Promise.all(got), 10_000);
+    assert.deepEqual(
+      values,
+      Array.from({ length: 50 }, (_, i) => ({ i, pad: "x".repeat(i * 37) })),
+    );
+  } finally {
+    peer.close();
+    cleanup();
+  }
 });

@@ -8,8 +8,8 @@ import {
   decodeReply,
   decodeRequest,
   encodeBody,
-  ROOT_ID,
-} from "../../ipc/_manager_protocol.ts";
+} from "../../ipc/_manager_codec.ts";
+import { ROOT_ID } from "../../ipc/_manager_protocol.ts";
 import { makeProxy } from "../../ipc/_manager_revive.ts";
 import { ManagerServer } from "../../ipc/_manager_server.ts";
 import { memoryChannelPair } from "../../ipc/_manager_transport.ts";
@@ -122,6 +122,135 @@ Deno.test("protocol: encodeBody throws TypeError for functions and class instanc
   const loop: Record<string, unknown> = {};
   loop.self = loop;
   assert.throws(() => encodeBody({ t: "ok", v: loop }), /circular/);
+});
+
+Deno.test("protocol: the binary tags keep every number, string, array and plain object exactly", () => {
+  const values = [
+    0,
+    -0,
+    127,
+    -128,
+    128,
+    -129,
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 31,
+    2 ** 53,
+    0.5,
+    NaN,
+    Infinity,
+    -Infinity,
+    "",
+    "key",
+    "é ünïcode ✓ 𝄞",
+    "x".repeat(255),
+    "x".repeat(256),
+    "é".repeat(300),
+    true,
+    false,
+    null,
+    undefined,
+    [],
+    [1, [2, [3, "four"]], { five: 5 }],
+    { a: 1, "": 2, "$w": 3, nested: { deeper: [null, undefined, -0] } },
+    new Uint8Array([1, 2, 3]),
+  ];
+  for (const value of values) {
+    assert.deepEqual(
+      decodeReply(encodeBody({ t: "ok", v: value })),
+      { t: "ok", v: value },
+    );
+  }
+  // A "__proto__" key stays an own property; it never sets a prototype.
+  const tricky = JSON.parse('{"__proto__": {"polluted": true}}');
+  const back = decodeReply(encodeBody({ t: "ok", v: tricky })) as {
+    v: Record<string, unknown>;
+  };
+  assert.equal(Object.getPrototypeOf(back.v), Object.prototype);
+  assert.deepEqual(Object.keys(back.v), ["__proto__"]);
+  assert.equal((back.v as { polluted?: boolean }).polluted, undefined);
+  // Nesting past the binary depth falls back to tagged JSON, exactly.
+  let deep: unknown = [new Map([[1, 2]])];
+  for (let i = 0; i < 100; i++) deep = { i, next: deep };
+  assert.deepEqual(
+    decodeReply(encodeBody({ t: "ok", v: deep })),
+    { t: "ok", v: deep },
+  );
+  // Bytes decoded from a frame are a copy, not a view of it.
+  const body = encodeBody({ t: "ok", v: new Uint8Array([9]) });
+  const bytes = (decodeReply(body) as { v: Uint8Array }).v;
+  body.fill(0);
+  assert.deepEqual(bytes, new Uint8Array([9]));
+});
+
+Deno.test("protocol: truncated, trailing, unknown and too deep bodies are refused with TypeError", () => {
+  const good = encodeBody({ t: "call", o: 7, m: "get", a: ["key", 1.5] });
+  for (let n = 0; n < good.length; n++) {
+    assert.throws(() => decodeRequest(good.subarray(0, n)), TypeError);
+  }
+  assert.throws(
+    () => decodeRequest(new Uint8Array([...good, 0])),
+    /trailing bytes/,
+  );
+  assert.throws(() => decodeRequest(new Uint8Array([3, 0])), TypeError);
+  assert.throws(
+    () => decodeReply(new Uint8Array([3, 99])),
+    /unknown value tag 99/,
+  );
+  // a string of invalid UTF-8
+  assert.throws(
+    () =>
+      decodeReply(new Uint8Array([3, 8, 0, 0, 0, 40, ...Array(40).fill(0xff)])),
+    /invalid UTF-8/,
+  );
+  // an array claiming more items than the body holds
+  assert.throws(
+    () => decodeReply(new Uint8Array([3, 9, 0xff, 0xff, 0xff, 0xff])),
+    /truncated/,
+  );
+  // 10 000 nested arrays: refused, not a stack overflow
+  const deep = new Uint8Array(1 + 5 * 10_000 + 1);
+  deep[0] = 3;
+  for (let i = 0; i < 10_000; i++) deep.set([9, 0, 0, 0, 1], 1 + 5 * i);
+  deep[deep.length - 1] = 1;
+  assert.throws(() => decodeReply(deep), /nested too deep/);
+});
+
+Deno.test("memory channel: frames queued before, during and after a drain arrive whole and in order; oversize ones are reported; close ends it", async () => {
+  const [a, b] = memoryChannelPair(4096);
+  const frame = (i: number) => new Uint8Array((i * 37) % 3000).fill(i & 0xff);
+  // queued before anyone drains (the arena grows past its first 1 KiB)
+  for (let i = 0; i < 50; i++) a.send(i, frame(i));
+  a.send(50, new Uint8Array(5000)); // over b's 4096-byte cap
+  const seen: [number, number, boolean][] = [];
+  const drained = b.drain((id, body, oversize) => {
+    if (body === undefined) {
+      seen.push([id, oversize, false]);
+      return;
+    }
+    const whole = body.length === frame(id).length &&
+      body.every((byte) => byte === (id & 0xff));
+    seen.push([id, body.length, whole]);
+    // a send from inside the callback (as a handler calling back in)
+    if (id === 10) a.send(1000, frame(7));
+  });
+  await flushMicrotasks();
+  for (let i = 51; i < 60; i++) a.send(i, frame(i));
+  await flushMicrotasks();
+  a.close();
+  await withTimeout(drained, 10_000, "drain ends at close");
+  const ids = seen.map(([id]) => id);
+  assert.deepEqual(ids, [
+    ...Array.from({ length: 51 }, (_, i) => i),
+    1000,
+    ...Array.from({ length: 9 }, (_, i) => 51 + i),
+  ]);
+  assert.deepEqual(seen.find(([id]) => id === 50), [50, 5004, false]);
+  for (const [id, , whole] of seen) {
+    if (id !== 50 && id !== 1000) assert.equal(whole, true, `frame ${id}`);
+  }
+  assert.equal(b.closed, true);
+  assert.throws(() => b.send(1, new Uint8Array(1)), TypeError);
 });
 
 Deno.test("protocol: decodeReply rejects junk with TypeError", () => {
@@ -671,8 +800,16 @@ Deno.test("register(): a user class from a module is constructed and its public 
       "TypeError",
       /built-in/,
     );
+    // The module kernel's one missing-export message, as for Thread/Pool.
     await rejectsRemote(
       a.client.call(ROOT_ID, "register", ["Other", module, "Missing"]),
+      "TypeError",
+      /has no exported function "Missing"/,
+    );
+    const arrow = "data:text/javascript," +
+      encodeURIComponent("export const notAClass = () => 1;");
+    await rejectsRemote(
+      a.client.call(ROOT_ID, "register", ["Arrow", arrow, "notAClass"]),
       "TypeError",
       /is not a class/,
     );

@@ -7,7 +7,7 @@ import { withTimeout } from "../_helpers.ts";
 import { QueueEmpty } from "../../concurrency/queue_errors.ts";
 import { Manager } from "../../ipc/manager.ts";
 import { RemoteError } from "../../ipc/manager_error.ts";
-import { hex, pythonTest, runPython } from "./_py_manager.ts";
+import { hex, pythonTest, runPython, withPythonPeer } from "./_py_manager.ts";
 
 const KEY = "python server key";
 
@@ -35,44 +35,19 @@ m.connect()
 print(sorted(m.get_shared().items()))
 `;
 
-async function withPythonServer(
+function withPythonServer(
   python: string,
   body: (port: number) => Promise<void>,
 ): Promise<void> {
-  const child = new Deno.Command(python, {
-    args: ["-c", PY_SERVER],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  try {
-    const writer = child.stdin.getWriter();
-    await writer.write(
-      new TextEncoder().encode(
-        JSON.stringify({ key: hex(new TextEncoder().encode(KEY)) }) + "\n",
-      ),
-    );
-    await writer.close();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await withTimeout(
-        reader.read(),
-        20_000,
-        "python server port",
-      );
-      if (done) throw new Error("the python server exited");
-      text += value;
-    }
-    reader.releaseLock();
-    await withTimeout(body(Number(text.trim())), 60_000, "python server test");
-  } finally {
-    child.kill("SIGKILL");
-    await child.status;
-    await child.stdout.cancel().catch(() => {});
-    await child.stderr.cancel().catch(() => {});
-  }
+  return withPythonPeer(
+    python,
+    PY_SERVER,
+    { key: hex(new TextEncoder().encode(KEY)) },
+    "\n",
+    (text) =>
+      withTimeout(body(Number(text.trim())), 60_000, "python server test"),
+    20_000,
+  );
 }
 
 for (const version of ["3.11", "3.12", "3.13"]) {

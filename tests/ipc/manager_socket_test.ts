@@ -4,12 +4,10 @@ import assert from "node:assert/strict";
 import { withTimeout } from "../_helpers.ts";
 import { AuthenticationError } from "../../auth/authentication_error.ts";
 import { listenManager, openClient } from "../../ipc/_manager_net.ts";
-import {
-  decodeReply,
-  encodeBody,
-  ROOT_ID,
-} from "../../ipc/_manager_protocol.ts";
+import { decodeReply, encodeBody } from "../../ipc/_manager_codec.ts";
+import { ROOT_ID } from "../../ipc/_manager_protocol.ts";
 import { ManagerServer } from "../../ipc/_manager_server.ts";
+import { SocketChannel } from "../../ipc/_manager_transport.ts";
 import { RemoteError } from "../../ipc/manager_error.ts";
 
 const KEY = new TextEncoder().encode("socket test key");
@@ -99,4 +97,53 @@ Deno.test("listener: a peer that skips the handshake gets the challenge, then th
       conn.close();
     }
   });
+});
+
+Deno.test("SocketChannel.drain(): 200 frames in one write, then a frame split into single bytes, arrive whole and in order", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const peer = Deno.connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
+  const channel = new SocketChannel(await listener.accept());
+  const raw = await peer;
+  const frame = (id: number, size: number) => {
+    const out = new Uint8Array(8 + size);
+    new DataView(out.buffer).setUint32(0, size + 4);
+    new DataView(out.buffer).setUint32(4, id);
+    out.fill(id & 0xff, 8);
+    return out;
+  };
+  try {
+    const seen: [number, number, boolean][] = [];
+    const drained = channel.drain((id, body) => {
+      seen.push([
+        id,
+        body!.length,
+        body!.every((byte) => byte === (id & 0xff)),
+      ]);
+    });
+    const burst = Array.from({ length: 200 }, (_, i) => frame(i, i * 13));
+    const all = new Uint8Array(burst.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of burst) {
+      all.set(f, at);
+      at += f.length;
+    }
+    await raw.write(all);
+    for (const byte of frame(500, 40)) await raw.write(new Uint8Array([byte]));
+    raw.close();
+    await withTimeout(drained, 10_000, "drain ends at EOF");
+    assert.deepEqual(
+      seen.map(([id]) => id),
+      [...Array.from({ length: 200 }, (_, i) => i), 500],
+    );
+    for (const [id, size, whole] of seen) {
+      assert.equal(size, id === 500 ? 40 : id * 13, `frame ${id} size`);
+      assert.equal(whole, true, `frame ${id} bytes`);
+    }
+  } finally {
+    channel.close();
+    listener.close();
+  }
 });

@@ -31,28 +31,33 @@ function pyTest(
   });
 }
 
+/** Starts an example server with its key in `keyFile`, on a free port. */
+function startKeyed(
+  dir: string,
+  program: string,
+  keyFile: string,
+  extra: string[] = [],
+): ReturnType<typeof startProgram> {
+  return startProgram(
+    [example(program), "--key-file", keyFile, "--port", "0", ...extra],
+    /listening on 127\.0\.0\.1:(\d+)/,
+    {
+      permissions: [
+        "--allow-net=127.0.0.1",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+      ],
+    },
+  );
+}
+
 pyTest(
   "examples/python_peer/server.ts: a Python client's objects arrive as documented and round-trip",
   async (python, dir) => {
     const keyFile = `${dir}/peer.key`;
-    const server = await startProgram(
-      [
-        example("python_peer/server.ts"),
-        "--key-file",
-        keyFile,
-        "--port",
-        "0",
-        "--once",
-      ],
-      /listening on 127\.0\.0\.1:(\d+)/,
-      {
-        permissions: [
-          "--allow-net=127.0.0.1",
-          `--allow-read=${dir}`,
-          `--allow-write=${dir}`,
-        ],
-      },
-    );
+    const server = await startKeyed(dir, "python_peer/server.ts", keyFile, [
+      "--once",
+    ]);
     try {
       const client = await runCommand(python, [
         example("python_peer/client.py"),
@@ -151,23 +156,7 @@ pyTest(
   "examples/hmac_echo_pickle_server.ts: Python objects are echoed; a wrong key is refused",
   async (python, dir) => {
     const keyFile = `${dir}/echo.key`;
-    const server = await startProgram(
-      [
-        example("hmac_echo_pickle_server.ts"),
-        "--key-file",
-        keyFile,
-        "--port",
-        "0",
-      ],
-      /listening on 127\.0\.0\.1:(\d+)/,
-      {
-        permissions: [
-          "--allow-net=127.0.0.1",
-          `--allow-read=${dir}`,
-          `--allow-write=${dir}`,
-        ],
-      },
-    );
+    const server = await startKeyed(dir, "hmac_echo_pickle_server.ts", keyFile);
     try {
       await Deno.writeTextFile(`${dir}/wrong.key`, "ab".repeat(32) + "\n");
       const client = (key: string, stdin: string) =>

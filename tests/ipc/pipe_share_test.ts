@@ -1,7 +1,14 @@
 // Pipe ends and socket connections handed to workers (Thread) and processes.
 import assert from "node:assert/strict";
 import { Thread } from "../../concurrency/thread.ts";
-import { Client, EOFError, Listener, Pipe, Process } from "../../ipc/mod.ts";
+import {
+  Client,
+  type Connection,
+  EOFError,
+  Listener,
+  Pipe,
+  Process,
+} from "../../ipc/mod.ts";
 import { withTimeout } from "../_helpers.ts";
 
 const FIXTURES = new URL("./_fixtures.ts", import.meta.url);
@@ -36,7 +43,8 @@ Deno.test("Pipe(false) write end passed to a Thread: the worker sends, the paren
   }
 });
 
-Deno.test("a socket Connection passed to a Thread is relayed through a port", async () => {
+/** Both ends of an authenticated TCP connection (Client, accepted). */
+async function socketPair(): Promise<[Connection, Connection]> {
   using listener = new Listener({
     address: { hostname: "127.0.0.1", port: 0 },
     authkey: "k",
@@ -46,7 +54,11 @@ Deno.test("a socket Connection passed to a Thread is relayed through a port", as
     Client(listener.address, { authkey: "k" }),
     20_000,
   );
-  const server = await withTimeout(accepted, 20_000);
+  return [client, await withTimeout(accepted, 20_000)];
+}
+
+Deno.test("a socket Connection passed to a Thread is relayed through a port", async () => {
+  const [client, server] = await socketPair();
   const t = new Thread({ module: FIXTURES, fn: "echoBytes", args: [server] });
   try {
     t.start();
@@ -63,16 +75,7 @@ Deno.test("a socket Connection passed to a Thread is relayed through a port", as
 });
 
 Deno.test("a socket Connection passed to a Process is relayed; bytes echo intact", async () => {
-  using listener = new Listener({
-    address: { hostname: "127.0.0.1", port: 0 },
-    authkey: "k",
-  });
-  const accepted = listener.accept();
-  const client = await withTimeout(
-    Client(listener.address, { authkey: "k" }),
-    20_000,
-  );
-  const server = await withTimeout(accepted, 20_000);
+  const [client, server] = await socketPair();
   const p = new Process({ module: FIXTURES, fn: "echoBytes", args: [server] });
   try {
     await withTimeout(p.start(), 30_000);

@@ -56,20 +56,25 @@ Deno.test("authkey: a wrong or missing proof is refused before any handler runs"
 
 Deno.test("authkey: a captured proof does not work on another connection (replay)", async () => {
   await using server = startServer({ authkey: KEY });
-  // Capture a real proof from a weft client's CONNECT by wrapping WebSocket.send.
+  // Capture a real proof from a weft client's CONNECT (a polling POST body)
+  // by wrapping fetch.
   let captured: Record<string, unknown> | undefined;
-  const original = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    if (typeof data === "string" && data.startsWith("40{")) {
-      captured ??= JSON.parse(data.slice(2));
+  const original = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const body = init?.body;
+    if (typeof body === "string" && body.startsWith("40{")) {
+      captured ??= JSON.parse(body.slice(2));
     }
-    return original.call(this, data);
+    return original(input, init);
   };
   try {
-    await using honest = await connectEvents(server.url, { authkey: KEY });
+    await using honest = await connectEvents(server.url, {
+      authkey: KEY,
+      transports: ["polling"],
+    });
     assert.ok(honest.connected);
   } finally {
-    WebSocket.prototype.send = original;
+    globalThis.fetch = original;
   }
   assert.ok(captured?.hmac && captured.nonce);
   await assert.rejects(

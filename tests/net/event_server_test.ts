@@ -317,3 +317,23 @@ Deno.test("the client keeps polling bodies under maxPayload and refuses a messag
   await assert.rejects(client.call("chunk", "y".repeat(200_000)), RangeError);
   assert.ok(client.connected);
 });
+
+Deno.test("text of every frame-length class, ASCII or not, and bytes round trip both ways on both transports", async () => {
+  await using server = startServer();
+  server.on("echo", (_sid, value) => value);
+  const texts = [0, 1, 125, 126, 65535, 65536, 200_000].flatMap((n) => [
+    "a".repeat(n),
+    "é😀".repeat(Math.ceil(n / 3)).slice(0, n), // 2-, 4-byte UTF-8 and ends cut mid-pair
+  ]);
+  for (const transports of [["websocket"], ["polling"]] as const) {
+    await using client = await connectEvents(server.url, { transports });
+    for (const text of texts) {
+      assert.equal(await client.call("echo", text), text);
+    }
+    const bytes = new Uint8Array(70_000).map((_, i) => i * 7);
+    assert.deepEqual(
+      new Uint8Array(await client.call("echo", bytes) as Uint8Array),
+      bytes,
+    );
+  }
+});

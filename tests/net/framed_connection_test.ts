@@ -108,6 +108,40 @@ Deno.test("LengthPrefixCodec.encode() writes a big-endian header by default and 
   );
 });
 
+Deno.test("LengthPrefixCodec.decode() reads 4-byte headers as struct does: every byte order and sign, lengths across 2^31", () => {
+  const lengths = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0x12345, 0x7fff_ffff];
+  const unsignedOnly = [0x8000_0000, 0xdead_beef, 0xffff_ffff];
+  for (const struct of ["!I", "<I", "!i", "<i"]) {
+    const signed = struct.endsWith("i");
+    const littleEndian = struct.startsWith("<");
+    const codec = new LengthPrefixCodec({ struct, maxFrameSize: 0 });
+    for (const length of [...lengths, ...unsignedOnly]) {
+      const header = new Uint8Array(4);
+      new DataView(header.buffer).setUint32(0, length, littleEndian);
+      const expected = signed ? length | 0 : length;
+      // maxFrameSize 0: a positive length is refused naming it, so the
+      // message shows what was decoded; a negative one is malformed.
+      if (expected === 0) {
+        assert.deepEqual(codec.decode(header, 0), {
+          start: 4,
+          end: 4,
+          consumed: 4,
+        });
+        continue;
+      }
+      assert.throws(
+        () => codec.decode(header, 0),
+        (e: Error) =>
+          e instanceof RangeError &&
+          e.message.includes(
+            expected < 0 ? `announces ${expected} bytes` : String(expected),
+          ),
+        `${struct} ${length}`,
+      );
+    }
+  }
+});
+
 Deno.test("DelimiterCodec.encode() refuses a payload containing the delimiter", () => {
   const codec = new DelimiterCodec({ delimiter: "\n" });
   assert.throws(
@@ -300,6 +334,70 @@ Deno.test("FramedConnection.send(): when the write in flight fails, every frame 
   release();
   await first;
   for (const p of queued) await assert.rejects(p, /broken pipe/);
+});
+
+Deno.test("FramedConnection.send(): a send refused while a write is in flight leaves the queued batch intact", async () => {
+  const codec = new LengthPrefixCodec({ maxFrameSize: 8 });
+  const { stream, written, release } = gatedStream();
+  const framed = new FramedConnection(stream, codec);
+  const sent = [framed.send("a"), framed.send("bb")];
+  await assert.rejects(framed.send(new Uint8Array(9)), RangeError);
+  sent.push(framed.send("ccc"));
+  const all = Promise.all(sent);
+  let settled = false;
+  all.then(() => settled = true, () => settled = true);
+  for (let turn = 0; turn < 50 && !settled; turn++) {
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  await withTimeout(all, 5000);
+  assert.equal(written.length, 2); // "a", then "bb" and "ccc" in one batch
+  const decoded = await drain(
+    new FramedConnection(chunkStream(written), codec),
+  );
+  assert.deepEqual(decoded.map((f) => new TextDecoder().decode(f)), [
+    "a",
+    "bb",
+    "ccc",
+  ]);
+});
+
+Deno.test("FramedConnection.send(): close() while frames are queued rejects them with a TypeError and writes nothing more", async () => {
+  const codec = new LengthPrefixCodec();
+  const { stream, written, release } = gatedStream();
+  const framed = new FramedConnection(stream, codec);
+  const first = framed.send("a");
+  const queued = [framed.send("b"), framed.send("c")];
+  framed.close();
+  release();
+  await first;
+  for (const p of queued) {
+    await assert.rejects(p, TypeError, "Cannot send: the connection is closed");
+  }
+  assert.equal(written.length, 1);
+  await assert.rejects(framed.send("d"), TypeError);
+});
+
+Deno.test("FramedConnection.send(): short writes are finished before the frames queued behind them, in order", async () => {
+  const codec = new DelimiterCodec({ delimiter: "\n" });
+  const written: Uint8Array[] = [];
+  const stream: ByteStream = {
+    read: () => new Promise<number | null>(() => {}),
+    write(p: Uint8Array): Promise<number> {
+      const n = Math.min(p.length, 3); // at most 3 bytes per write
+      written.push(p.slice(0, n));
+      return new Promise((resolve) => setTimeout(() => resolve(n), 0));
+    },
+    close() {},
+  };
+  const framed = new FramedConnection(stream, codec);
+  const lines = ["first line", "second", "x", "a longer third line"];
+  await withTimeout(Promise.all(lines.map((l) => framed.send(l))), 5000);
+  assert.equal(
+    new TextDecoder().decode(concat(written)),
+    lines.join("\n") + "\n",
+  );
+  assert.ok(written.every((w) => w.length <= 3));
 });
 
 // --- hostile input -----------------------------------------------------------

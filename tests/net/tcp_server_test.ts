@@ -47,9 +47,20 @@ Deno.test("serveTcp() rejects bad options with a TypeError naming the field", as
     /requestTimeout/,
   );
   await assert.rejects(serveTcp({ handler, threads: 0 }), /threads/);
+  // A module is named as for Thread/Process/Pool: one TypeError for bad values.
+  for (const module of ["", 42, null, {}]) {
+    await assert.rejects(
+      serveTcp({ handler: { module: module as string }, threads: 1 }),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message.startsWith(
+          'Cannot serve TCP: "module" must be a URL or a non-empty string',
+        ),
+    );
+  }
   await assert.rejects(
-    serveTcp({ handler: { module: "./relative.ts" }, threads: 1 }),
-    /handler.module must be an absolute URL/,
+    serveTcp({ handler: { module: "./x.ts", fn: "" }, threads: 1 }),
+    /handler.fn must be a non-empty string/,
   );
   await assert.rejects(
     serveTcp({ handler, threads: 2 }),
@@ -341,11 +352,15 @@ Deno.test("serveTcp({ maxConnections }): extra clients wait until a slot frees",
 
 Deno.test("TcpServer.shutdown(): waits for handlers, aborts conn.signal, force-closes at the deadline", async () => {
   const seen: string[] = [];
+  let started = 0;
+  let bothStarted!: () => void;
+  const both = new Promise<void>((resolve) => bothStarted = resolve);
   const server = await serveTcp({
     port: 0,
     handler: async (conn) => {
       const first = new Uint8Array(1);
       await conn.read(first);
+      if (++started === 2) bothStarted();
       if (first[0] === 1) {
         // ignores conn.signal: keeps reading until shutdown closes it
         await conn.read(new Uint8Array(1)).catch(() => seen.push("forced"));
@@ -363,13 +378,8 @@ Deno.test("TcpServer.shutdown(): waits for handlers, aborts conn.signal, force-c
   using stubborn = await Deno.connect(server.addr);
   await polite.write(new Uint8Array([0]));
   await stubborn.write(new Uint8Array([1]));
-  await withTimeout(
-    (async () => {
-      while (server.connections < 2) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    5000,
-    "both connected",
-  );
+  await withTimeout(both, 5000, "both handlers reading");
+  assert.equal(server.connections, 2);
   await withTimeout(server.shutdown({ timeout: 200 }), 10_000, "shutdown");
   await server.finished;
   assert.equal(server.closed, true);

@@ -4,12 +4,36 @@ import {
   LengthPrefixCodec,
   serveTcp,
 } from "../../net/mod.ts";
+import { fileURLToPath } from "node:url";
+import { relative as relativePath } from "node:path";
 import { withTimeout } from "../_helpers.ts";
 import { work } from "./fixtures/cpu_handler.ts";
 
 const handlerModule = new URL("./fixtures/cpu_handler.ts", import.meta.url);
 const codec = new LengthPrefixCodec({ maxFrameSize: 1024 });
 const decoder = new TextDecoder();
+
+/** Collects the errors `onError` reports; `reported(n)` resolves once n arrived. */
+function errorSink() {
+  const errors: Error[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    errors,
+    onError: (error: unknown) => {
+      errors.push(error as Error);
+      for (const w of waiters) if (errors.length >= w.n) w.resolve();
+    },
+    reported: (n: number, what: string) =>
+      withTimeout(
+        new Promise<void>((resolve) => {
+          if (errors.length >= n) resolve();
+          else waiters.push({ n, resolve });
+        }),
+        5000,
+        what,
+      ),
+  };
+}
 
 Deno.test("serveTcp({ threads: 2 }): a CPU-bound handler module answers every client correctly", async () => {
   const server = await serveTcp({
@@ -46,7 +70,7 @@ Deno.test("serveTcp({ threads: 2 }): a CPU-bound handler module answers every cl
 });
 
 Deno.test("serveTcp({ threads }): handler errors in a worker reach onError with name and message", async () => {
-  const errors: Error[] = [];
+  const { errors, onError, reported } = errorSink();
   const module = "data:text/javascript," + encodeURIComponent(
     "export function handler() { throw new RangeError('bad input'); }",
   );
@@ -54,17 +78,11 @@ Deno.test("serveTcp({ threads }): handler errors in a worker reach onError with 
     port: 0,
     threads: 1,
     handler: { module },
-    onError: (e) => errors.push(e as Error),
+    onError,
   });
   using conn = await Deno.connect(server.addr);
   assert.equal(await withTimeout(conn.read(new Uint8Array(1)), 5000), null);
-  await withTimeout(
-    (async () => {
-      while (errors.length === 0) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    5000,
-    "error reported",
-  );
+  await reported(1, "error reported");
   assert.equal(errors[0].name, "RangeError");
   assert.equal(errors[0].message, "bad input");
 });
@@ -78,6 +96,27 @@ Deno.test("serveTcp({ threads }): a module without the export fails to start wit
       e instanceof TypeError &&
       /no exported function "missing"/.test(e.message),
   );
+});
+
+Deno.test("serveTcp({ threads }): a module path relative to the cwd resolves as for Thread/Process/Pool", async () => {
+  // The same fixture, named by a relative path ("tests/net/fixtures/..."
+  // from the repository root, "./fixtures/..." from tests/net).
+  const relative = "./" +
+    relativePath(Deno.cwd(), fileURLToPath(handlerModule));
+  assert.ok(!URL.canParse(relative), relative);
+  for (const threads of [1, undefined]) {
+    await using server = await serveTcp({
+      port: 0,
+      threads,
+      handler: { module: relative, fn: "handler" },
+    });
+    using framed = new FramedConnection(await Deno.connect(server.addr), codec);
+    await framed.send("1000");
+    assert.equal(
+      decoder.decode((await withTimeout(framed.receive(), 10_000))!),
+      `1000:${work(1000)}`,
+    );
+  }
 });
 
 Deno.test("serveTcp({ threads: 2 }): restarting on the same port after shutdown works", async () => {
@@ -109,7 +148,7 @@ Deno.test("serveTcp({ threads: 2 }): restarting on the same port after shutdown 
 });
 
 Deno.test("serveTcp({ threads }): a stray rejection in the handler module is reported and the thread keeps serving", async () => {
-  const errors: Error[] = [];
+  const { errors, onError, reported } = errorSink();
   const module = "data:text/javascript," + encodeURIComponent(
     "export function handler(conn) { Promise.reject(new Error('stray')); return conn.write(new Uint8Array([1])); }",
   );
@@ -117,20 +156,14 @@ Deno.test("serveTcp({ threads }): a stray rejection in the handler module is rep
     port: 0,
     threads: 1,
     handler: { module },
-    onError: (e) => errors.push(e as Error),
+    onError,
   });
   for (let i = 0; i < 2; i++) {
     using conn = await Deno.connect(server.addr);
     const buf = new Uint8Array(1);
     assert.equal(await withTimeout(conn.read(buf), 5000, "reply"), 1);
   }
-  await withTimeout(
-    (async () => {
-      while (errors.length < 2) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    5000,
-    "stray errors reported",
-  );
+  await reported(2, "stray errors reported");
   assert.match(
     errors[0].message,
     /Uncaught in a serveTcp worker thread: stray/,
@@ -138,13 +171,13 @@ Deno.test("serveTcp({ threads }): a stray rejection in the handler module is rep
 });
 
 Deno.test("serveTcp({ threads, requestTimeout }): a client dripping a frame is dropped in the worker too", async () => {
-  const errors: Error[] = [];
+  const { errors, onError, reported } = errorSink();
   await using server = await serveTcp({
     port: 0,
     threads: 1,
     requestTimeout: 300,
     handler: { module: handlerModule, fn: "handler" },
-    onError: (e) => errors.push(e as Error),
+    onError,
   });
   using conn = await Deno.connect(server.addr);
   // Half a header, then nothing more: the request never completes.
@@ -156,15 +189,7 @@ Deno.test("serveTcp({ threads, requestTimeout }): a client dripping a frame is d
     dropped = true; // a reset
   }
   assert.ok(dropped);
-  await withTimeout(
-    (async () => {
-      while (errors.length === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })(),
-    5000,
-    "error reported",
-  );
+  await reported(1, "error reported");
   assert.equal(errors[0].name, "TimedOut");
   assert.match(errors[0].message, /took over 300 ms to send one request/);
 });

@@ -153,19 +153,19 @@ Deno.test("DatagramSocket.request() retries when the server drops the first data
 
 Deno.test("DatagramSocket.request() throws Deno.errors.TimedOut after every attempt went unanswered", async () => {
   let seen = 0;
-  await using server = serveUdp({ port: 0, handler: () => void seen++ });
+  let sawThree!: () => void;
+  const three = new Promise<void>((resolve) => sawThree = resolve);
+  await using server = serveUdp({
+    port: 0,
+    handler: () => void (++seen === 3 && sawThree()),
+  });
   using client = DatagramSocket.bind();
   await assert.rejects(
     client.request(server.addr, "x", { timeout: 50, retries: 2 }),
     (e: Error) =>
       e instanceof Deno.errors.TimedOut && /after 3 attempts/.test(e.message),
   );
-  await withTimeout(
-    (async () => {
-      while (seen < 3) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    5000,
-  );
+  await withTimeout(three, 5000, "three attempts received");
   assert.equal(seen, 3);
 });
 

@@ -16,17 +16,11 @@ client reads lines from stdin (skips empty ones, stops at 'quit' or the end).
 """
 import hmac
 import os
-import socket
 import sys
 
-PROGRAM = sys.argv[1]
-PORT = int(sys.argv[2])
-ADDR = ("127.0.0.1", PORT)
+from _peer import connect, listen, main, say
+
 SECRET_KEY = (sys.argv[3] if len(sys.argv) > 3 else "alex bang bang bang").encode()
-
-
-def say(*args):
-    print(*args, flush=True)
 
 
 def conn_auth(conn):
@@ -39,11 +33,7 @@ def conn_auth(conn):
 
 
 def server():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(ADDR)
-    sock.listen(5)
-    say("listening", sock.getsockname()[1])
+    sock = listen()
     while True:
         conn, addr = sock.accept()
         say("新连接[%s:%s]" % (addr[0], addr[1]))
@@ -61,9 +51,7 @@ def server():
 
 
 def client():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(10)
-    sock.connect(ADDR)
+    sock = connect()
     msg = sock.recv(32)
     sock.sendall(hmac.new(SECRET_KEY, msg, "md5").digest())
     while True:
@@ -85,4 +73,4 @@ def client():
 
 
 if __name__ == "__main__":
-    globals()[PROGRAM]()
+    main(globals())

@@ -18,28 +18,12 @@ bytes they send back are built exactly as the lesson builds them (stderr if
 any, else stdout, else b'excute success').
 """
 import shlex
-import socket
 import struct
 import subprocess
-import sys
 
-PROGRAM = sys.argv[1]
-PORT = int(sys.argv[2])
-ADDR = ("127.0.0.1", PORT)
+from _peer import connect, lines, listen, main, say
+
 ALLOWED = {"echo", "false", "seq"}
-
-
-def say(*args):
-    print(*args, flush=True)
-
-
-def lines(prompt=""):
-    prompt = prompt if sys.stdin.isatty() else ""
-    while True:
-        try:
-            yield input(prompt)
-        except EOFError:
-            return
 
 
 def run(cmd):
@@ -52,11 +36,7 @@ def run(cmd):
 
 
 def serve(send_reply):
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(ADDR)
-    server.listen(5)
-    say("listening", server.getsockname()[1])
+    server = listen()
     while True:
         conn, _ = server.accept()
         while True:
@@ -87,9 +67,7 @@ def struct_server():
 
 
 def client(read_length):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(10)
-    sock.connect(ADDR)
+    sock = connect()
     for line in lines(">>>"):
         cmd = line.strip()
         if not cmd:
@@ -124,4 +102,4 @@ def struct_client():
 
 
 if __name__ == "__main__":
-    globals()[PROGRAM.replace("-", "_")]()
+    main(globals())

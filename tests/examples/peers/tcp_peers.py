@@ -14,46 +14,11 @@ end of stdin.
 """
 import select
 import selectors
-import socket
 import socketserver
-import sys
 import threading
 from multiprocessing import Process
 
-PROGRAM = sys.argv[1]
-PORT = int(sys.argv[2])
-ADDR = ("127.0.0.1", PORT)
-
-
-def say(*args):
-    print(*args, flush=True)
-
-
-def listen(backlog=5):
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(ADDR)
-    server.listen(backlog)
-    say("listening", server.getsockname()[1])
-    return server
-
-
-def connect():
-    client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    client.settimeout(10)
-    client.connect(ADDR)
-    return client
-
-
-def lines(prompt=""):
-    # The tutorials' input(prompt); the prompt only on a terminal, so that
-    # tests compare clean output.
-    prompt = prompt if sys.stdin.isatty() else ""
-    while True:
-        try:
-            yield input(prompt)
-        except EOFError:
-            return
+from _peer import ADDR, connect, lines, listen, main, say
 
 
 # ---- document 001: "phone" server and client (one message each) ----
@@ -299,4 +264,4 @@ def welcome_client():
 
 
 if __name__ == "__main__":
-    globals()[PROGRAM.replace("-", "_")]()
+    main(globals())

@@ -12,22 +12,7 @@ import socket
 import socketserver
 import sys
 
-PROGRAM = sys.argv[1]
-PORT = int(sys.argv[2])
-ADDR = ("127.0.0.1", PORT)
-
-
-def say(*args):
-    print(*args, flush=True)
-
-
-def lines(prompt=""):
-    prompt = prompt if sys.stdin.isatty() else ""
-    while True:
-        try:
-            yield input(prompt)
-        except EOFError:
-            return
+from _peer import ADDR, lines, main, say
 
 
 def bound():
@@ -90,4 +75,4 @@ def udp_receiver():
 
 
 if __name__ == "__main__":
-    globals()[PROGRAM.replace("-", "_")]()
+    main(globals())

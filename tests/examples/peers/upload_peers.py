@@ -14,22 +14,7 @@ Host, port and the client's file come from the command line.
 import socket
 import sys
 
-PROGRAM = sys.argv[1]
-PORT = int(sys.argv[2])
-ADDR = ("127.0.0.1", PORT)
-
-
-def say(*args):
-    print(*args, flush=True)
-
-
-def listen():
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(ADDR)
-    server.listen(10)
-    say("listening", server.getsockname()[1])
-    return server
+from _peer import ADDR, listen, main, say
 
 
 def receive(conn, path, bufsize):
@@ -44,14 +29,14 @@ def receive(conn, path, bufsize):
 
 
 def upload_server():
-    server = listen()
+    server = listen(10)
     conn, _ = server.accept()
     receive(conn, "./data/my.txt", 1024)
     say("saved ./data/my.txt")
 
 
 def upload_multi_server():
-    server = listen()
+    server = listen(10)
     count = 0
     while True:
         count += 1
@@ -77,4 +62,4 @@ def upload_client():
 
 
 if __name__ == "__main__":
-    globals()[PROGRAM.replace("-", "_")]()
+    main(globals())
