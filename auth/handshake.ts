@@ -80,8 +80,10 @@ export type AuthKey = Uint8Array | string;
 export interface HandshakeOptions {
   /**
    * Accept (server) or answer (client) the legacy unprefixed HMAC-MD5 of
-   * Python 3.11 and older. Default `true`; `false` requires HMAC-SHA-2 and
-   * so shuts out Python ≤ 3.11 peers.
+   * Python 3.11 and older. `false` requires HMAC-SHA-2 and so shuts out
+   * Python ≤ 3.11 peers.
+   *
+   * @default {true}
    */
   allowLegacyMd5?: boolean;
 }

@@ -54,14 +54,25 @@ export interface RawStream {
  */
 export interface RawChallengeOptions {
   /**
-   * HMAC digest. Default `"md5"`: the lesson's `hmac.new(key, msg)` used
+   * HMAC digest. `"md5"` by default: the lesson's `hmac.new(key, msg)` used
    * Python's old default, MD5 (16-byte answer). `"sha256"` is the hardened
    * variant (32-byte answer); both sides must agree.
+   *
+   * @default {"md5"}
    */
   digest?: "md5" | "sha256";
-  /** Bytes of random challenge. Default 32 (the lesson's `os.urandom(32)`). */
+  /**
+   * Bytes of random challenge (32 by default: the lesson's
+   * `os.urandom(32)`).
+   *
+   * @default {32}
+   */
   challengeLength?: number;
-  /** Milliseconds for the whole exchange; then the stream is closed. Default 10000. */
+  /**
+   * Milliseconds for the whole exchange; then the stream is closed.
+   *
+   * @default {10000}
+   */
   timeout?: number;
 }
 

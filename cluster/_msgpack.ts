@@ -7,6 +7,7 @@
 // checked against the input before anything is allocated, and nesting is
 // capped, so a hostile message cannot make us allocate or recurse past it.
 
+import { setOwn } from "../_internal/own_property.ts";
 import { ByteWriter } from "../_internal/byte_writer.ts";
 
 const MAX_DEPTH = 100;
@@ -379,14 +380,7 @@ function decodeMap(
   for (let i = 0; i < n; i++) {
     const key = String(decodeValue(r, depth + 1));
     const value = decodeValue(r, depth + 1);
-    if (key === "__proto__") {
-      Object.defineProperty(out, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else out[key] = value;
+    setOwn(out, key, value);
   }
   return out;
 }

@@ -39,6 +39,7 @@
  * @module
  */
 
+import { setOwn } from "../_internal/own_property.ts";
 import { ByteWriter } from "../_internal/byte_writer.ts";
 import {
   type CallMessage,
@@ -400,14 +401,7 @@ class Reader {
         for (let i = 0; i < n; i++) {
           const key = this.string();
           const value = this.value(depth + 1);
-          if (key === "__proto__") {
-            Object.defineProperty(out, key, {
-              value,
-              enumerable: true,
-              writable: true,
-              configurable: true,
-            });
-          } else out[key] = value;
+          setOwn(out, key, value);
         }
         return out;
       }

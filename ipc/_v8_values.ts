@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { setOwn } from "../_internal/own_property.ts";
 import { isProxy } from "node:util/types";
 import { ByteWriter } from "../_internal/byte_writer.ts";
 
@@ -335,16 +336,7 @@ function readObject(): Record<string, unknown> {
     const key = readValue();
     if (typeof key !== "string" && typeof key !== "number") throw GIVE_UP;
     const value = readValue();
-    if (key === "__proto__") {
-      Object.defineProperty(object, key, {
-        value,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-    } else {
-      object[key] = value;
-    }
+    setOwn(object, key, value);
     count++;
   }
 }

@@ -62,21 +62,34 @@ export const DEFAULT_MAX_MESSAGE_SIZE: number = 64 * 1024 * 1024;
  */
 export interface ConnectionOptions {
   /**
-   * Largest message accepted from the peer, in bytes (default 64 MiB). A
-   * longer one closes the connection and rejects the read with a
-   * `RangeError`; raise it to receive messages of 2 GiB and more.
+   * Largest message accepted from the peer, in bytes (64 MiB by default,
+   * {@linkcode DEFAULT_MAX_MESSAGE_SIZE}). A longer one closes the
+   * connection and rejects the read with a `RangeError`; raise it to
+   * receive messages of 2 GiB and more.
+   *
+   * @default {64 * 1024 * 1024}
    */
   maxMessageSize?: number;
-  /** False for the write-only end of a one-way pipe. Default true. */
+  /**
+   * False for the write-only end of a one-way pipe.
+   *
+   * @default {true}
+   */
   readable?: boolean;
-  /** False for the read-only end of a one-way pipe. Default true. */
+  /**
+   * False for the read-only end of a one-way pipe.
+   *
+   * @default {true}
+   */
   writable?: boolean;
   /**
-   * What `send`/`recv` speak: `"v8"` (default; V8's serializer, for weft
-   * peers: Map, Date, BigInt, typed arrays... round-trip) or `"pickle"`
-   * (Python's pickle, for Python's `Connection.send`/`recv`; see `dumps`
-   * and `loads` for the value mapping). `sendBytes`/`recvBytes` are the same
-   * either way.
+   * What `send`/`recv` speak: `"v8"` (V8's serializer, for weft peers: Map,
+   * Date, BigInt, typed arrays... round-trip) or `"pickle"` (Python's
+   * pickle, for Python's `Connection.send`/`recv`; see `dumps` and `loads`
+   * for the value mapping). `sendBytes`/`recvBytes` are the same either
+   * way.
+   *
+   * @default {"v8"}
    */
   serializer?: "v8" | "pickle";
 }

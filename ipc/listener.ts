@@ -53,15 +53,30 @@ export interface AuthOptions {
    * it no handshake runs, as in Python.
    */
   authkey?: AuthKey;
-  /** Deadline for the whole handshake, in ms (default 20 000, Python's 20 s). */
+  /**
+   * Deadline for the whole handshake, in ms (20 s by default, as Python's).
+   *
+   * @default {20000}
+   */
   handshakeTimeout?: number;
-  /** Accept/answer Python ≤ 3.11's HMAC-MD5 (default true). */
+  /**
+   * Accept/answer Python ≤ 3.11's HMAC-MD5.
+   *
+   * @default {true}
+   */
   allowLegacyMd5?: boolean;
-  /** Largest message accepted after the handshake (default 64 MiB). */
+  /**
+   * Largest message accepted after the handshake, in bytes (64 MiB by
+   * default).
+   *
+   * @default {64 * 1024 * 1024}
+   */
   maxMessageSize?: number;
   /**
-   * What `send`/`recv` speak on the connections: `"v8"` (default, weft
-   * peers) or `"pickle"` (Python's `Connection.send`/`recv`).
+   * What `send`/`recv` speak on the connections: `"v8"` (weft peers) or
+   * `"pickle"` (Python's `Connection.send`/`recv`).
+   *
+   * @default {"v8"}
    */
   serializer?: "v8" | "pickle";
 }
@@ -92,11 +107,13 @@ export interface ListenerOptions extends AuthOptions {
   address: Address;
   /**
    * Most connections in the handshake at once, and most authenticated
-   * connections waiting for `accept()` (default 64 each). When `backlog`
+   * connections waiting for `accept()` (64 each by default). When `backlog`
    * handshakes are pending, a new connection drops the oldest pending one
    * (reported to `onHandshakeError`), so silent peers cannot lock anyone
    * out; when `backlog` connections wait for `accept()`, the listener stops
    * accepting and new clients wait in the kernel's queue.
+   *
+   * @default {64}
    */
   backlog?: number;
   /** Called with each failed handshake's error (the connection is closed). */

@@ -27,13 +27,18 @@ import { UnpicklingError } from "./pickle_error.ts";
  */
 export interface DumpsOptions {
   /**
-   * Pickle protocol to write: 2, 3, 4 (default; read by every Python 3) or
-   * 5. Like Python's `protocol=`; 0 and 1 are read but not written.
+   * Pickle protocol to write: 2, 3, 4 (the default,
+   * {@linkcode DEFAULT_PICKLE_PROTOCOL}; read by every Python 3) or 5. Like
+   * Python's `protocol=`; 0 and 1 are read but not written.
+   *
+   * @default {4}
    */
   protocol?: 2 | 3 | 4 | 5;
   /**
-   * Deepest nesting of containers written (default 1000, about Python's
+   * Deepest nesting of containers written (1000 by default, about Python's
    * recursion limit); deeper throws `PicklingError`.
+   *
+   * @default {1000}
    */
   maxDepth?: number;
 }
@@ -98,17 +103,25 @@ export interface LoadsOptions {
    */
   globals?: Record<string, GlobalHandler>;
   /**
-   * `"auto"` (default): a dict whose keys are all `str` (none `__proto__`
-   * or an array index such as `"1"`, which JavaScript would reorder)
-   * decodes to a plain object, any other to a `Map`. `"map"`: always a Map.
+   * `"auto"`: a dict whose keys are all `str` (none `__proto__` or an array
+   * index such as `"1"`, which JavaScript would reorder) decodes to a plain
+   * object, any other to a `Map`. `"map"`: always a Map.
+   *
+   * @default {"auto"}
    */
   dicts?: "auto" | "map";
   /**
    * Decode each integral float (`1.0`) as a `PyFloat`, so it is written
-   * back as a float. Default false: every float is a number.
+   * back as a float. When false, every float is a number.
+   *
+   * @default {false}
    */
   exactFloats?: boolean;
-  /** Largest pickle accepted, in bytes (default: no limit). */
+  /**
+   * Largest pickle accepted, in bytes. Default: no limit.
+   *
+   * @default {Infinity}
+   */
   maxSize?: number;
 }
 

@@ -147,13 +147,30 @@ export class PyGlobal {
 export interface PyReduceOptions {
   /** State set with `BUILD` (`__setstate__`); `undefined` writes no BUILD. */
   state?: unknown;
-  /** Call `callable.__new__(callable, *args, **kwargs)` (NEWOBJ) instead of `callable(*args)`. */
+  /**
+   * Call `callable.__new__(callable, *args, **kwargs)` (NEWOBJ) instead of
+   * `callable(*args)`.
+   *
+   * @default {false}
+   */
   newobj?: boolean;
-  /** Keyword arguments of `__new__` (NEWOBJ_EX, protocol 4 and later). */
+  /**
+   * Keyword arguments of `__new__` (NEWOBJ_EX, protocol 4 and later).
+   *
+   * @default {null}
+   */
   kwargs?: Map<string, unknown> | null;
-  /** Items appended after construction (APPENDS). */
+  /**
+   * Items appended after construction (APPENDS).
+   *
+   * @default {[]}
+   */
   listItems?: unknown[];
-  /** Pairs set after construction (SETITEMS). */
+  /**
+   * Pairs set after construction (SETITEMS).
+   *
+   * @default {[]}
+   */
   dictItems?: [unknown, unknown][];
 }
 

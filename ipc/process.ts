@@ -40,17 +40,27 @@ import type { StreamTransport } from "./_wire.ts";
 export interface ProcessOptions {
   /** The module to import in the child (URL, or a path resolved from the cwd). */
   module: URL | string;
-  /** Name of the exported function to run (default `"default"`). */
+  /**
+   * Name of the exported function to run.
+   *
+   * @default {"default"}
+   */
   fn?: string;
   /**
    * Arguments (V8-serializable; `Pipe` ends, connections and other
    * process-shareable objects arrive live). For keyword-style arguments
    * pass an object.
+   *
+   * @default {[]}
    */
   args?: unknown[];
   /** A name for messages (default `"Process-N"`). */
   name?: string;
-  /** A daemon child never outlives this process (default false). */
+  /**
+   * A daemon child never outlives this process.
+   *
+   * @default {false}
+   */
   daemon?: boolean;
   /**
    * Deno permission flags for the child, replacing the inherited ones
