@@ -20,6 +20,11 @@ const steps: Step[] = [
   { name: "type-check", args: ["task", "check"] },
   // every exported symbol documented, no public type naming a private one
   { name: "doc lint", args: ["doc", "--lint", "mod.ts", "cluster/mod.ts"] },
+  // each entry point alone documents whole (no type it names left unexported)
+  ...["net", "concurrency", "ipc", "auth", "cluster"].map((m) => ({
+    name: `doc lint ${m}/mod.ts`,
+    args: ["doc", "--lint", `${m}/mod.ts`],
+  })),
   { name: "tests", args: ["task", "test"], counts: true },
   { name: "doc tests", args: ["task", "test:doc"], counts: true },
   { name: "publish dry-run", args: ["publish", "--dry-run", "--allow-dirty"] },

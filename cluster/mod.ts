@@ -65,3 +65,13 @@ export * from "./pool.ts";
 export * from "./serve_workers.ts";
 export * from "./redis_adapter.ts";
 export * from "./redis_emitter.ts";
+// The Socket.IO adapter types the Redis adapters extend and take (they live
+// in @weft/weft/net; re-exported as types so this entry point documents whole).
+export type {
+  AdapterHost,
+  AdapterPacket,
+  AdapterTarget,
+  EventAdapter,
+  InMemoryAdapter,
+  SocketInfo,
+} from "../net/mod.ts";
