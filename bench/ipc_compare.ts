@@ -9,7 +9,14 @@
 // Prints three ratio tables.
 //
 //   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write \
-//     --allow-run --allow-env --allow-sys bench/ipc_compare.ts [--quick] [--rounds 3]
+//     --allow-run --allow-env --allow-sys bench/ipc_compare.ts [--quick] [--rounds 3] \
+//     [--pin CPU]
+//
+// `--pin CPU` (e.g. `--pin 1`): re-runs the bench under `taskset -c CPU`, so
+// that it, its workers and every process it starts share that one CPU; it
+// prints whether it could (taskset found) or not (then it runs unpinned).
+// Pinned figures are steadier on a small, shared machine (no cross-core
+// wake-ups), so two trees can be compared run after run.
 //
 // (A plain --allow-net adds the raw Unix-socket reference, and lets a Pipe
 // passed to a Process meet its peer over a Unix socket instead of TCP; the
@@ -38,6 +45,47 @@ const RT_SIZE = 64;
 const BULK_SIZE = 1 << 20;
 const BULK_COUNT = quick ? 16 : 64;
 const TASKS = new URL("./ipc_tasks.ts", import.meta.url);
+
+// `--pin CPU`: this bench again under `taskset -c CPU` (children inherit it)
+const pinAt = Deno.args.indexOf("--pin");
+if (pinAt >= 0) {
+  const cpu = Deno.args[pinAt + 1] ?? "";
+  if (!/^\d+$/.test(cpu)) {
+    throw new TypeError(`Cannot pin: --pin takes a CPU number, got "${cpu}"`);
+  }
+  if (Deno.env.get("WEFT_BENCH_PINNED") !== undefined) {
+    console.log(`--pin: running pinned to CPU ${cpu} (taskset -c ${cpu})`);
+  } else {
+    const net = Deno.permissions.querySync({ name: "net" }).state === "granted"
+      ? "--allow-net"
+      : "--allow-net=127.0.0.1,localhost";
+    let code: number | undefined;
+    try {
+      ({ code } = await new Deno.Command("taskset", {
+        args: [
+          "-c",
+          cpu,
+          Deno.execPath(),
+          "run",
+          net,
+          "--allow-read",
+          "--allow-write",
+          "--allow-run",
+          "--allow-env",
+          "--allow-sys",
+          import.meta.filename!,
+          ...Deno.args,
+        ],
+        env: { WEFT_BENCH_PINNED: cpu },
+        stdin: "null",
+      }).spawn().status);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      console.log("--pin: taskset not found; running unpinned");
+    }
+    if (code !== undefined) Deno.exit(code);
+  }
+}
 
 interface Result {
   rtPerSec: number;

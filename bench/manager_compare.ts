@@ -16,7 +16,14 @@
 //
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys=loadavg \
 //     bench/manager_compare.ts [--calls 8000] [--rounds 3] [--python python3] \
-//     [--only weft|platform] [--rows 4x1,1x8] [--profile DIR]
+//     [--only weft|platform] [--rows 4x1,1x8] [--profile DIR] [--pin CPU]
+//
+// `--pin CPU` (e.g. `--pin 1`): re-runs the bench under `taskset -c CPU`,
+// so that it and every process it starts (servers, clients, Python) share
+// that one CPU; it prints whether it could (taskset found) or not (then it
+// runs unpinned). On a small, shared machine the unpinned figures swing with
+// cross-core scheduling (±10 % and more between identical runs); pinned
+// ones are steady enough to compare two trees run one after the other.
 //
 // `--only weft` runs the 1x1 row of the first table and the paired line,
 // `--only platform` the first table only; `--rows` picks the rows (client
@@ -72,6 +79,7 @@ const { values: options } = parseArgs({
     only: { type: "string" },
     rows: { type: "string" },
     profile: { type: "string" },
+    pin: { type: "string" },
     client: { type: "boolean" },
     "raw-client": { type: "string" },
     "raw-echo": { type: "string" },
@@ -691,6 +699,47 @@ async function main(): Promise<void> {
   );
 }
 
+const PINNED_ENV = "WEFT_BENCH_PINNED";
+
+/**
+ * `--pin CPU`: runs this bench again under `taskset -c CPU` (its child
+ * processes inherit the affinity) and returns its exit code; undefined when
+ * this process should run the bench itself (no --pin, already pinned, or no
+ * taskset).
+ */
+async function runPinned(cpu: string): Promise<number | undefined> {
+  if (Deno.env.get(PINNED_ENV) !== undefined) {
+    console.log(`--pin: running pinned to CPU ${cpu} (taskset -c ${cpu})`);
+    return undefined;
+  }
+  if (!/^\d+$/.test(cpu)) {
+    throw new TypeError(`Cannot pin: --pin takes a CPU number, got "${cpu}"`);
+  }
+  const args = [
+    "-c",
+    cpu,
+    Deno.execPath(),
+    "run",
+    ...PERMISSIONS,
+    "--allow-write",
+    "--allow-sys=loadavg",
+    import.meta.filename!,
+    ...Deno.args,
+  ];
+  try {
+    const { code } = await new Deno.Command("taskset", {
+      args,
+      env: { [PINNED_ENV]: cpu },
+      stdin: "null",
+    }).spawn().status;
+    return code;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    console.log("--pin: taskset not found; running unpinned");
+    return undefined;
+  }
+}
+
 if (options.client) await client();
 else if (options["raw-echo"] !== undefined) {
   await echo(
@@ -702,4 +751,10 @@ else if (options["raw-echo"] !== undefined) {
 } else if (options["raw-client"] !== undefined) {
   const [port, calls, inFlight] = options["raw-client"].split(",").map(Number);
   await rawClient(port, calls, inFlight);
-} else await main();
+} else {
+  const code = options.pin === undefined
+    ? undefined
+    : await runPinned(options.pin);
+  if (code === undefined) await main();
+  else Deno.exit(code);
+}
