@@ -9,7 +9,7 @@
 import type { ReconnectOptions } from "./_event_reconnect.ts";
 import type { EngineClientOptions } from "./_event_engine_client.ts";
 import { EventAuthError, keyBytes } from "./_event_auth.ts";
-import { RESERVED } from "./_event_common.ts";
+import { RESERVED_EVENTS } from "./event_adapter.ts";
 import { isNamespace } from "./_event_packets.ts";
 
 /**
@@ -245,7 +245,9 @@ export function pickHandler(
   const args = data as unknown[];
   const event = String(args[0]);
   const handler = table?.get(event);
-  if (handler && !RESERVED.has(event)) return () => handler(...args.slice(1));
+  if (handler && !RESERVED_EVENTS.has(event)) {
+    return () => handler(...args.slice(1));
+  }
   const any = table?.get("*");
   return any && (() => any(event, ...args.slice(1)));
 }

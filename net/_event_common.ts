@@ -12,7 +12,6 @@
  */
 
 import { Tuple, tuple } from "../ipc/pickle_values.ts";
-import { RESERVED_EVENTS } from "./event_adapter.ts";
 
 export { Tuple, tuple };
 
@@ -89,9 +88,6 @@ export function checkEvent(event: unknown, action: string): string {
   }
   return event;
 }
-
-/** Events a program cannot emit (Socket.IO reserves them). */
-export const RESERVED: ReadonlySet<string> = RESERVED_EVENTS;
 
 interface PendingAck {
   resolve: (args: unknown[]) => void;

@@ -21,11 +21,11 @@ import {
   deadline,
   fromArgs,
   PendingAcks,
-  RESERVED,
   runHandler,
   toArgs,
 } from "./_event_common.ts";
 import { connectAuth, EventAuthError, verifyServer } from "./_event_auth.ts";
+import { RESERVED_EVENTS } from "./event_adapter.ts";
 import {
   Backoff,
   type ReconnectOptions,
@@ -233,7 +233,7 @@ export class EventClient implements AsyncDisposable {
     id: number | undefined,
   ): void {
     checkEvent(event, "emit event");
-    if (RESERVED.has(event)) {
+    if (RESERVED_EVENTS.has(event)) {
       throw new TypeError(
         `Cannot emit event ${JSON.stringify(event)}: the name is reserved`,
       );

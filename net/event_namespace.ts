@@ -12,16 +12,16 @@ import {
   checkEvent,
   checkMs,
   fromArgs,
-  RESERVED,
   runHandler,
   toArgs,
 } from "./_event_common.ts";
 import { CORES, type ServerSocket } from "./_event_session.ts";
-import type {
-  AdapterHost,
-  AdapterPacket,
-  EventAdapter,
-  SocketInfo,
+import {
+  type AdapterHost,
+  type AdapterPacket,
+  type EventAdapter,
+  RESERVED_EVENTS,
+  type SocketInfo,
 } from "./event_adapter.ts";
 import { serverProof, verifyClient } from "./_event_auth.ts";
 
@@ -222,7 +222,7 @@ export class Namespace implements AdapterHost {
   /** Sends `event` (data: one value, or a {@linkcode tuple} of several). */
   emit(event: string, data?: unknown, options: EmitOptions = {}): void {
     checkEvent(event, "emit event");
-    if (RESERVED.has(event)) {
+    if (RESERVED_EVENTS.has(event)) {
       throw new TypeError(
         `Cannot emit event ${JSON.stringify(event)}: the name is reserved`,
       );
