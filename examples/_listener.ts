@@ -6,18 +6,23 @@ import { type Connection, EOFError, type Listener } from "../ipc/mod.ts";
 /**
  * Prints "<name> listening on HOST:PORT", closes `listener` on Ctrl-C and
  * hands every connection to `handle` with its number (1, 2, ...), without
- * waiting for one to finish before accepting the next.
+ * waiting for one to finish before accepting the next. With `once`, it
+ * returns when the first connection's `handle` has finished.
  */
 export async function serveNumbered(
   listener: Listener,
   name: string,
   handle: (conn: Connection, id: number) => Promise<void>,
+  once = false,
 ): Promise<void> {
   const address = listener.address as { hostname: string; port: number };
   console.log(`${name} listening on ${address.hostname}:${address.port}`);
   Deno.addSignalListener("SIGINT", () => listener.close());
   let next = 0;
-  for await (const conn of listener) handle(conn, ++next);
+  for await (const conn of listener) {
+    const done = handle(conn, ++next);
+    if (once) return await done;
+  }
 }
 
 /**

@@ -19,7 +19,6 @@
 import { parseArgs } from "node:util";
 import {
   type Connection,
-  EOFError,
   Listener,
   PyByteArray,
   PyComplex,
@@ -30,6 +29,7 @@ import {
   UnpicklingError,
 } from "../../ipc/mod.ts";
 import { loadKey } from "../_secret.ts";
+import { serveNumbered, untilHangup } from "../_listener.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -73,7 +73,7 @@ function jsType(value: unknown): string {
 
 async function serve(conn: Connection, id: number): Promise<void> {
   console.log(`client ${id} authenticated`);
-  try {
+  await untilHangup(conn, id, async () => {
     while (true) {
       let message: unknown;
       try {
@@ -91,14 +91,7 @@ async function serve(conn: Connection, id: number): Promise<void> {
       const types = new Map(entries.map(([k, v]) => [k, jsType(v)]));
       await conn.send(tuple("ok", types, message));
     }
-  } catch (error) {
-    if (!(error instanceof EOFError)) {
-      console.log(`client ${id}: ${(error as Error).message}`);
-    }
-  } finally {
-    conn.close();
-    console.log(`client ${id} disconnected`);
-  }
+  });
 }
 
 using listener = new Listener({
@@ -108,16 +101,4 @@ using listener = new Listener({
   onHandshakeError: (error) =>
     console.log(`refused a client: ${error.message}`),
 });
-const address = listener.address as { hostname: string; port: number };
-console.log(
-  `python peer server listening on ${address.hostname}:${address.port}`,
-);
-Deno.addSignalListener("SIGINT", () => listener.close());
-let next = 0;
-for await (const conn of listener) {
-  const done = serve(conn, ++next);
-  if (values.once) {
-    await done;
-    break;
-  }
-}
+await serveNumbered(listener, "python peer server", serve, values.once);
