@@ -136,6 +136,39 @@ export class FrameWriter {
     return this.#queued();
   }
 
+  /**
+   * Like `send()` for a caller that does not wait: no promise is made for
+   * a frame that leaves at once (a failure still reaches `fail` and every
+   * queued frame).
+   */
+  post(length: number = this.#claimedLength): void {
+    if (this.#claimed === this.#wbuf) {
+      this.#writing = true;
+      this.#inflight = this.#wbuf.subarray(0, length);
+      let written: Promise<number>;
+      try {
+        written = this.#conn.write(this.#inflight);
+      } catch (error) {
+        written = Promise.reject(error);
+      }
+      written.then(this.#onPosted, this.#onPostError);
+      return;
+    }
+    this.#batchLen = this.#claimedAt + length;
+    this.#queued(); // its promise already ignores a rejection
+  }
+
+  /** `#onWritten` without its promise (a short write's is settled there). */
+  #onPosted = (n: number): void => {
+    this.#onWritten(n);
+  };
+
+  #onPostError = (error: unknown): void => {
+    this.#inflight = undefined;
+    this.#writing = false;
+    this.#failAll(error);
+  };
+
   /** Sends `parts` (written from these arrays, not copied) after the rest. */
   sendParts(...parts: Uint8Array[]): Promise<void> {
     if (!this.#writing && parts.length === 1) return this.#writeNow(parts[0]);

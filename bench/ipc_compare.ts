@@ -41,6 +41,12 @@ const quick = Deno.args.includes("--quick");
 const roundsAt = Deno.args.indexOf("--rounds");
 const ROUNDS = roundsAt >= 0 ? Number(Deno.args[roundsAt + 1]) : quick ? 1 : 3;
 const RT_COUNT = quick ? 500 : 3000;
+/**
+ * Round trips before each timed run, for weft and raw Deno alike, so both
+ * are measured with their code optimized (a few hundred leave weft's larger
+ * call path partly unoptimized, which once read as a 10 % slower manager).
+ */
+const WARMUP = quick ? 500 : 10_000;
 const RT_SIZE = 64;
 const BULK_SIZE = 1 << 20;
 const BULK_COUNT = quick ? 16 : 64;
@@ -99,7 +105,7 @@ const WINDOW = 16;
 
 async function measure(conn: Connection): Promise<Result> {
   const small = new Uint8Array(RT_SIZE).fill(1);
-  for (let i = 0; i < 500; i++) { // warm-up
+  for (let i = 0; i < WARMUP; i++) {
     await conn.sendBytes(small);
     await conn.recvBytes();
   }
@@ -191,7 +197,7 @@ async function weftValues(): Promise<number> {
   const p = new Process({ module: TASKS, fn: "echoValues", args: [there] });
   await p.start();
   try {
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < WARMUP; i++) {
       await here.send(VALUE);
       await here.recv();
     }
@@ -260,7 +266,7 @@ async function rawPingPong(kind: "tcp" | "unix"): Promise<Result> {
     }
   };
   try {
-    for (let i = 0; i < 50; i++) await once();
+    for (let i = 0; i < WARMUP; i++) await once();
     const t0 = performance.now();
     for (let i = 0; i < RT_COUNT; i++) await once();
     const rt = RT_COUNT / ((performance.now() - t0) / 1000);
@@ -322,7 +328,7 @@ async function rawAtomics(spinMs: number): Promise<number> {
   };
   try {
     let i = 0;
-    for (; i < 500; i++) await once(i + 1);
+    for (; i < WARMUP; i++) await once(i + 1);
     const t0 = performance.now();
     for (let k = 0; k < RT_COUNT; k++) await once(++i);
     const rt = RT_COUNT / ((performance.now() - t0) / 1000);
@@ -340,7 +346,7 @@ async function rawAtomics(spinMs: number): Promise<number> {
 async function weftManager(): Promise<number> {
   await using manager = await Manager.start();
   const dict = await manager.dict<string, number>({ key: 1 });
-  for (let i = 0; i < 200; i++) await dict.get("key");
+  for (let i = 0; i < WARMUP; i++) await dict.get("key");
   const t0 = performance.now();
   for (let i = 0; i < RT_COUNT; i++) await dict.get("key");
   const rt = RT_COUNT / ((performance.now() - t0) / 1000);
@@ -365,7 +371,7 @@ async function managerTransport(): Promise<number> {
     await channel.recv();
   };
   try {
-    for (let i = 0; i < 50; i++) await once(i);
+    for (let i = 0; i < WARMUP; i++) await once(i);
     const t0 = performance.now();
     for (let i = 0; i < RT_COUNT; i++) await once(i);
     const rt = RT_COUNT / ((performance.now() - t0) / 1000);

@@ -8,8 +8,12 @@
  * - A call whose `signal` aborts rejects with `signal.reason` right away and
  *   sends a cancel; if the server had already finished it, `onLate` gets the
  *   value (a lock proxy uses this to give the lock back).
- * - In `weak` mode the socket does not keep the process alive while no call
- *   is pending (revived proxies in a child process must not stop it exiting).
+ * - The socket is read only while a call is pending (the channel's
+ *   `expecting`), the read started right after the request is written: an
+ *   idle connection keeps no read pending, so it never keeps the process
+ *   alive (revived proxies in a child process must not stop it exiting),
+ *   and a sequential call finds its reply the way a plain write-then-read
+ *   does (see `_manager_transport.ts`).
  *
  * @module
  */
@@ -45,26 +49,12 @@ export class ManagerClient {
   #pending = new Map<number, PendingCall>();
   #nextId = 1;
   #lost: Error | undefined;
-  #weak: boolean;
-  #reffed = false;
-  /** Microtask turns left before an idle weak connection unrefs; -1: none queued. */
-  #idleTurns = -1;
-  #onClose: (() => void) | undefined;
   /** Settles when the receive loop ends. */
   readonly finished: Promise<void>;
 
-  /**
-   * Starts reading replies from `channel`. `weak` lets the process exit
-   * while no call is pending; `onClose` runs once when the channel ends.
-   */
-  constructor(
-    channel: Channel,
-    options: { weak?: boolean; onClose?: () => void } = {},
-  ) {
+  /** Starts reading replies from `channel` (while calls are pending). */
+  constructor(channel: Channel) {
     this.#channel = channel;
-    this.#weak = options.weak ?? false;
-    this.#onClose = options.onClose;
-    if (this.#weak) channel.unref();
     this.finished = this.#readLoop();
   }
 
@@ -81,7 +71,7 @@ export class ManagerClient {
   async #readLoop(): Promise<void> {
     let cause: unknown;
     try {
-      await this.#channel.drain(this.#settle);
+      await this.#channel.drain(this.#settle, this.#expecting);
     } catch (error) {
       cause = error;
     }
@@ -93,12 +83,14 @@ export class ManagerClient {
     );
   }
 
+  /** True while a reply is due (abandoned calls included: see `onLate`). */
+  #expecting = (): boolean => this.#pending.size > 0;
+
   /** One reply frame (`body` is a view: decoded here, never kept). */
   #settle = (id: number, body: Uint8Array | undefined, oversize: number) => {
     const call = this.#pending.get(id);
     if (call === undefined) return;
     this.#pending.delete(id);
-    if (this.#weak && this.#pending.size === 0) this.#unrefSoon();
     if (body === undefined) {
       return call.reject(
         new RangeError(
@@ -127,38 +119,7 @@ export class ManagerClient {
     const calls = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of calls) if (!call.abandoned) call.reject(error);
-    this.#onClose?.();
   }
-
-  /** Weak mode: keeps the process alive while a call is pending. */
-  #refNow(): void {
-    if (this.#weak && !this.#reffed) {
-      this.#reffed = true;
-      this.#channel.ref();
-    }
-  }
-
-  /**
-   * Weak mode: lets the process exit once no call is pending — checked a
-   * few microtasks later, so a caller that makes its next call right after
-   * the reply (the usual loop) does not flip the socket's ref every call.
-   */
-  #unrefSoon(): void {
-    if (this.#idleTurns >= 0) return; // a check is already queued
-    this.#idleTurns = 3;
-    queueMicrotask(this.#checkIdle);
-  }
-
-  #checkIdle = (): void => {
-    if (this.#pending.size > 0 || !this.#reffed) {
-      this.#idleTurns = -1;
-    } else if (this.#idleTurns-- > 0) {
-      queueMicrotask(this.#checkIdle);
-    } else {
-      this.#reffed = false;
-      this.#channel.unref();
-    }
-  };
 
   #allocateId(): number {
     do {
@@ -200,12 +161,11 @@ export class ManagerClient {
       return call.reject(error);
     }
     this.#pending.set(id, call);
-    this.#refNow();
     try {
       this.#channel.send(id, body);
+      this.#channel.resume(); // the reply is read after the request left
     } catch (error) {
       this.#pending.delete(id);
-      if (this.#weak && this.#pending.size === 0) this.#unrefSoon();
       call.reject(
         this.#lost ??
           new EOFError("Cannot call manager: the request could not be sent", {

@@ -101,13 +101,12 @@ export function fromHex(text: string): Uint8Array {
 }
 
 /**
- * Connects to a manager and authenticates. `weak` connections do not keep
- * the process alive while idle.
+ * Connects to a manager and authenticates. The connection does not keep
+ * the process alive while no call is pending (see `ManagerClient`).
  */
 export async function openClient(
   address: ManagerAddress,
   authkey: Uint8Array,
-  options: { weak?: boolean; onClose?: () => void } = {},
 ): Promise<ManagerClient> {
   const conn = "path" in address
     ? await Deno.connect({ transport: "unix", path: address.path })
@@ -118,7 +117,7 @@ export async function openClient(
     });
   const channel = new SocketChannel(conn, DEFAULT_MAX_FRAME);
   await offerHandshake(channel, authkey);
-  return new ManagerClient(channel, options);
+  return new ManagerClient(channel);
 }
 
 /** A listening manager. */
@@ -226,9 +225,7 @@ class SharedLink implements Link {
   }
 
   #connect(): Promise<ManagerClient> {
-    this.#connecting ??= openClient(this.address, this.authkey, {
-      weak: true,
-    }).then(
+    this.#connecting ??= openClient(this.address, this.authkey).then(
       (client) => {
         this.#client = client;
         this.#ownClient = true;

@@ -5,7 +5,7 @@
  * - {@linkcode memoryChannelPair}: two in-process ends (tests, and the
  *   serving process talking to its own server).
  * - {@linkcode SocketChannel}: a TCP or Unix socket with length-prefixed
- *   frames, on ipc's one framed transport (`_wire.ts` `StreamTransport`,
+ *   frames, on ipc's one framed transport (`_stream_transport.ts`,
  *   unsigned-length mode: a manager frame is a Python frame whose payload
  *   starts with the call id).
  *
@@ -27,6 +27,16 @@
  * transport's read buffer, decoded there and then: no copy, no promise per
  * frame, and frames that arrived together are handled in one go.
  *
+ * A client drains with `expecting`: while it returns false (no call
+ * pending) the socket is not read at all, and the next read starts when
+ * `resume()` is called right after a request was written: the order of a
+ * plain write-then-read. With the transport's exact-size reads (see
+ * `StreamTransport`) that read is tried at once and finds the reply
+ * whenever the server answered in between (on a busy or single core, most
+ * of the time), with no trip through the event loop's poll; a read
+ * registered before the write would only be retried after the poll. An
+ * idle client has no read pending, so it never keeps the process alive.
+ *
  * The handshake ({@linkcode acceptHandshake} / {@linkcode offerHandshake})
  * runs before any protocol frame: `auth`'s `serverHandshake` /
  * `clientHandshake` (each side proves it knows the authkey, HMAC-SHA256),
@@ -46,7 +56,8 @@ import {
   serverHandshake,
 } from "../auth/handshake.ts";
 import { DEFAULT_MAX_FRAME, type Frame } from "./_manager_protocol.ts";
-import { EOFError, type SkippedFrame, StreamTransport } from "./_wire.ts";
+import { StreamTransport } from "./_stream_transport.ts";
+import { EOFError, type SkippedFrame } from "./_wire.ts";
 
 /** Receives one frame from {@linkcode Channel.drain}. */
 export type FrameHandler = (
@@ -70,16 +81,17 @@ export interface Channel {
    * call (decode it there), `undefined` for a frame skipped for being over
    * the cap (`oversize` is then its size). Resolves at EOF; rejects if a
    * frame is malformed (the channel is then closed).
+   *
+   * With `expecting`: before waiting for more bytes, reading pauses while
+   * `expecting()` is false, until {@linkcode Channel.resume} (or close).
    */
-  drain(each: FrameHandler): Promise<void>;
+  drain(each: FrameHandler, expecting?: () => boolean): Promise<void>;
+  /** Restarts a `drain` paused by its `expecting`; cheap if none is. */
+  resume(): void;
   /** Closes both directions; idempotent. */
   close(): void;
   /** True once {@linkcode Channel.close} ran or the peer went away. */
   readonly closed: boolean;
-  /** Lets (or stops) a pending `recv` keep the event loop alive. */
-  ref(): void;
-  /** See {@linkcode Channel.ref}. */
-  unref(): void;
 }
 
 // ---------------------------------------------------------------------------
@@ -198,8 +210,8 @@ class MemoryEnd implements Channel {
     this.peer.hangUp();
   }
 
-  ref(): void {}
-  unref(): void {}
+  /** Nothing to restart: a memory end holds no read. */
+  resume(): void {}
 }
 
 /** Two connected in-memory channel ends. */
@@ -216,11 +228,23 @@ export function memoryChannelPair(
 // ---------------------------------------------------------------------------
 // Socket channel
 
+/** A `SocketChannel.drain` in progress. */
+interface Drain {
+  each: FrameHandler;
+  expecting: (() => boolean) | undefined;
+  resolve(): void;
+  reject(error: unknown): void;
+  /** Waiting for `resume()`: nothing is expected and nothing is read. */
+  parked: boolean;
+}
+
 /** Frames over a `Deno.Conn` (TCP or Unix), on ipc's one stream transport. */
 export class SocketChannel implements Channel {
   #stream: StreamTransport;
   #maxFrame: number;
   #closed = false;
+  /** The drain in progress, if any (see `#step`). */
+  #drain: Drain | undefined;
 
   /** Wraps `conn`; frames over `maxFrame` bytes are skipped on receive. */
   constructor(conn: Deno.Conn, maxFrame: number = DEFAULT_MAX_FRAME) {
@@ -281,33 +305,92 @@ export class SocketChannel implements Channel {
     );
   }
 
-  async drain(each: FrameHandler): Promise<void> {
+  drain(each: FrameHandler, expecting?: () => boolean): Promise<void> {
+    if (this.#drain !== undefined) {
+      return Promise.reject(new TypeError("Cannot drain: already draining"));
+    }
+    return new Promise((resolve, reject) => {
+      this.#drain = { each, expecting, resolve, reject, parked: false };
+      this.#step();
+    });
+  }
+
+  /**
+   * The drain, driven by callbacks rather than an async loop, so a pause
+   * costs no promise and `resume` starts the read at once: hands out every
+   * whole frame buffered, then parks (nothing expected), starts one read
+   * (`#afterRead` continues) or takes the general path (EOF, a frame over
+   * the cap, a large frame).
+   */
+  #step = (): void => {
+    const drain = this.#drain;
+    if (drain === undefined) return;
     const stream = this.#stream;
     const max = this.#maxFrame;
     try {
       while (!this.#closed) {
-        const payload = await stream.readViewOrSkip(max, 4);
-        if (payload === null) break;
-        this.#deliver(payload, each);
-        // everything already buffered, in one go (replies leave together)
-        while (!this.#closed) {
-          let more;
-          try {
-            more = stream.tryReadView(max);
-          } catch {
-            break; // oversize: the next readViewOrSkip skips it
-          }
-          if (more === undefined) break;
-          this.#deliver(more, each);
+        let frame: Uint8Array | undefined;
+        try {
+          frame = stream.tryReadView(max);
+        } catch {
+          frame = undefined; // oversize: readViewOrSkip skips it below
         }
+        if (frame !== undefined) {
+          this.#deliver(frame, drain.each);
+          continue;
+        }
+        if (
+          drain.expecting !== undefined && !drain.expecting() &&
+          stream.buffered === 0
+        ) {
+          drain.parked = true;
+          return;
+        }
+        if (stream.readMore(max, this.#afterRead, this.#failed)) return;
+        stream.readViewOrSkip(max, 4).then(this.#afterSlow, this.#failed);
+        return;
       }
     } catch (error) {
-      if (!(error instanceof EOFError)) {
-        this.close();
-        throw error;
-      }
+      return this.#failed(error);
     }
+    this.#ended();
+  };
+
+  #afterRead = (more: boolean): void => {
+    if (more) return this.#step();
+    // EOF or a read error: the general path reports which
+    this.#stream.readViewOrSkip(this.#maxFrame, 4).then(
+      this.#afterSlow,
+      this.#failed,
+    );
+  };
+
+  #afterSlow = (payload: Uint8Array | SkippedFrame | null): void => {
+    const drain = this.#drain;
+    if (drain === undefined) return;
+    if (payload === null || this.#closed) return this.#ended();
+    try {
+      this.#deliver(payload, drain.each);
+    } catch (error) {
+      return this.#failed(error);
+    }
+    this.#step();
+  };
+
+  /** The drain ends: cleanly at EOF (or close), else with `error`. */
+  #failed = (error: unknown): void => {
+    if (error instanceof EOFError) return this.#ended();
     this.close();
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.reject(error);
+  };
+
+  #ended(): void {
+    this.close();
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.resolve();
   }
 
   recv(): Promise<Frame | null> {
@@ -326,18 +409,18 @@ export class SocketChannel implements Channel {
     );
   }
 
+  resume(): void {
+    const drain = this.#drain;
+    if (drain === undefined || !drain.parked) return;
+    drain.parked = false;
+    this.#step();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stream.close();
-  }
-
-  ref(): void {
-    this.#stream.ref();
-  }
-
-  unref(): void {
-    this.#stream.unref();
+    this.resume(); // a parked drain ends
   }
 }
 

@@ -32,7 +32,7 @@
  */
 
 import type { Frame } from "./_manager_protocol.ts";
-import type { StreamTransport } from "./_wire.ts";
+import type { StreamTransport } from "./_stream_transport.ts";
 import type { Entry, LiveSession, ManagerServer } from "./_manager_server.ts";
 import { type Kwds, toKwds } from "./_py_manager_args.ts";
 import {

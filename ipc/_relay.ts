@@ -29,11 +29,11 @@
  */
 import { clientHandshake, serverHandshake } from "../auth/handshake.ts";
 import type { MessageConnection } from "../auth/handshake.ts";
+import { StreamTransport } from "./_stream_transport.ts";
 import {
   EOFError,
   oversize,
   readWith,
-  StreamTransport,
   type Transport,
   writeCopy,
 } from "./_wire.ts";

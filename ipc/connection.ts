@@ -10,12 +10,8 @@ import {
   type ShareTarget,
   TO_HANDLE,
 } from "../_internal/share.ts";
-import {
-  EOFError,
-  StreamTransport,
-  type Transport,
-  writeCopy,
-} from "./_wire.ts";
+import { StreamTransport } from "./_stream_transport.ts";
+import { EOFError, type Transport, writeCopy } from "./_wire.ts";
 import { PortTransport } from "./_port_transport.ts";
 import { type _Codec, _codecFor, NOT_FAST } from "./_pickle_serializer.ts";
 import {

@@ -351,7 +351,7 @@ export class Manager implements AsyncDisposable {
     return this.#owned.child?.pid;
   }
 
-  /** True once shut down or disconnected. */
+  /** True once shut down, or once a call found the connection lost. */
   get closed(): boolean {
     return this.#closing !== undefined || this.#client.closed;
   }

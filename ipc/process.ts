@@ -15,7 +15,7 @@ import {
   resolveModule,
   type WireError,
 } from "../_internal/run_export.ts";
-import type { StreamTransport } from "./_wire.ts";
+import type { StreamTransport } from "./_stream_transport.ts";
 
 /**
  * Options of {@linkcode Process}.

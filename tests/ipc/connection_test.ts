@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Connection, EOFError, Pipe } from "../../ipc/mod.ts";
-import { encodeHeader, StreamTransport } from "../../ipc/_wire.ts";
+import { StreamTransport } from "../../ipc/_stream_transport.ts";
+import { encodeHeader } from "../../ipc/_wire.ts";
 import { flushMicrotasks, probe, withTimeout } from "../_helpers.ts";
 
 /** A connected TCP pair: [weft Connection, raw Deno.Conn peer]. */

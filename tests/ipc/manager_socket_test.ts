@@ -1,7 +1,7 @@
 // The manager's socket transport: framing faults and the authkey handshake,
 // against a ManagerServer listening on 127.0.0.1 in this process.
 import assert from "node:assert/strict";
-import { withTimeout } from "../_helpers.ts";
+import { runDeno, TEST_PERMISSIONS, withTimeout } from "../_helpers.ts";
 import { AuthenticationError } from "../../auth/authentication_error.ts";
 import { listenManager, openClient } from "../../ipc/_manager_net.ts";
 import { decodeReply, encodeBody } from "../../ipc/_manager_codec.ts";
@@ -9,6 +9,8 @@ import { ROOT_ID } from "../../ipc/_manager_protocol.ts";
 import { ManagerServer } from "../../ipc/_manager_server.ts";
 import { SocketChannel } from "../../ipc/_manager_transport.ts";
 import { RemoteError } from "../../ipc/manager_error.ts";
+import { Manager } from "../../ipc/manager.ts";
+import { EOFError } from "../../ipc/_wire.ts";
 
 const KEY = new TextEncoder().encode("socket test key");
 
@@ -145,5 +147,52 @@ Deno.test("SocketChannel.drain(): 200 frames in one write, then a frame split in
   } finally {
     channel.close();
     listener.close();
+  }
+});
+
+Deno.test("Manager.connect(): an idle connection does not keep its process alive; a pending call does, until its reply", async () => {
+  await using server = await Manager.serve({ port: 0, authkey: "idle key" });
+  await server.dict<string, number>({ key: 7 }, { name: "d" });
+  const queue = await server.Queue<string>({ name: "q" });
+  const port = (server.address as { port: number }).port;
+  const task = new URL("./_tasks/manager_idle_client.ts", import.meta.url);
+  const run = (mode: string) =>
+    runDeno(["run", ...TEST_PERMISSIONS, task.pathname], {
+      stdin: JSON.stringify({ port, authkey: "idle key", mode }),
+      timeout: 20_000, // killed (code 137) if it hangs
+    });
+  // one call, then idle with the connection open: exits by itself
+  const idle = await run("get");
+  assert.equal(idle.code, 0, idle.stderr);
+  assert.equal(idle.stdout.trim(), "got 7");
+  // a call waiting on the server keeps the process alive until answered
+  const waiting = run("wait");
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await queue.put("late item");
+  const waited = await waiting;
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.equal(waited.stdout.trim(), "got late item");
+});
+
+Deno.test("Manager.start(): the manager killed while this client is idle — the next call rejects with EOFError, no hang", async () => {
+  const manager = await Manager.start();
+  try {
+    const dict = await manager.dict<string, number>({ key: 1 });
+    assert.equal(await dict.get("key"), 1);
+    Deno.kill(manager.pid!, "SIGKILL");
+    // nothing is read while idle: the loss is found by the next call
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await assert.rejects(
+      withTimeout(dict.get("key"), 5_000, "call after the manager died"),
+      (error: unknown) =>
+        error instanceof EOFError &&
+        /connection to the manager was lost|could not be sent/.test(
+          error.message,
+        ),
+    );
+    await assert.rejects(dict.size(), EOFError);
+    assert.equal(manager.closed, true);
+  } finally {
+    await manager.shutdown();
   }
 });
