@@ -143,15 +143,10 @@ export class FrameWriter {
    */
   post(length: number = this.#claimedLength): void {
     if (this.#claimed === this.#wbuf) {
-      this.#writing = true;
-      this.#inflight = this.#wbuf.subarray(0, length);
-      let written: Promise<number>;
-      try {
-        written = this.#conn.write(this.#inflight);
-      } catch (error) {
-        written = Promise.reject(error);
-      }
-      written.then(this.#onPosted, this.#onPostError);
+      this.#startWrite(this.#wbuf.subarray(0, length)).then(
+        this.#onPosted,
+        this.#onPostError,
+      );
       return;
     }
     this.#batchLen = this.#claimedAt + length;
@@ -163,10 +158,9 @@ export class FrameWriter {
     this.#onWritten(n);
   };
 
+  /** `#onWriteError` without the rejection (nobody awaits it). */
   #onPostError = (error: unknown): void => {
-    this.#inflight = undefined;
-    this.#writing = false;
-    this.#failAll(error);
+    this.#writeFailed(error);
   };
 
   /** Sends `parts` (written from these arrays, not copied) after the rest. */
@@ -227,15 +221,18 @@ export class FrameWriter {
 
   /** One write with nothing in flight; the pump takes over if needed. */
   #writeNow(bytes: Uint8Array): Promise<void> {
+    return this.#startWrite(bytes).then(this.#onWritten, this.#onWriteError);
+  }
+
+  /** Starts the write of `bytes` with nothing in flight. */
+  #startWrite(bytes: Uint8Array): Promise<number> {
     this.#writing = true;
     this.#inflight = bytes;
-    let written: Promise<number>;
     try {
-      written = this.#conn.write(bytes);
+      return this.#conn.write(bytes);
     } catch (error) {
-      written = Promise.reject(error);
+      return Promise.reject(error);
     }
-    return written.then(this.#onWritten, this.#onWriteError);
   }
 
   #onWritten = (n: number): Promise<void> | void => {
@@ -253,10 +250,15 @@ export class FrameWriter {
   };
 
   #onWriteError = (error: unknown): never => {
+    throw this.#writeFailed(error);
+  };
+
+  /** The write in flight failed: so does everything queued. */
+  #writeFailed(error: unknown): unknown {
     this.#inflight = undefined;
     this.#writing = false;
-    throw this.#failAll(error);
-  };
+    return this.#failAll(error);
+  }
 
   /**
    * Writes `first` (the rest of a short write, settling `done`), then each
